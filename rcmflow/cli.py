@@ -1,0 +1,424 @@
+"""The `rcmflow` command line: a thin layer over `rcmflow.Engine`.
+
+Every listing takes `--json` for scripts; errors a user can cause print one line on
+stderr and exit non-zero. Plugins add commands through `register_commands`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import BadInput, RcmflowError
+
+
+class UserError(click.ClickException):
+    """A `RcmflowError` on its way to the terminal: one line, its own exit code."""
+
+    def __init__(self, error: RcmflowError):
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class App:
+    """What the global options chose; the engine is built on first use."""
+
+    def __init__(self, home: str | None, db: str | None, actor: str | None):
+        self.home, self.db, self.actor = home, db, actor
+        self._config = None
+        self._plugins = None
+        self._engine = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            from .config import load_config
+
+            self._config = load_config(self.home, self.db, self.actor)
+        return self._config
+
+    @property
+    def plugins(self):
+        if self._plugins is None:
+            from .plugins import load_plugins
+
+            self._plugins = load_plugins(self.config.home)
+        return self._plugins
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from .engine import Engine
+
+            self._engine = Engine(config=self.config, plugins=self.plugins)
+        return self._engine
+
+
+def get_engine():
+    """The engine for the current command's home, database and actor (for plugin commands)."""
+    return click.get_current_context().find_object(App).engine
+
+
+class RcmflowGroup(click.Group):
+    """Adds plugin commands on first look-up and turns user errors into one line."""
+
+    _plugin_commands: list[str] | None = None
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        # One process may run several invocations (tests do): forget the last home's commands.
+        for name in self._plugin_commands or ():
+            self.commands.pop(name, None)
+        self._plugin_commands = None
+        return super().make_context(*args, **kwargs)
+
+    def _add_plugin_commands(self, ctx: click.Context) -> None:
+        if self._plugin_commands is not None:
+            return
+        self._plugin_commands = []
+        if ctx.obj is None:
+            ctx.obj = App(ctx.params.get("home"), ctx.params.get("db"), ctx.params.get("actor"))
+        before = set(self.commands)
+        try:
+            ctx.obj.plugins.add_commands(self)
+        except RcmflowError as exc:
+            raise UserError(exc) from None
+        finally:
+            self._plugin_commands = sorted(set(self.commands) - before)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in self.commands:
+            self._add_plugin_commands(ctx)
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context):
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return super().invoke(ctx)
+        except RcmflowError as exc:
+            raise UserError(exc) from None
+        except DBAPIError as exc:
+            raise UserError(database_error(ctx, exc)) from None
+
+
+def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
+    """A database failure as one line, with the likely remedy."""
+    from .errors import DatabaseError
+
+    app = ctx.find_object(App)
+    url = app.engine.db.display_url if app and app._engine else "the database"
+    message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    if "no such table" in message or "does not exist" in message and "relation" in message:
+        return DatabaseError(f"{url} has no rcmflow tables yet: run 'rcmflow init'")
+    return DatabaseError(f"cannot use {url}: {message}")
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def console():
+    from rich.console import Console
+
+    # Piped output is read by people with wide windows and by grep: never truncate it.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise BadInput(f"--set expects NAME=VALUE, e.g. --set deadline=2017-04-20; got {pair!r}")
+        values[name.strip()] = value
+    return values
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
+
+
+@click.group(cls=RcmflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", envvar="RCMFLOW_HOME", type=click.Path(file_okay=False),
+              help="Project folder with workflows/ and plugins/ [env RCMFLOW_HOME; default: here].")
+@click.option("--db", envvar="RCMFLOW_DB",
+              help="Database URL [env RCMFLOW_DB; default: sqlite file rcmflow.db in the home].")
+@click.option("--actor", envvar="RCMFLOW_ACTOR", help="Who is acting: a person id of members.yaml [env RCMFLOW_ACTOR].")
+@click.option("--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True,
+              help="Log lines on stderr: readable, or one JSON object a line.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              help="Default: warning on the console, info for JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Same as --log-level info.")
+@click.version_option(package_name="rcmflow")
+@click.pass_context
+def cli(ctx, home, db, actor, log_format, log_level, verbose):
+    """rcmflow runs the RCM roadmap: consultations, reviews, meetings, the declaration.
+
+    \b
+    A first session:
+      rcmflow init                                   create the database
+      rcmflow workflows list                         what processes exist
+      rcmflow start thematic-consultation --set theme=1 --set deadline=2017-04-20
+      rcmflow status                                 every country against every step
+      rcmflow triggers theme-1                       what can happen next, and why not
+      rcmflow fire theme-1 submit --participant MX   move one country's track
+      rcmflow history theme-1                        who did what, and when
+    """
+    from .log import configure
+
+    configure(log_format, log_level or ("info" if verbose else None))
+    if ctx.obj is None:  # the plugin look-up may have made it already
+        ctx.obj = App(home, db, actor)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@cli.command()
+@pass_app
+def init(app: App):
+    """Create the database, or upgrade it to this version. Safe to run twice."""
+    url = app.engine.init()
+    click.echo(f"database ready: {url}")
+
+
+# --- workflows ---------------------------------------------------------------------------
+
+
+@cli.group()
+def workflows():
+    """The process definitions in workflows/: list, show, validate, graph."""
+
+
+def _catalog(app: App, files: list[Path] | None = None):
+    from .definitions import load_catalog
+    from .members import load_members
+
+    members, member_problems = load_members(app.config.home)
+    catalog = load_catalog(app.config.home, app.plugins.registry, members, files)
+    return catalog, list(member_problems) + catalog.problems
+
+
+@workflows.command("list")
+@json_option
+@pass_app
+def workflows_list(app: App, as_json: bool):
+    """The workflows found, with their states and triggers."""
+    definitions = sorted(app.engine.catalog.definitions.values(), key=lambda d: d.name)
+    rows = [{
+        "name": d.name, "version": d.version, "title": d.title, "file": d.path,
+        "states": list(d.instance.states), "triggers": d.instance.trigger_names(),
+        "participants": list(d.participants),
+        "track_states": list(d.track.states) if d.track else [],
+        "track_triggers": d.track.trigger_names() if d.track else [],
+    } for d in definitions]
+    if as_json:
+        return emit_json(rows)
+    from .tables import workflows_table
+
+    console().print(workflows_table(rows))
+    for problem in app.engine.catalog.problems:
+        click.echo(f"invalid: {problem}", err=True)
+
+
+@workflows.command("show")
+@click.argument("name")
+@json_option
+@pass_app
+def workflows_show(app: App, name: str, as_json: bool):
+    """One workflow: params, states, transitions with their guards and roles."""
+    definition = app.engine.definition(name)
+    if as_json:
+        return emit_json(definition.source)
+    from .tables import definition_tables
+
+    out = console()
+    for renderable in definition_tables(definition):
+        out.print(renderable)
+
+
+@workflows.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@pass_app
+def workflows_validate(app: App, paths: tuple[str, ...]):
+    """Check definitions (all of workflows/ unless PATHs are given).
+
+    Prints `file:line: message` for every problem and exits 1, or exits 0 when all is valid.
+    """
+    files = [Path(p).resolve() for p in paths] or None
+    catalog, problems = _catalog(app, files)
+    for problem in sorted(problems):
+        click.echo(str(problem))
+    if problems:
+        sys.exit(1)
+    for definition in sorted(catalog.definitions.values(), key=lambda d: d.path):
+        click.echo(f"{definition.path}: {definition.name} v{definition.version} is valid")
+
+
+@workflows.command("graph")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@pass_app
+def workflows_graph(app: App, name: str, fmt: str):
+    """The state diagram of a workflow as Mermaid or Graphviz text."""
+    from .graph import render_graph
+
+    click.echo(render_graph(app.engine.definition(name), fmt))
+
+
+# --- running instances ------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("workflow")
+@click.option("--id", "instance_id", help="Instance id, e.g. theme-3 (default: made from the workflow).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="A param of the workflow; repeat.")
+@json_option
+@pass_app
+def start(app: App, workflow: str, instance_id: str | None, sets: tuple[str, ...], as_json: bool):
+    """Start a new instance of WORKFLOW and print its id."""
+    view = app.engine.start(workflow, instance_id, parse_sets(sets))
+    if as_json:
+        return emit_json({"id": view.id, "workflow": view.workflow, "state": view.state})
+    tracks = f" with {len(view.tracks)} tracks" if view.tracks else ""
+    click.echo(f"started {view.id} ({view.workflow}) in state {view.state}{tracks}")
+
+
+@cli.command()
+@click.argument("instance")
+@click.option("--participant", "-p", help="List the triggers of this participant's track.")
+@json_option
+@pass_app
+def triggers(app: App, instance: str, participant: str | None, as_json: bool):
+    """What can be fired now on INSTANCE: each trigger allowed or blocked, and why."""
+    options = app.engine.triggers(instance, participant)
+    if as_json:
+        return emit_json([o.as_json() for o in options])
+    from .tables import triggers_table
+
+    console().print(triggers_table(options))
+
+
+@cli.command()
+@click.argument("instance")
+@click.argument("trigger")
+@click.option("--participant", "-p", help="Fire on this participant's track (a country code).")
+@click.option("--note", help="A note kept in the history.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="A value recorded with the step; repeat.")
+@click.option("--attach", "attachments", multiple=True, type=click.Path(dir_okay=False),
+              help="A file sent with this step, kept in the database; repeat.")
+@json_option
+@pass_app
+def fire(app: App, instance: str, trigger: str, participant: str | None, note: str | None,
+         sets: tuple[str, ...], attachments: tuple[str, ...], as_json: bool):
+    """Fire TRIGGER on INSTANCE (or on one participant's track): one transition."""
+    result = app.engine.fire(instance, trigger, participant, note, parse_sets(sets), list(attachments))
+    if as_json:
+        return emit_json(result.as_json())
+    where = f"{result.participant}'s track in {result.id}" if result.participant else result.id
+    click.echo(f"{where}: {result.source} -> {result.dest} ({result.trigger}, event {result.event_seq})")
+
+
+@cli.command()
+@click.argument("instance", required=False)
+@json_option
+@pass_app
+def status(app: App, instance: str | None, as_json: bool):
+    """Instances and their states; every participant against every instance.
+
+    With INSTANCE: its tracks, due dates, and what its next steps wait for.
+    """
+    engine = app.engine
+    views = engine.status(instance)
+    if as_json:
+        from .engine import instance_json
+
+        return emit_json({"instances": [instance_json(v) for v in views]})
+    from . import tables
+
+    out = console()
+    if instance:
+        for renderable in tables.instance_detail(engine, views[0], engine.triggers(instance)):
+            out.print(renderable)
+        return
+    if not views:
+        click.echo("no instances yet: start one with 'rcmflow start WORKFLOW'")
+        return
+    out.print(tables.instances_table(views))
+    matrix = tables.participant_matrix(views, engine.members)
+    if matrix is not None:
+        out.print(matrix)
+
+
+@cli.command()
+@click.argument("instance")
+@json_option
+@pass_app
+def history(app: App, instance: str, as_json: bool):
+    """Every event of INSTANCE: when, who, trigger, from, to, participant, note."""
+    events = app.engine.history(instance)
+    if as_json:
+        return emit_json([e.as_json() for e in events])
+    from .tables import history_table
+
+    console().print(history_table(events, app.engine.config.timezone))
+
+
+@cli.command()
+@click.option("--now", "now_text", metavar="ISO", help="Act as if it were this time (e.g. 2017-04-21T09:00).")
+@json_option
+@pass_app
+def tick(app: App, now_text: str | None, as_json: bool):
+    """Fire due timeouts and run due or failed actions. Run it from cron."""
+    import datetime as dt
+
+    from .definitions import parse_datetime
+
+    engine = app.engine
+    now = None
+    if now_text:
+        now = parse_datetime(now_text)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=engine.config.timezone)
+        now = now.astimezone(dt.timezone.utc)
+    report = engine.tick(now)
+    if as_json:
+        return emit_json(report.as_json())
+    for fired in report.fired:
+        click.echo(f"{fired.id}: timeout fired {fired.trigger} ({fired.source} -> {fired.dest})")
+    for instance_id, reason in report.waiting:
+        click.echo(f"{instance_id}: timeout due but waiting: {reason}")
+    click.echo(f"{len(report.fired)} timeouts fired, {report.actions_done} actions done, "
+               f"{report.actions_failed} failed")
+
+
+@cli.group()
+def plugins():
+    """The plugins loaded: built-in, installed, and from plugins/."""
+
+
+@plugins.command("list")
+@json_option
+@pass_app
+def plugins_list(app: App, as_json: bool):
+    """Each plugin, where it came from, and what it registers."""
+    infos = app.plugins.describe()
+    if as_json:
+        return emit_json([i.as_json() for i in infos])
+    from .tables import plugins_table
+
+    console().print(plugins_table(infos))
+
+
+def main() -> None:
+    cli(prog_name="rcmflow")

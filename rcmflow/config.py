@@ -1,0 +1,65 @@
+"""Where rcmflow works and with what: home folder, database, actor, time zone.
+
+Precedence, highest first: command-line option, environment variable
+(`RCMFLOW_HOME`, `RCMFLOW_DB`, `RCMFLOW_ACTOR`), `rcmflow.toml` in the home, default.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import BadInput
+
+CONFIG_FILE = "rcmflow.toml"
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    db_url: str
+    actor: str
+    timezone: ZoneInfo
+    #: the whole of rcmflow.toml, for plugins that keep their settings there
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.settings.get(name) or {}
+        return value if isinstance(value, dict) else {}
+
+
+def load_config(home: str | Path | None = None, db: str | None = None, actor: str | None = None) -> Config:
+    home_path = Path(home or os.environ.get("RCMFLOW_HOME") or ".").expanduser().resolve()
+    settings = _read_toml(home_path / CONFIG_FILE)
+    db_url = db or os.environ.get("RCMFLOW_DB") or settings.get("database", {}).get("url")
+    if not db_url:
+        db_url = f"sqlite:///{home_path / 'rcmflow.db'}"
+    actor = actor or os.environ.get("RCMFLOW_ACTOR") or settings.get("actor") or _os_user()
+    tz_name = settings.get("timezone", "UTC")
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"{CONFIG_FILE}: unknown timezone {tz_name!r}; use a name like America/Mexico_City or UTC") from None
+    return Config(home_path, db_url, actor, timezone, settings)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{path.name}: not valid TOML: {exc}") from None
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,105 @@
+"""What guards, actions and plugins see of an instance: read-only snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+
+    from .config import Config
+    from .definitions import Definition
+    from .members import Members
+
+
+@dataclass(frozen=True)
+class TrackView:
+    participant: str
+    state: str
+    due: dt.date | None = None
+    overdue: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: str
+    workflow: str
+    state: str
+    version: int
+    params: dict[str, Any]
+    data: dict[str, Any]
+    tracks: dict[str, TrackView]
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    timeout_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventView:
+    seq: int
+    at: dt.datetime
+    actor: str
+    instance_id: str
+    trigger: str
+    source: str | None
+    dest: str
+    participant: str | None
+    note: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq, "at": self.at.isoformat(), "actor": self.actor,
+            "trigger": self.trigger, "source": self.source, "dest": self.dest,
+            "participant": self.participant, "note": self.note,
+        }
+
+
+@dataclass
+class GuardContext:
+    """Everything a guard may look at when it decides."""
+
+    instance: InstanceView
+    definition: "Definition"
+    members: "Members"
+    actor: str
+    now: dt.datetime
+    participant: str | None = None
+    #: values given with the trigger (`fire --set K=V`)
+    given: dict[str, Any] = field(default_factory=dict)
+    #: the open database session, for guards that look across instances
+    session: "Session | None" = None
+
+    @property
+    def tracks(self) -> dict[str, TrackView]:
+        return self.instance.tracks
+
+    @property
+    def track(self) -> TrackView | None:
+        return self.instance.tracks.get(self.participant) if self.participant else None
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.date()
+
+
+@dataclass
+class ActionContext:
+    """Everything an action may use. `data` is writable only for in-transaction actions."""
+
+    instance: InstanceView
+    event: EventView
+    definition: "Definition"
+    members: "Members"
+    config: "Config"
+    home: "Path"
+    now: dt.datetime
+    #: stable across retries of the same queued action: use it to avoid doing work twice
+    idempotency_key: str
+    data: dict[str, Any] = field(default_factory=dict)
+    log: Any = None

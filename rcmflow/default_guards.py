@@ -1,0 +1,124 @@
+"""The built-in guards. Each returns None to allow a transition, or why it waits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from . import hookimpl
+from .context import GuardContext
+from .definitions import parse_datetime
+
+
+def _state_list(args: Any) -> list[str] | None:
+    if isinstance(args, str):
+        return [args]
+    if isinstance(args, list) and args and all(isinstance(a, str) for a in args):
+        return args
+    return None
+
+
+def _check_states(args: Any) -> str | None:
+    if _state_list(args) is None:
+        return "give the track states as a list, e.g. [submitted, accepted]"
+    return None
+
+
+def tracks_in(ctx: GuardContext, args: Any) -> str | None:
+    """Every participant's track is in one of the given states."""
+    states = _state_list(args)
+    waiting = [p for p, t in ctx.tracks.items() if t.state not in states]
+    if not waiting:
+        return None
+    done = len(ctx.tracks) - len(waiting)
+    return f"waiting for {', '.join(waiting)}: {done} of {len(ctx.tracks)} tracks in {'|'.join(states)}"
+
+
+def _check_tracks_min(args: Any) -> str | None:
+    if not isinstance(args, dict) or set(args) != {"count", "states"}:
+        return "write {count: N, states: [submitted, accepted]}"
+    if not isinstance(args["count"], int) or args["count"] < 1:
+        return "count must be a whole number from 1"
+    return _check_states(args["states"])
+
+
+def tracks_min(ctx: GuardContext, args: Any) -> str | None:
+    """At least `count` tracks are in one of the given `states` (a quorum)."""
+    states = _state_list(args["states"])
+    count = args["count"]
+    ready = [p for p, t in ctx.tracks.items() if t.state in states]
+    if len(ready) >= count:
+        return None
+    return (f"needs {count} tracks in {'|'.join(states)}, has {len(ready)}"
+            f"{': ' + ', '.join(ready) if ready else ''}")
+
+
+def _names(args: Any) -> list[str]:
+    return [args] if isinstance(args, str) else list(args)
+
+
+def _check_names(args: Any) -> str | None:
+    if isinstance(args, str) or (isinstance(args, list) and args and all(isinstance(a, str) for a in args)):
+        return None
+    return "give a param name or a list of names"
+
+
+def param_set(ctx: GuardContext, args: Any) -> str | None:
+    """The named values are set: as a param, in the instance data, or given with the trigger."""
+    missing = [
+        name for name in _names(args)
+        if all(source.get(name) in (None, "") for source in (ctx.instance.params, ctx.instance.data, ctx.given))
+    ]
+    if not missing:
+        return None
+    return f"{', '.join(missing)} not set: give it with --set {missing[0]}=VALUE"
+
+
+def _moment(value: Any) -> dt.date | dt.datetime:
+    if isinstance(value, dt.date):
+        return value
+    text = str(value)
+    return dt.date.fromisoformat(text) if len(text) == 10 else parse_datetime(text)
+
+
+def _check_moment(args: Any) -> str | None:
+    if isinstance(args, str) and "{{" in args:
+        return None
+    try:
+        _moment(args)
+    except ValueError:
+        return f"{args!r} is not a date (YYYY-MM-DD) or date and time"
+    return None
+
+
+def _is_past(ctx: GuardContext, moment: dt.date | dt.datetime) -> bool:
+    if isinstance(moment, dt.datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ctx.now.tzinfo)
+        return ctx.now >= moment
+    return ctx.today > moment
+
+
+def before(ctx: GuardContext, args: Any) -> str | None:
+    """Allowed up to the given date (inclusive) or until the given time."""
+    if args in (None, ""):
+        return "no date is set for this step"
+    moment = _moment(args)
+    return f"the deadline {moment.isoformat()} has passed" if _is_past(ctx, moment) else None
+
+
+def after(ctx: GuardContext, args: Any) -> str | None:
+    """Allowed once the given date is over, or from the given time on."""
+    if args in (None, ""):
+        return "no date is set for this step"
+    moment = _moment(args)
+    return None if _is_past(ctx, moment) else f"not before {moment.isoformat()} has passed"
+
+
+@hookimpl
+def register_guards(register):
+    register("tracks_in", tracks_in, check=_check_states)
+    register("tracks_min", tracks_min, check=_check_tracks_min)
+    register("param_set", param_set, check=_check_names)
+    register("before", before, check=_check_moment)
+    register("after", after, check=_check_moment)

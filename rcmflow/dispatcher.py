@@ -1,0 +1,105 @@
+"""The outbox dispatcher: runs queued actions after the commit that queued them.
+
+An action row is claimed with a conditional UPDATE (so two dispatchers never run
+the same row at once), run, and marked done in a transaction of its own. A failure
+leaves it pending with its error and a next attempt further off each time; after
+`MAX_ATTEMPTS` it is marked failed. A process that dies while running an action
+leaves its claim to expire, and the next `tick` runs the action again: delivery is
+at least once, and the built-in actions use `ctx.idempotency_key` to make it once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select, update
+
+from .log import get_logger
+from .store import Event, Instance, OutboxItem
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+MAX_ATTEMPTS = 8
+#: how long a claimed action may run before another dispatcher may take it over
+LEASE = dt.timedelta(minutes=10)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """1, 2, 4 … minutes between attempts, at most six hours."""
+    return min(dt.timedelta(minutes=2 ** max(attempts - 1, 0)), dt.timedelta(hours=6))
+
+
+class Dispatcher:
+    def __init__(self, engine: "Engine"):
+        self.engine = engine
+
+    def run_due(self, now: dt.datetime) -> tuple[int, int]:
+        """Run every action whose time has come, including expired claims."""
+        with self.engine.db.reading() as session, session.begin():
+            ids = session.scalars(
+                select(OutboxItem.id)
+                .where(or_(OutboxItem.status == "pending", OutboxItem.status == "running"))
+                .where(OutboxItem.next_attempt_at <= now)
+                .order_by(OutboxItem.id)
+            ).all()
+        return self.run(ids, now)
+
+    def run(self, ids: list[int], now: dt.datetime | None = None) -> tuple[int, int]:
+        """Run the given actions; returns (succeeded, failed this time)."""
+        done = failed = 0
+        for item_id in ids:
+            outcome = self._run_one(item_id, now or self.engine.now())
+            done += outcome is True
+            failed += outcome is False
+        return done, failed
+
+    def _claim(self, item_id: int, now: dt.datetime) -> OutboxItem | None:
+        with self.engine.db.writing() as session, session.begin():
+            item = session.get(OutboxItem, item_id)
+            if item is None or item.status not in ("pending", "running") or item.next_attempt_at > now:
+                return None
+            claimed = session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item_id, OutboxItem.attempts == item.attempts,
+                       OutboxItem.status == item.status)
+                .values(status="running", attempts=item.attempts + 1, next_attempt_at=now + LEASE)
+            ).rowcount
+            if claimed != 1:
+                return None
+            session.refresh(item)
+            return item
+
+    def _run_one(self, item_id: int, now: dt.datetime) -> bool | None:
+        item = self._claim(item_id, now)
+        if item is None:
+            return None
+        from .engine import event_view
+
+        log = get_logger(instance=item.instance_id, action=item.action, outbox_id=item.id)
+        engine = self.engine
+        try:
+            with engine.db.reading() as session, session.begin():
+                row = session.get(Instance, item.instance_id)
+                event = session.get(Event, item.event_seq)
+                definition = engine.definition(row.workflow)
+                view = engine._instance_view(session, row, definition)
+            action = engine.plugins.registry.actions[item.action]
+            ctx = engine.action_context(view, event_view(event), definition, f"outbox-{item.id}")
+            action.function(ctx, item.args)
+        except Exception as exc:  # any failure keeps the action queued, with its reason
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            final = item.attempts >= MAX_ATTEMPTS
+            with engine.db.writing() as session, session.begin():
+                session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(
+                    status="failed" if final else "pending", last_error=message,
+                    next_attempt_at=now + backoff(item.attempts)))
+            log.warning("action failed" + ("; giving up" if final else "; will retry"),
+                        attempts=item.attempts, error=message)
+            return False
+        with engine.db.writing() as session, session.begin():
+            session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(
+                status="done", done_at=engine.now(), last_error=None))
+        log.info("action done", attempts=item.attempts)
+        return True

@@ -1,0 +1,621 @@
+"""The engine: the Python API behind the CLI (start, fire, triggers, status, history, tick).
+
+Every command that changes something is one database transaction: load the
+instance, run the trigger through the compiled machine, write the new state, one
+history event and the queued actions, all or nothing. The instance row carries a
+version; a write that lost a race with another writer is retried from the start,
+guards included, so the loser either succeeds on the new state or gets a clear error.
+After the commit the dispatcher runs the queued actions and plugins hear `on_event`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from .config import Config, load_config
+from .context import ActionContext, EventView, GuardContext, InstanceView, TrackView
+from .definitions import (
+    Call, Catalog, Definition, MachineDef, PARAM_TYPES, StateDef, TransitionDef, load_catalog,
+    parse_date, parse_datetime, render_value, to_json_value,
+)
+from .dispatcher import Dispatcher
+from .errors import (
+    BadInput, Blocked, Conflict, DatabaseError, DefinitionError, Forbidden, InvalidTrigger, NotFound,
+)
+from .log import get_logger
+from .machine import SYSTEM_ACTOR, CompiledMachine, Subject, guard_reasons, role_problem
+from .members import Members, load_members
+from .plugins import Plugins, load_plugins
+from .store import Attachment, Database, Event, Instance, OutboxItem, Track
+
+T = TypeVar("T")
+
+INSTANCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+#: how often a command that keeps losing races is tried before the user hears of it
+WRITE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class FireResult:
+    id: str
+    state: str
+    participant: str | None
+    track_state: str | None
+    event_seq: int
+    trigger: str
+    source: str
+    dest: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "participant": self.participant,
+                "track_state": self.track_state, "event_seq": self.event_seq}
+
+
+@dataclass(frozen=True)
+class TriggerOption:
+    trigger: str
+    dest: str
+    allowed: bool
+    reason: str | None
+    roles: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"trigger": self.trigger, "dest": self.dest, "allowed": self.allowed, "reason": self.reason}
+
+
+@dataclass
+class TickReport:
+    now: dt.datetime
+    fired: list[FireResult] = field(default_factory=list)
+    #: timeouts that are due but whose guards still refuse: (instance, why)
+    waiting: list[tuple[str, str]] = field(default_factory=list)
+    actions_done: int = 0
+    actions_failed: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "fired": [{"id": f.id, "trigger": f.trigger, "source": f.source, "dest": f.dest,
+                       "event_seq": f.event_seq} for f in self.fired],
+            "waiting": [{"id": i, "reason": r} for i, r in self.waiting],
+            "actions_done": self.actions_done, "actions_failed": self.actions_failed,
+        }
+
+
+def instance_json(view: InstanceView) -> dict[str, Any]:
+    """The stable `status --json` shape of one instance."""
+    return {
+        "id": view.id, "workflow": view.workflow, "state": view.state, "version": view.version,
+        "tracks": {p: {"state": t.state, "due": t.due.isoformat() if t.due else None, "overdue": t.overdue}
+                   for p, t in view.tracks.items()},
+    }
+
+
+@dataclass
+class _Outcome:
+    """What one write transaction did, for the work that follows its commit."""
+
+    result: Any
+    events: list[int] = field(default_factory=list)
+    outbox: list[int] = field(default_factory=list)
+
+
+class Engine:
+    """rcmflow's API. One Engine serves one home and one database; it keeps no state
+    between commands other than caches of what the files say."""
+
+    def __init__(self, home: str | Path | None = None, db: str | None = None, actor: str | None = None, *,
+                 config: Config | None = None, plugins: Plugins | None = None,
+                 entry_points: bool | None = None, clock: Callable[[], dt.datetime] | None = None):
+        self.config = config or load_config(home, db, actor)
+        self.plugins = plugins or load_plugins(self.config.home, entry_points)
+        members, problems = load_members(self.config.home)
+        if problems:
+            raise DefinitionError(list(problems))
+        self.members: Members = members
+        self.db = Database(self.config.db_url)
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.dispatcher = Dispatcher(self)
+        self._catalog: Catalog | None = None
+        self._machines: dict[tuple[str, int, str], CompiledMachine] = {}
+
+    # --- set-up -------------------------------------------------------------------------
+
+    @property
+    def actor(self) -> str:
+        return self.config.actor
+
+    @property
+    def home(self) -> Path:
+        return self.config.home
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = load_catalog(self.home, self.plugins.registry, self.members)
+        return self._catalog
+
+    def definition(self, workflow: str) -> Definition:
+        catalog = self.catalog
+        if workflow not in catalog.definitions and catalog.problems:
+            raise DefinitionError(catalog.problems)
+        return catalog.get(workflow)
+
+    def init(self) -> str:
+        """Create the schema or upgrade it; returns the database URL shown to users."""
+        from .migrations import upgrade
+
+        try:
+            upgrade(self.db)
+        except OperationalError as exc:
+            raise DatabaseError(f"cannot open the database {self.db.display_url}: {str(exc.orig).splitlines()[0]}") from None
+        return self.db.display_url
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        return moment.astimezone(self.config.timezone)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def _machine(self, definition: Definition, level: str) -> CompiledMachine:
+        key = (definition.name, definition.version, level)
+        if key not in self._machines:
+            mdef = definition.instance if level == "instance" else definition.track
+            self._machines[key] = CompiledMachine(mdef)
+        return self._machines[key]
+
+    # --- the unit of work ------------------------------------------------------------------
+
+    def _write(self, work: Callable[[Session], _Outcome], **context: Any) -> _Outcome:
+        """Run `work` in one write transaction; retry it from the start when it lost a race."""
+        log = get_logger()
+        with structlog.contextvars.bound_contextvars(actor=self.actor, **context):
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                session = self.db.writing()
+                try:
+                    with session.begin():
+                        outcome = work(session)
+                    break
+                except (StaleDataError, IntegrityError) as exc:
+                    # StaleData: the version moved under us; Integrity: a concurrent
+                    # start took the same id. Either way, read again and decide again.
+                    log.info("write lost a race; retrying", attempt=attempt, error=type(exc).__name__)
+                except OperationalError as exc:
+                    raise DatabaseError(f"database error on {self.db.display_url}: {str(exc.orig).splitlines()[0]}") from None
+                finally:
+                    session.close()
+            else:
+                raise Conflict(f"{context.get('instance', 'the instance')} kept changing while this command ran "
+                               f"({WRITE_ATTEMPTS} attempts); try again")
+            self._after_commit(outcome)
+        return outcome
+
+    def _after_commit(self, outcome: _Outcome) -> None:
+        if outcome.outbox:
+            self.dispatcher.run(outcome.outbox)
+        if outcome.events:
+            self._announce(outcome.events)
+
+    def _announce(self, seqs: list[int]) -> None:
+        hook = self.plugins.pm.hook.on_event
+        if not hook.get_hookimpls():
+            return
+        with self.db.reading() as session:
+            for seq in seqs:
+                event = session.get(Event, seq)
+                view = self._instance_view(session, session.get(Instance, event.instance_id))
+                try:
+                    hook(event=event_view(event), instance=view, engine=self)
+                except Exception:  # the transition is committed; a listener cannot undo it
+                    get_logger().exception("an on_event plugin failed", event_seq=seq)
+
+    # --- views -----------------------------------------------------------------------------
+
+    def _typed_params(self, definition: Definition | None, params: dict[str, Any]) -> dict[str, Any]:
+        if definition is None:
+            return dict(params)
+        typed = {}
+        for name, value in params.items():
+            param = definition.params.get(name)
+            typed[name] = PARAM_TYPES[param.type](value) if param and value is not None else value
+        return typed
+
+    def _track_view(self, definition: Definition | None, row: Instance, track: Track, today: dt.date) -> TrackView:
+        overdue = is_overdue(definition, row.state, track.state, track.due, today)
+        return TrackView(track.participant, track.state, track.due, overdue, dict(track.data or {}))
+
+    def _instance_view(self, session: Session, row: Instance, definition: Definition | None = None) -> InstanceView:
+        definition = definition or self.catalog.definitions.get(row.workflow)
+        today = self.local(self.now()).date()
+        return InstanceView(
+            id=row.id, workflow=row.workflow, state=row.state, version=row.version,
+            params=self._typed_params(definition, row.params), data=dict(row.data or {}),
+            tracks={t.participant: self._track_view(definition, row, t, today) for t in row.tracks},
+            created_at=row.created_at, updated_at=row.updated_at, timeout_at=row.timeout_at,
+        )
+
+    def _load(self, session: Session, instance_id: str) -> Instance:
+        row = session.get(Instance, instance_id)
+        if row is None:
+            known = session.scalars(select(Instance.id).order_by(Instance.id).limit(12)).all()
+            hint = f"; instances: {', '.join(known)}" if known else "; no instance is started yet (rcmflow start WORKFLOW)"
+            raise NotFound(f"unknown instance {instance_id!r}{hint}")
+        return row
+
+    def _scope(self, view: InstanceView, event: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+        return {"params": view.params, "data": view.data,
+                "instance": {"id": view.id, "workflow": view.workflow, "state": view.state},
+                "event": event or {}}
+
+    # --- start --------------------------------------------------------------------------------
+
+    def start(self, workflow: str, instance_id: str | None = None,
+              params: dict[str, Any] | None = None) -> InstanceView:
+        """Start a new instance of `workflow` and return it. `params` may be strings."""
+        definition = self.definition(workflow)
+        values = definition.parse_params(params or {})
+        if instance_id is not None and not INSTANCE_ID.match(instance_id):
+            raise BadInput(f"instance id {instance_id!r} must be lower case letters, digits, '.', '-' or '_' "
+                           f"(up to 100), e.g. theme-3")
+        scope = {"params": values, "data": {}, "instance": {"workflow": workflow}, "event": {}}
+        wanted = instance_id or (str(definition.id_template.render(scope)) if definition.id_template else None)
+        if wanted is not None and not INSTANCE_ID.match(wanted):
+            raise BadInput(f"the id {wanted!r} made from {definition.path} is not a valid instance id; give --id")
+
+        def work(session: Session) -> _Outcome:
+            now = self.now()
+            new_id = wanted or self._next_id(session, workflow)
+            existing = session.get(Instance, new_id)
+            if existing is not None:
+                raise BadInput(f"instance {new_id} already exists ({existing.workflow}, state {existing.state}); "
+                               f"choose another --id")
+            initial = definition.instance.states[definition.instance.initial]
+            row = Instance(
+                id=new_id, workflow=workflow, definition_version=definition.version,
+                state=initial.name, params={k: to_json_value(v) for k, v in values.items()}, data={},
+                state_entered_at=now, created_at=now, updated_at=now,
+            )
+            row.timeout_at = self._timeout_at(initial, now, scope)
+            if definition.track:
+                due = definition.track.deadline.render(scope) if definition.track.deadline else None
+                for participant in definition.participants:
+                    row.tracks.append(Track(participant=participant, state=definition.track.initial,
+                                            due=parse_date(due) if due else None, data={}, updated_at=now))
+            session.add(row)
+            session.flush()
+            event = self._record(session, row, now, self.actor, trigger="start", source=None, dest=initial.name,
+                                 participant=None, note=None, data={"params": row.params})
+            view = self._instance_view(session, row, definition)
+            outbox = self._queue(session, row, event, definition, list(initial.on_enter), view)
+            return _Outcome(view, [event.seq], outbox)
+
+        outcome = self._write(work, workflow=workflow, trigger="start")
+        get_logger().info("instance started", instance=outcome.result.id, workflow=workflow)
+        return outcome.result
+
+    def _next_id(self, session: Session, workflow: str) -> str:
+        count = session.scalar(select(func.count()).select_from(Instance).where(Instance.workflow == workflow))
+        n = (count or 0) + 1
+        while session.get(Instance, f"{workflow}-{n}") is not None:
+            n += 1
+        return f"{workflow}-{n}"
+
+    def _timeout_at(self, state: StateDef, entered: dt.datetime, scope: dict) -> dt.datetime | None:
+        timeout = state.timeout
+        if timeout is None:
+            return None
+        if timeout.after is not None:
+            return entered + timeout.after
+        value = timeout.at.render(scope)
+        if value in (None, ""):
+            return None
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            moment = value
+        else:
+            text = str(value)
+            moment = parse_date(text) if len(text) == 10 else parse_datetime(text)
+        if not isinstance(moment, dt.datetime):  # a date: the timeout falls when that day is over
+            moment = dt.datetime.combine(moment + dt.timedelta(days=1), dt.time())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.config.timezone)
+        return moment.astimezone(dt.timezone.utc)
+
+    # --- fire -----------------------------------------------------------------------------
+
+    def fire(self, instance_id: str, trigger: str, participant: str | None = None, note: str | None = None,
+             values: dict[str, Any] | None = None, attachments: list[str | Path] = ()) -> FireResult:
+        """Fire `trigger` on the instance, or on `participant`'s track. One transaction."""
+        files = [read_attachment(Path(p)) for p in attachments]
+        values = dict(values or {})
+
+        def work(session: Session) -> _Outcome:
+            row = self._load(session, instance_id)
+            return self._transition(session, row, trigger, participant, self.actor, note, values, files, self.now())
+
+        return self._write(work, instance=instance_id, trigger=trigger, participant=participant).result
+
+    def _transition(self, session: Session, row: Instance, trigger: str, participant: str | None,
+                    actor: str, note: str | None, values: dict[str, Any],
+                    files: list[tuple[str, bytes]], now: dt.datetime) -> _Outcome:
+        definition = self.definition(row.workflow)
+        view = self._instance_view(session, row, definition)
+        level, mdef, state, track = self._level(definition, row, view, trigger, participant)
+        transition = next(t for t in mdef.triggers_from(state) if t.trigger == trigger)
+        ctx = GuardContext(view, definition, self.members, actor, self.local(now), participant, values, session)
+        problem = role_problem(transition, ctx)
+        if problem:
+            raise Forbidden(f"{row.id}: {problem}")
+        scope = self._scope(view, {"trigger": trigger, "participant": participant, "actor": actor, "note": note})
+        subject = Subject(state, lambda t: guard_reasons(t, ctx, self.plugins.registry, scope))
+        if not self._machine(definition, level).fire(subject, trigger):
+            where = f"{participant}'s track in {row.id}" if participant else row.id
+            raise Blocked(f"{trigger} is blocked on {where}: {'; '.join(subject.reasons)}")
+
+        dest = subject.state
+        event_data: dict[str, Any] = {}
+        if values:
+            event_data["values"] = {k: to_json_value(v) for k, v in values.items()}
+        if track is not None:
+            track.state = dest
+            track.updated_at = now
+            if values:
+                track.data = {**(track.data or {}), **event_data["values"]}
+        else:
+            if values:
+                row.data = {**(row.data or {}), **event_data["values"]}
+            self._enter(row, mdef, state, dest, trigger, now, scope)
+        row.updated_at = now  # bumps the version even when only a track moved
+        session.flush()  # the optimistic version check happens here
+
+        event = self._record(session, row, now, actor, trigger=trigger, source=state, dest=dest,
+                             participant=participant, note=note, data=event_data)
+        for filename, content in files:
+            session.add(Attachment(event_seq=event.seq, instance_id=row.id, participant=participant,
+                                   filename=filename, size=len(content),
+                                   sha256=hashlib.sha256(content).hexdigest(), content=content))
+        if files:
+            event.data = {**event.data, "attachments": [
+                {"filename": f, "sha256": hashlib.sha256(c).hexdigest(), "size": len(c)} for f, c in files]}
+        after = self._instance_view(session, row, definition)
+        outbox = self._queue(session, row, event, definition, subject.queued, after)
+        result = FireResult(row.id, row.state, participant, dest if track is not None else None,
+                            event.seq, trigger, state, dest)
+        get_logger().info("transition", instance=row.id, trigger=trigger, source=state, dest=dest,
+                          participant=participant, event_seq=event.seq)
+        return _Outcome(result, [event.seq], outbox)
+
+    def _level(self, definition: Definition, row: Instance, view: InstanceView, trigger: str,
+               participant: str | None) -> tuple[str, MachineDef, str, Track | None]:
+        """Which machine a trigger runs on, checked: the instance's, or one track's."""
+        if participant is None:
+            mdef, state = definition.instance, row.state
+            if state not in mdef.states:
+                raise InvalidTrigger(f"{row.id} is in state {state!r}, which {definition.path} no longer defines")
+            if trigger not in {t.trigger for t in mdef.triggers_from(state)}:
+                if definition.track and trigger in definition.track.trigger_names():
+                    raise BadInput(f"{trigger} is a trigger of each participant's track: add --participant "
+                                   f"(one of {', '.join(definition.participants)})")
+                raise InvalidTrigger(self._not_possible(row.id, state, trigger, mdef))
+            return "instance", mdef, state, None
+        if definition.track is None:
+            raise BadInput(f"{row.id} has no participants; fire its triggers without --participant")
+        track = next((t for t in row.tracks if t.participant == participant), None)
+        if track is None:
+            raise NotFound(f"{participant!r} has no track in {row.id}; participants: {', '.join(view.tracks)}")
+        mdef = definition.track
+        if mdef.active_in and row.state not in mdef.active_in:
+            raise InvalidTrigger(f"tracks of {row.id} move only while it is in {'|'.join(mdef.active_in)}; "
+                                 f"it is {row.state}")
+        if trigger not in {t.trigger for t in mdef.triggers_from(track.state)}:
+            raise InvalidTrigger(self._not_possible(f"{participant}'s track in {row.id}", track.state, trigger, mdef))
+        return "track", mdef, track.state, track
+
+    @staticmethod
+    def _not_possible(where: str, state: str, trigger: str, mdef: MachineDef) -> str:
+        possible = sorted({t.trigger for t in mdef.triggers_from(state)})
+        now = f"possible now: {', '.join(possible)}" if possible else "nothing can be fired from it"
+        return f"{trigger!r} is not possible: {where} is in state {state}; {now}"
+
+    def _enter(self, row: Instance, mdef: MachineDef, source: str, dest: str, trigger: str,
+               now: dt.datetime, scope: dict) -> None:
+        """Move the instance row to `dest` and work out when its timeout falls.
+
+        A timeout fires once per entry into its state: if its trigger loops back
+        into the same state, it is not armed again."""
+        state = mdef.states[dest]
+        if dest != source:
+            row.state = dest
+            row.state_entered_at = now
+            row.timeout_at = self._timeout_at(state, now, scope)
+        elif state.timeout and state.timeout.trigger == trigger:
+            row.timeout_at = None
+
+    def _record(self, session: Session, row: Instance, now: dt.datetime, actor: str, **fields: Any) -> Event:
+        event = Event(at=now, actor=actor, instance_id=row.id, **fields)
+        session.add(event)
+        session.flush()
+        return event
+
+    def _queue(self, session: Session, row: Instance, event: Event, definition: Definition,
+               calls: list[Call], view: InstanceView) -> list[int]:
+        """Run in-transaction actions now; write every other action to the outbox."""
+        scope = self._scope(view, {"trigger": event.trigger, "participant": event.participant,
+                                   "actor": event.actor, "note": event.note, "seq": event.seq})
+        ids, changed = [], {}
+        for call in calls:
+            action = self.plugins.registry.actions[call.name]
+            args = render_value(call.args, scope)
+            if action.in_transaction:
+                ctx = self.action_context(view, event_view(event), definition, f"event-{event.seq}-{call.name}")
+                ctx.data = dict(row.data or {})
+                action.function(ctx, args)
+                changed.update({k: v for k, v in ctx.data.items() if (row.data or {}).get(k) != v})
+                row.data = ctx.data
+                continue
+            item = OutboxItem(instance_id=row.id, event_seq=event.seq, action=call.name, args=args,
+                              status="pending", attempts=0, next_attempt_at=event.at, created_at=event.at)
+            session.add(item)
+            session.flush()
+            ids.append(item.id)
+        if changed:
+            event.data = {**event.data, "set": {k: to_json_value(v) for k, v in changed.items()}}
+            session.flush()
+        return ids
+
+    def action_context(self, view: InstanceView, event: EventView, definition: Definition,
+                       key: str) -> ActionContext:
+        return ActionContext(
+            instance=view, event=event, definition=definition, members=self.members, config=self.config,
+            home=self.home, now=self.now(), idempotency_key=key, data=dict(view.data),
+            log=get_logger(instance=view.id, action_key=key),
+        )
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def triggers(self, instance_id: str, participant: str | None = None) -> list[TriggerOption]:
+        """The triggers of the current state, each allowed or blocked, with the reason."""
+        with self.db.reading() as session, session.begin():
+            row = self._load(session, instance_id)
+            definition = self.definition(row.workflow)
+            view = self._instance_view(session, row, definition)
+            if participant is None:
+                mdef, state, inactive = definition.instance, row.state, None
+            else:
+                if definition.track is None:
+                    raise BadInput(f"{row.id} has no participants; list its triggers without --participant")
+                if participant not in view.tracks:
+                    raise NotFound(f"{participant!r} has no track in {row.id}; participants: {', '.join(view.tracks)}")
+                mdef, state = definition.track, view.tracks[participant].state
+                active = mdef.active_in
+                inactive = (f"tracks move only while {row.id} is in {'|'.join(active)}; it is {row.state}"
+                            if active and row.state not in active else None)
+            ctx = GuardContext(view, definition, self.members, self.actor, self.local(self.now()),
+                               participant, {}, session)
+            scope = self._scope(view, {"participant": participant, "actor": self.actor})
+            options = []
+            for t in mdef.triggers_from(state):
+                reasons = [inactive] if inactive else [r for r in [role_problem(t, ctx)] if r]
+                if not reasons:
+                    reasons = guard_reasons(t, ctx, self.plugins.registry, scope)
+                options.append(TriggerOption(t.trigger, t.dest, not reasons, "; ".join(reasons) or None, t.roles))
+            return options
+
+    def get(self, instance_id: str) -> InstanceView:
+        with self.db.reading() as session, session.begin():
+            return self._instance_view(session, self._load(session, instance_id))
+
+    def status(self, instance_id: str | None = None) -> list[InstanceView]:
+        """Every instance (or one) with its tracks, due dates and overdue marks.
+
+        Reads with two plain queries rather than the ORM: this is the screen the
+        secretariat opens most, and it must stay fast with thousands of instances."""
+        today = self.local(self.now()).date()
+        with self.db.reading() as session, session.begin():
+            if instance_id is not None:
+                self._load(session, instance_id)
+            query = select(Instance.id, Instance.workflow, Instance.state, Instance.version,
+                           Instance.params, Instance.data, Instance.created_at, Instance.updated_at,
+                           Instance.timeout_at).order_by(Instance.created_at, Instance.id)
+            track_query = select(Track.instance_id, Track.participant, Track.state, Track.due, Track.data).order_by(Track.id)
+            if instance_id is not None:
+                query = query.where(Instance.id == instance_id)
+                track_query = track_query.where(Track.instance_id == instance_id)
+            instances = session.execute(query).all()
+            tracks: dict[str, dict[str, TrackView]] = {}
+            definitions = self.catalog.definitions
+            owner = {i.id: (definitions.get(i.workflow), i.state) for i in instances}
+            for instance_key, participant, state, due, data in session.execute(track_query):
+                definition, instance_state = owner[instance_key]
+                overdue = is_overdue(definition, instance_state, state, due, today)
+                tracks.setdefault(instance_key, {})[participant] = TrackView(participant, state, due, overdue, data or {})
+        return [
+            InstanceView(id=i.id, workflow=i.workflow, state=i.state, version=i.version,
+                         params=i.params or {}, data=i.data or {}, tracks=tracks.get(i.id, {}),
+                         created_at=i.created_at, updated_at=i.updated_at, timeout_at=i.timeout_at)
+            for i in instances
+        ]
+
+    def history(self, instance_id: str) -> list[EventView]:
+        with self.db.reading() as session, session.begin():
+            self._load(session, instance_id)
+            rows = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))
+            return [event_view(e) for e in rows]
+
+    # --- tick ----------------------------------------------------------------------------------
+
+    def tick(self, now: dt.datetime | None = None) -> TickReport:
+        """Fire due timeouts and run due actions. Safe to run as often as cron likes:
+        each timeout fires once, each action runs until it has succeeded."""
+        now = now or self.now()
+        report = TickReport(now)
+        with self.db.reading() as session, session.begin():
+            due = session.scalars(select(Instance.id).where(Instance.timeout_at <= now)
+                                  .order_by(Instance.timeout_at, Instance.id)).all()
+        for instance_id in due:
+            try:
+                result = self._fire_timeout(instance_id, now)
+            except Blocked as exc:
+                report.waiting.append((instance_id, str(exc)))
+                continue
+            if result is not None:
+                report.fired.append(result)
+        report.actions_done, report.actions_failed = self.dispatcher.run_due(now)
+        return report
+
+    def _fire_timeout(self, instance_id: str, now: dt.datetime) -> FireResult | None:
+        def work(session: Session) -> _Outcome:
+            row = session.get(Instance, instance_id)
+            # Someone (another tick, a user) may have moved it since we looked.
+            if row is None or row.timeout_at is None or row.timeout_at > now:
+                return _Outcome(None)
+            definition = self.definition(row.workflow)
+            timeout = definition.instance.states[row.state].timeout
+            return self._transition(session, row, timeout.trigger, None, SYSTEM_ACTOR,
+                                    "timeout", {}, [], now)
+
+        return self._write(work, instance=instance_id, trigger="timeout").result
+
+
+def is_overdue(definition: Definition | None, instance_state: str, track_state: str,
+               due: dt.date | None, today: dt.date) -> bool:
+    """A track is overdue once its due date is over, while its instance still waits
+    for it (a track-active state) and it has not reached a state that meets the deadline."""
+    if due is None or today <= due or definition is None or definition.track is None:
+        return False
+    track = definition.track
+    if track.active_in and instance_state not in track.active_in:
+        return False
+    return track_state not in track.deadline_met
+
+
+def event_view(event: Event) -> EventView:
+    return EventView(seq=event.seq, at=event.at, actor=event.actor, instance_id=event.instance_id,
+                     trigger=event.trigger, source=event.source, dest=event.dest,
+                     participant=event.participant, note=event.note, data=dict(event.data or {}))
+
+
+def read_attachment(path: Path) -> tuple[str, bytes]:
+    """Read a file given with `--attach`; unreadable or oversized files are refused."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read attachment {str(path)!r}: {exc.strerror or exc}") from None
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        raise BadInput(f"attachment {path.name} is {len(content) // (1024 * 1024)} MiB; "
+                       f"the limit is {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB")
+    return path.name, content

@@ -1,0 +1,75 @@
+"""The errors a user can cause. Each prints as one line and changes nothing.
+
+The CLI turns any `RcmflowError` into that line on stderr and a non-zero exit;
+everything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RcmflowError(Exception):
+    """Base of every error caused by input: one line that says what was wrong and
+    what would be valid."""
+
+    exit_code = 1
+
+
+class NotFound(RcmflowError):
+    """An unknown instance, workflow, participant or actor."""
+
+
+class BadInput(RcmflowError):
+    """A malformed value: a bad `--set`, an unreadable file, a bad date."""
+
+
+class InvalidTrigger(RcmflowError):
+    """The trigger does not exist in the current state."""
+
+
+class Blocked(RcmflowError):
+    """A guard refused the transition; the message says why in words."""
+
+    exit_code = 3
+
+
+class Forbidden(RcmflowError):
+    """The actor lacks the role the transition needs."""
+
+    exit_code = 4
+
+
+class PluginError(RcmflowError):
+    """A plugin failed to load or registered something twice."""
+
+
+class DatabaseError(RcmflowError):
+    """The database cannot be reached or has no rcmflow schema."""
+
+
+class Conflict(RcmflowError):
+    """Another writer kept winning the race for the same instance."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One validation finding, printed as ``file:line: message``."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class DefinitionError(RcmflowError):
+    """A workflow or members file is invalid; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        suffix = f" (and {more} more: run 'rcmflow workflows validate')" if more else ""
+        super().__init__(f"{first}{suffix}")

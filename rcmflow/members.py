@@ -1,0 +1,132 @@
+"""Who takes part: countries, the people who act for them, their roles and groups.
+
+Read from `workflows/members.yaml`. An actor is a person's `id` (or e-mail); their
+roles decide which transitions they may fire. A person with a `country` is one of
+that country's focal points and may act only on that country's track.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .loader import Problems, check_keys, load_yaml
+
+#: Roles that every project has; members.yaml may add more through `roles:`.
+BUILTIN_ROLES = frozenset({"secretariat", "focal_point", "ppt"})
+LANGUAGES = frozenset({"en", "es", "fr"})
+COUNTRY_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+
+
+@dataclass(frozen=True)
+class Country:
+    code: str
+    names: dict[str, str]
+    language: str
+
+    def name(self, language: str = "en") -> str:
+        return self.names.get(language) or self.names.get("en") or self.code
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    email: str
+    language: str
+    roles: frozenset[str]
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class Members:
+    countries: dict[str, Country] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def person(self, actor: str) -> Person | None:
+        """The person an actor names, by id or by e-mail address."""
+        if actor in self.people:
+            return self.people[actor]
+        for person in self.people.values():
+            if person.email.lower() == actor.lower():
+                return person
+        return None
+
+    def known_roles(self) -> frozenset[str]:
+        roles = set(BUILTIN_ROLES)
+        for person in self.people.values():
+            roles |= person.roles
+        return frozenset(roles)
+
+    def focal_points(self, country: str) -> list[Person]:
+        return [p for p in self.people.values() if p.country == country]
+
+    def holders(self, role: str) -> list[str]:
+        return sorted(p.id for p in self.people.values() if role in p.roles)
+
+
+def load_members(home: Path) -> tuple[Members, Problems]:
+    """Load `workflows/members.yaml`; a missing file means nobody is known yet."""
+    path = home / "workflows" / "members.yaml"
+    problems = Problems("workflows/members.yaml")
+    if not path.exists():
+        return Members(), problems
+    data, problems = load_yaml(path, "workflows/members.yaml")
+    if data is None:
+        return Members(), problems
+    if not isinstance(data, dict):
+        problems.add(data, "members.yaml must be a mapping with countries, people and groups")
+        return Members(), problems
+    check_keys(data, {"countries", "people", "groups"}, "members.yaml", problems)
+
+    countries: dict[str, Country] = {}
+    for code, spec in (data.get("countries") or {}).items():
+        if not COUNTRY_CODE.match(str(code)):
+            problems.add(data["countries"], f"country code {code!r} must be upper case, like MX", code)
+            continue
+        spec = spec or {}
+        check_keys(spec, {"name", "language"}, f"country {code}", problems)
+        names = spec.get("name") or {}
+        if isinstance(names, str):
+            names = {"en": names}
+        language = str(spec.get("language", "en"))
+        if language not in LANGUAGES:
+            problems.add(spec, f"language {language!r} of {code} is not one of {sorted(LANGUAGES)}", "language")
+        countries[str(code)] = Country(str(code), dict(names), language)
+
+    people: dict[str, Person] = {}
+    for index, spec in enumerate(data.get("people") or []):
+        if not isinstance(spec, dict) or "id" not in spec:
+            problems.add(data["people"], "each person needs at least an id", index)
+            continue
+        check_keys(spec, {"id", "name", "email", "language", "roles", "country"}, f"person {spec['id']}", problems)
+        pid = str(spec["id"])
+        if pid in people:
+            problems.add(spec, f"person id {pid!r} is used twice", "id")
+        country = spec.get("country")
+        if country is not None and country not in countries:
+            problems.add(spec, f"person {pid} belongs to unknown country {country!r}", "country")
+        roles = frozenset(str(r) for r in (spec.get("roles") or []))
+        if country is not None:
+            roles |= {"focal_point"}
+        default_language = countries[country].language if country in countries else "en"
+        people[pid] = Person(
+            id=pid,
+            name=str(spec.get("name", pid)),
+            email=str(spec.get("email", "")),
+            language=str(spec.get("language", default_language)),
+            roles=roles,
+            country=country,
+        )
+
+    groups: dict[str, tuple[str, ...]] = {}
+    for name, codes in (data.get("groups") or {}).items():
+        codes = list(codes or [])
+        for index, code in enumerate(codes):
+            if code not in countries:
+                problems.add(data["groups"][name], f"group {name} names unknown country {code!r}", index)
+        groups[str(name)] = tuple(str(c) for c in codes)
+
+    return Members(countries, people, groups), problems

@@ -1,0 +1,31 @@
+"""Alembic migrations: `rcmflow init` runs them; every schema change is a new version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+
+from ..store import Database
+
+HERE = Path(__file__).parent
+
+
+def alembic_config(database: Database, connection=None) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(HERE))
+    config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory(str(HERE)).get_current_head()
+
+
+def upgrade(database: Database) -> None:
+    """Create the schema, or bring an older one up to date. Safe to run again."""
+    with database.engine.begin() as connection:
+        command.upgrade(alembic_config(database, connection), "head")

@@ -1,0 +1,162 @@
+"""The readable tables of the command line (rich); `--json` bypasses all of this."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import TYPE_CHECKING, Iterable
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from .context import EventView, InstanceView
+    from .definitions import Definition
+    from .engine import Engine, TriggerOption
+    from .members import Members
+    from .plugins import PluginInfo
+
+
+def _table(*columns: str, title: str | None = None) -> Table:
+    table = Table(*columns, box=box.SIMPLE_HEAD, title=title, title_justify="left", pad_edge=False)
+    return table
+
+
+def _when(moment: dt.datetime | None, tz=None) -> str:
+    if moment is None:
+        return ""
+    return (moment.astimezone(tz) if tz else moment).strftime("%Y-%m-%d %H:%M")
+
+
+def track_summary(view: "InstanceView") -> str:
+    """e.g. "8/11 submitted, 3 requested (2 overdue)"."""
+    if not view.tracks:
+        return ""
+    counts = Counter(t.state for t in view.tracks.values())
+    total = len(view.tracks)
+    parts = [f"{n}/{total} {state}" for state, n in counts.most_common()]
+    overdue = sum(t.overdue for t in view.tracks.values())
+    return ", ".join(parts) + (f" ({overdue} overdue)" if overdue else "")
+
+
+def instances_table(views: Iterable["InstanceView"]) -> Table:
+    table = _table("instance", "workflow", "state", "tracks", "timeout", title="Instances")
+    for v in views:
+        table.add_row(v.id, v.workflow, Text(v.state, style="bold"), track_summary(v), _when(v.timeout_at))
+    return table
+
+
+def _cell(track) -> Text:
+    text = Text(track.state)
+    if track.due:
+        text.append(f" · due {track.due.isoformat()}", style="dim")
+    if track.overdue:
+        text.append(" OVERDUE", style="bold red")
+    return text
+
+
+def participant_matrix(views: list["InstanceView"], members: "Members") -> Table | None:
+    """Every participant (rows) against every instance with tracks (columns)."""
+    tracked = [v for v in views if v.tracks]
+    if not tracked:
+        return None
+    participants: list[str] = []
+    for v in tracked:
+        participants += [p for p in v.tracks if p not in participants]
+    table = _table("participant", *[v.id for v in tracked], title="Participants")
+    for p in participants:
+        country = members.countries.get(p)
+        label = f"{p} {country.name()}" if country else p
+        table.add_row(label, *[_cell(v.tracks[p]) if p in v.tracks else Text("–", style="dim") for v in tracked])
+    return table
+
+
+def triggers_table(options: list["TriggerOption"]) -> Table:
+    table = _table("trigger", "to", "allowed", "why not")
+    for o in options:
+        allowed = Text("yes", style="green") if o.allowed else Text("no", style="red")
+        table.add_row(o.trigger, o.dest, allowed, o.reason or "")
+    if not options:
+        table.add_row("(none: this is a final state)", "", "", "")
+    return table
+
+
+def instance_detail(engine: "Engine", view: "InstanceView", options: list["TriggerOption"]) -> list:
+    definition = engine.catalog.definitions.get(view.workflow)
+    title = definition.title_in("en") if definition else view.workflow
+    head = Text()
+    head.append(f"{view.id}", style="bold")
+    head.append(f"  {title} ({view.workflow})\n")
+    head.append("state: ")
+    head.append(view.state, style="bold")
+    head.append(f"   version {view.version}")
+    if view.timeout_at:
+        head.append(f"   timeout {_when(view.timeout_at, engine.config.timezone)}")
+    if view.params:
+        head.append("\nparams: " + ", ".join(f"{k}={v}" for k, v in view.params.items()))
+    if view.data:
+        head.append("\ndata: " + ", ".join(f"{k}={v}" for k, v in view.data.items()))
+    parts: list = [head]
+    if view.tracks:
+        table = _table("participant", "name", "state", "due", "", title=f"Tracks: {track_summary(view)}")
+        for p, t in view.tracks.items():
+            country = engine.members.countries.get(p)
+            table.add_row(p, country.name() if country else "", t.state,
+                          t.due.isoformat() if t.due else "",
+                          Text("OVERDUE", style="bold red") if t.overdue else "")
+        parts.append(table)
+    next_steps = triggers_table(options)
+    next_steps.title = "Next steps"
+    parts.append(next_steps)
+    return parts
+
+
+def history_table(events: list["EventView"], tz) -> Table:
+    table = _table("seq", "when", "who", "trigger", "from", "to", "participant", "note")
+    for e in events:
+        table.add_row(str(e.seq), _when(e.at, tz), e.actor, e.trigger, e.source or "", e.dest,
+                      e.participant or "", e.note or "")
+    return table
+
+
+def workflows_table(rows: list[dict]) -> Table:
+    table = _table("workflow", "v", "title", "states", "triggers", "participants")
+    for r in rows:
+        table.add_row(r["name"], str(r["version"]), r["title"].get("en", ""), ", ".join(r["states"]),
+                      ", ".join(r["triggers"] + r["track_triggers"]), str(len(r["participants"])) if r["participants"] else "")
+    return table
+
+
+def definition_tables(d: "Definition") -> list:
+    head = Text()
+    head.append(d.name, style="bold")
+    head.append(f" v{d.version}  {d.title_in('en')} / {d.title_in('es')}\n{d.path}")
+    if d.description:
+        head.append(f"\n{d.description}")
+    parts: list = [head]
+    if d.params:
+        params = _table("param", "type", "required", "choices", "default", title="Params")
+        for p in d.params.values():
+            params.add_row(p.name, p.type, "yes" if p.required else "",
+                           ", ".join(str(c) for c in p.choices), str(p.default or ""))
+        parts.append(params)
+    levels = [("Transitions", d.instance)] + ([("Track transitions", d.track)] if d.track else [])
+    for title, mdef in levels:
+        table = _table("trigger", "from", "to", "roles", "guards", "actions",
+                       title=f"{title} (initial: {mdef.initial})")
+        for t in mdef.transitions:
+            table.add_row(t.trigger, ", ".join(t.sources), t.dest, ", ".join(t.roles),
+                          ", ".join(c.name for c in t.guards), ", ".join(c.name for c in t.actions))
+        parts.append(table)
+    if d.participants:
+        parts.append(Text(f"participants: {', '.join(d.participants)}"))
+    return parts
+
+
+def plugins_table(infos: list["PluginInfo"]) -> Table:
+    table = _table("plugin", "from", "guards", "actions", "commands", "hooks")
+    for i in infos:
+        table.add_row(i.name, i.source, ", ".join(i.guards), ", ".join(i.actions),
+                      ", ".join(i.commands), ", ".join(i.hooks))
+    return table

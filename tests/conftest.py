@@ -1,0 +1,112 @@
+"""Every test gets a fresh home (a copy of workflows/) and a fresh database.
+
+The database fixture is parametrised: SQLite always, PostgreSQL when
+RCMFLOW_TEST_POSTGRES_URL is set (each test then works in a schema of its own).
+Installed entry points are never loaded unless a test asks for them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rcmflow.cli import cli
+from rcmflow.engine import Engine
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("RCMFLOW_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch):
+    for name in ("RCMFLOW_HOME", "RCMFLOW_DB", "RCMFLOW_ACTOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RCMFLOW_ENTRY_POINTS", "0")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A project folder holding a copy of the repository's workflows/."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    shutil.copytree(REPO / "workflows", folder / "workflows")
+    (folder / "plugins").mkdir()
+    return folder
+
+
+def _postgres_schema_url(base: str) -> tuple[str, str]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, home: Path):
+    """The database URL of the test: a SQLite file in the home, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{home / 'rcmflow.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("set RCMFLOW_TEST_POSTGRES_URL to run on PostgreSQL")
+    import sqlalchemy as sa
+
+    url, schema = _postgres_schema_url(POSTGRES_URL)
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture
+def make_engine(home: Path, db_url: str):
+    """Build engines on the test's home and database (one per actor, say)."""
+    engines: list[Engine] = []
+
+    def build(actor: str = "ts-officer", **kwargs) -> Engine:
+        engine = Engine(home, db_url, actor, entry_points=False, **kwargs)
+        engines.append(engine)
+        return engine
+
+    yield build
+    for engine in engines:
+        engine.close()
+
+
+@pytest.fixture
+def engine(make_engine) -> Engine:
+    engine = make_engine()
+    engine.init()
+    return engine
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def rcmflow(home: Path, db_url: str):
+    """Run the command line as a user would, on the test's home and database."""
+    runner = CliRunner()
+
+    def run(*args: str, actor: str | None = "ts-officer", input: str | None = None) -> Run:
+        options = ["--home", str(home), "--db", db_url]
+        if actor:
+            options += ["--actor", actor]
+        result = runner.invoke(cli, [*options, *args], input=input, catch_exceptions=False)
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    return run
