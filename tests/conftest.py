@@ -110,3 +110,32 @@ def rcmflow(home: Path, db_url: str):
         return Run(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+@pytest.fixture
+def snapshot(db_url: str):
+    """Every row of every rcmflow table, to show that a refused command changed nothing."""
+    import sqlalchemy as sa
+
+    from rcmflow.store import Base
+
+    def take() -> dict[str, list[tuple]]:
+        engine = sa.create_engine(db_url)
+        try:
+            with engine.connect() as conn:
+                return {
+                    table.name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr)
+                    for table in Base.metadata.sorted_tables
+                }
+        finally:
+            engine.dispose()
+
+    return take
+
+
+@pytest.fixture
+def consultation(engine: Engine) -> str:
+    """theme-1, opened: every member country's track is waiting for input."""
+    engine.start("thematic-consultation", params={"theme": "1", "deadline": "2030-04-20"})
+    engine.fire("theme-1", "open")
+    return "theme-1"
