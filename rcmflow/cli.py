@@ -97,8 +97,7 @@ class RcmflowGroup(click.Group):
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, name: str):
-        if name not in self.commands:
-            self._add_plugin_commands(ctx)
+        self._add_plugin_commands(ctx)
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
@@ -149,7 +148,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 @click.group(cls=RcmflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", envvar="RCMFLOW_HOME", type=click.Path(file_okay=False),
+# eager, so that `--home DIR --help` lists the commands of DIR's plugins
+@click.option("--home", envvar="RCMFLOW_HOME", type=click.Path(file_okay=False), is_eager=True,
               help="Project folder with workflows/ and plugins/ [env RCMFLOW_HOME; default: here].")
 @click.option("--db", envvar="RCMFLOW_DB",
               help="Database URL [env RCMFLOW_DB; default: sqlite file rcmflow.db in the home].")

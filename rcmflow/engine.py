@@ -110,6 +110,11 @@ class _Outcome:
     result: Any
     events: list[int] = field(default_factory=list)
     outbox: list[int] = field(default_factory=list)
+    #: the time the transaction acted at (`tick --now` may differ from the clock)
+    now: dt.datetime | None = None
+    #: how the queued actions went when they were run right after the commit
+    actions_done: int = 0
+    actions_failed: int = 0
 
 
 class Engine:
@@ -207,7 +212,7 @@ class Engine:
 
     def _after_commit(self, outcome: _Outcome) -> None:
         if outcome.outbox:
-            self.dispatcher.run(outcome.outbox)
+            outcome.actions_done, outcome.actions_failed = self.dispatcher.run(outcome.outbox, outcome.now)
         if outcome.events:
             self._announce(outcome.events)
 
@@ -302,7 +307,7 @@ class Engine:
                                  participant=None, note=None, data={"params": row.params})
             view = self._instance_view(session, row, definition)
             outbox = self._queue(session, row, event, definition, list(initial.on_enter), view)
-            return _Outcome(view, [event.seq], outbox)
+            return _Outcome(view, [event.seq], outbox, now)
 
         outcome = self._write(work, workflow=workflow, trigger="start")
         get_logger().info("instance started", instance=outcome.result.id, workflow=workflow)
@@ -397,7 +402,7 @@ class Engine:
                             event.seq, trigger, state, dest)
         get_logger().info("transition", instance=row.id, trigger=trigger, source=state, dest=dest,
                           participant=participant, event_seq=event.seq)
-        return _Outcome(result, [event.seq], outbox)
+        return _Outcome(result, [event.seq], outbox, now)
 
     def _level(self, definition: Definition, row: Instance, view: InstanceView, trigger: str,
                participant: str | None) -> tuple[str, MachineDef, str, Track | None]:
@@ -568,16 +573,20 @@ class Engine:
                                   .order_by(Instance.timeout_at, Instance.id)).all()
         for instance_id in due:
             try:
-                result = self._fire_timeout(instance_id, now)
+                outcome = self._fire_timeout(instance_id, now)
             except Blocked as exc:
                 report.waiting.append((instance_id, str(exc)))
                 continue
-            if result is not None:
-                report.fired.append(result)
-        report.actions_done, report.actions_failed = self.dispatcher.run_due(now)
+            if outcome.result is not None:
+                report.fired.append(outcome.result)
+                report.actions_done += outcome.actions_done
+                report.actions_failed += outcome.actions_failed
+        done, failed = self.dispatcher.run_due(now)
+        report.actions_done += done
+        report.actions_failed += failed
         return report
 
-    def _fire_timeout(self, instance_id: str, now: dt.datetime) -> FireResult | None:
+    def _fire_timeout(self, instance_id: str, now: dt.datetime) -> _Outcome:
         def work(session: Session) -> _Outcome:
             row = session.get(Instance, instance_id)
             # Someone (another tick, a user) may have moved it since we looked.
@@ -588,7 +597,7 @@ class Engine:
             return self._transition(session, row, timeout.trigger, None, SYSTEM_ACTOR,
                                     "timeout", {}, [], now)
 
-        return self._write(work, instance=instance_id, trigger="timeout").result
+        return self._write(work, instance=instance_id, trigger="timeout")
 
 
 def is_overdue(definition: Definition | None, instance_state: str, track_state: str,

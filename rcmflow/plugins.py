@@ -76,7 +76,7 @@ class Plugins:
 
     def _collect(self, hook: str, into: dict[str, Registered]) -> None:
         # Each implementation gets its own `register` so clashes can name both plugins.
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():  # registration order
             plugin = impl.plugin_name
 
             def register(name, function, check=None, in_transaction=False, _plugin=plugin):
@@ -90,7 +90,7 @@ class Plugins:
 
     def add_commands(self, cli) -> None:
         """Let every plugin add its commands to the click group `cli`."""
-        for impl in reversed(self.pm.hook.register_commands.get_hookimpls()):
+        for impl in self.pm.hook.register_commands.get_hookimpls():
             before = dict(cli.commands)
             impl.function(cli=cli)
             added = [name for name in cli.commands if before.get(name) is not cli.commands[name]]

@@ -1,0 +1,155 @@
+"""Timeouts and the outbox: `tick` fires each timeout once and retries failed actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+
+START = dt.datetime(2030, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
+
+WINDOW = """\
+workflow: review-window
+title: Review window
+params:
+  closes: {type: date}
+initial: open
+states:
+  - name: open
+    timeout: {after: 2d, trigger: remind}
+  - name: closing
+    timeout: {at: "{{ params.closes }}", trigger: close}
+  - {name: closed, final: true}
+transitions:
+  - {trigger: remind, source: open, dest: closing, actions: [{record: "reminded {{ instance.id }}"}]}
+  - {trigger: close, source: closing, dest: closed, actions: [{record: "closed"}]}
+"""
+
+# An action that fails while a file says so, and records every successful run.
+RECORDER = """\
+from pathlib import Path
+import rcmflow
+
+HERE = Path(__file__).parent
+
+def record(ctx, args):
+    \"\"\"Append a line to runs.txt (fails while fail.txt exists).\"\"\"
+    if (HERE / "fail.txt").exists():
+        raise ConnectionError("mail server down")
+    with open(HERE / "runs.txt", "a") as handle:
+        handle.write(f"{ctx.idempotency_key} {args}\\n")
+
+@rcmflow.hookimpl
+def register_actions(register):
+    register("record", record)
+"""
+
+
+class Clock:
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def window(home: Path, make_engine):
+    (home / "workflows" / "review-window.yaml").write_text(WINDOW)
+    (home / "plugins" / "recorder.py").write_text(textwrap.dedent(RECORDER))
+    clock = Clock(START)
+    engine = make_engine(clock=clock)
+    engine.init()
+    engine.start("review-window", "window-1", {"closes": "2030-04-10"})
+    return engine, clock, home / "plugins"
+
+
+def runs(plugins: Path) -> list[str]:
+    path = plugins / "runs.txt"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_a_timeout_fires_once_however_often_tick_runs(window):
+    engine, clock, plugins = window
+    assert engine.tick(START + dt.timedelta(days=1)).fired == []
+    clock.now = START + dt.timedelta(days=2, minutes=1)
+    reports = [engine.tick(clock.now) for _ in range(5)]
+    assert [len(r.fired) for r in reports] == [1, 0, 0, 0, 0]
+    assert engine.get("window-1").state == "closing"
+    events = [e for e in engine.history("window-1") if e.trigger == "remind"]
+    assert len(events) == 1 and events[0].actor == "rcmflow"
+    assert runs(plugins) == [f"outbox-1 reminded window-1"]
+
+
+def test_an_absolute_timeout_falls_when_its_day_is_over(window):
+    engine, clock, plugins = window
+    clock.now = START + dt.timedelta(days=3)
+    engine.tick(clock.now)
+    view = engine.get("window-1")
+    assert view.timeout_at == dt.datetime(2030, 4, 11, tzinfo=dt.timezone.utc)
+    assert engine.tick(dt.datetime(2030, 4, 10, 23, 59, tzinfo=dt.timezone.utc)).fired == []
+    clock.now = dt.datetime(2030, 4, 11, 0, 1, tzinfo=dt.timezone.utc)
+    for _ in range(3):
+        engine.tick(clock.now)
+    assert engine.get("window-1").state == "closed"
+    assert [e.trigger for e in engine.history("window-1")] == ["start", "remind", "close"]
+
+
+def test_a_failed_action_stays_queued_and_runs_once_when_it_can(window, db_url):
+    import sqlalchemy as sa
+
+    from rcmflow.store import OutboxItem
+
+    engine, clock, plugins = window
+    (plugins / "fail.txt").write_text("down")
+    clock.now = START + dt.timedelta(days=2, minutes=1)
+    report = engine.tick(clock.now)
+    assert len(report.fired) == 1 and report.actions_failed == 1
+    assert engine.get("window-1").state == "closing"  # the transition stands
+    assert runs(plugins) == []
+
+    def outbox():
+        db = sa.create_engine(db_url)
+        with db.connect() as conn:
+            rows = conn.execute(sa.select(OutboxItem.__table__)).all()
+        db.dispose()
+        return rows
+
+    [item] = outbox()
+    assert (item.status, item.attempts) == ("pending", 1)
+    assert item.last_error == "ConnectionError: mail server down"
+    assert engine.tick(clock.now).actions_done == 0  # not due again yet: backoff
+    (plugins / "fail.txt").unlink()
+    clock.now += dt.timedelta(minutes=5)
+    assert engine.tick(clock.now).actions_done == 1
+    assert engine.tick(clock.now + dt.timedelta(hours=1)).actions_done == 0
+    assert runs(plugins) == ["outbox-1 reminded window-1"]
+    [item] = outbox()
+    assert (item.status, item.attempts, item.last_error) == ("done", 2, None)
+
+
+def test_tick_reports_a_due_timeout_that_a_guard_holds(engine):
+    engine.start("thematic-consultation", params={"theme": "4", "deadline": "2030-04-20"})
+    engine.fire("theme-4", "open")
+    after_deadline = dt.datetime(2030, 4, 21, 1, tzinfo=dt.timezone.utc)
+    report = engine.tick(after_deadline)
+    assert report.fired == []
+    [(instance, reason)] = report.waiting
+    assert instance == "theme-4" and "waiting for BZ" in reason
+    for country in ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]:
+        engine.fire("theme-4", "submit", participant=country)
+    assert [f.trigger for f in engine.tick(after_deadline).fired] == ["close_collection"]
+    assert engine.tick(after_deadline).fired == []
+    assert engine.get("theme-4").state == "consolidating"
+
+
+def test_tick_cli_with_now(rcmflow, window):
+    result = rcmflow("tick", "--now", "2030-04-03T10:00", "--json")
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    report = json.loads(result.stdout)
+    assert [f["id"] for f in report["fired"]] == ["window-1"]
+    assert report["actions_done"] == 1
