@@ -61,17 +61,7 @@ def start_instances(engine: Engine, prefix: str, count: int) -> list[str]:
     return ids
 
 
-def bench_engine(engine: Engine, ids: list[str], n: int, warmup: int) -> float:
-    steps = targets(ids)
-    for instance_id, participant, trigger, _, _ in itertools.islice(steps, warmup):
-        engine.fire(instance_id, trigger, participant)
-    began = time.perf_counter()
-    for instance_id, participant, trigger, _, _ in itertools.islice(steps, n):
-        engine.fire(instance_id, trigger, participant)
-    return n / (time.perf_counter() - began)
-
-
-def bench_raw(url: str, ids: list[str], n: int, warmup: int) -> float:
+def raw_stepper(url: str, ids: list[str]):
     """The floor: per transaction, the three statements any persisted transition needs.
     Same engine factory as rcmflow (WAL, BEGIN IMMEDIATE on SQLite), prepared statements."""
     db = make_engine(url).execution_options(rcmflow_write=True)
@@ -97,15 +87,24 @@ def bench_raw(url: str, ids: list[str], n: int, warmup: int) -> float:
                                   "trigger": trigger, "source": source, "dest": dest, "note": None, "data": {}})
         versions[instance_id] = version + 1
 
-    steps = targets(ids)
-    for args in itertools.islice(steps, warmup):
-        step(*args)
-    began = time.perf_counter()
-    for args in itertools.islice(steps, n):
-        step(*args)
-    rate = n / (time.perf_counter() - began)
-    db.dispose()
-    return rate
+    return step, db
+
+
+def rates(sides: list, n: int, warmup: int, rounds: int) -> list[float]:
+    """Transitions/s of each (step, steps) side. The sides take turns in `rounds`
+    chunks so that a change of background load hits both alike."""
+    spent = [0.0] * len(sides)
+    for step, steps in sides:
+        for args in itertools.islice(steps, warmup):
+            step(*args)
+    per = max(1, n // rounds)
+    for _ in range(rounds):
+        for k, (step, steps) in enumerate(sides):
+            began = time.perf_counter()
+            for args in itertools.islice(steps, per):
+                step(*args)
+            spent[k] += time.perf_counter() - began
+    return [per * rounds / t for t in spent]
 
 
 def populate(url: str, count: int) -> None:
@@ -136,15 +135,16 @@ def populate(url: str, count: int) -> None:
 
 
 def best_of(command: list[str], runs: int, env: dict[str, str]) -> tuple[float, list[float], str]:
+    """Best wall time of `runs` timed runs, after one untimed run (it fills the caches)."""
     times, out = [], ""
-    for _ in range(runs):
+    for _ in range(runs + 1):
         began = time.perf_counter()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - began)
         if done.returncode != 0:
             sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
         out = done.stdout
-    return min(times), times, out
+    return min(times[1:]), times[1:], out
 
 
 def postgres_schema(base: str) -> tuple[str, str]:
@@ -177,6 +177,10 @@ def main() -> None:
         url, schema = postgres_schema(url)
     env = {**os.environ, "RCMFLOW_ENTRY_POINTS": "0", "RCMFLOW_HOME": str(home), "RCMFLOW_DB": url}
     env.pop("RCMFLOW_ACTOR", None)
+    # Byte-compiled files as an installed package has them, but kept out of the
+    # repository: a private cache that the untimed first run of each command fills.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     rcmflow = str(Path(sys.executable).with_name("rcmflow"))
     configure("console", "warning")  # what the CLI does: info lines are filtered out
     print(f"database: {sa.engine.make_url(url).render_as_string(hide_password=True)}\nhome: {home}")
@@ -188,9 +192,15 @@ def main() -> None:
                 sys.exit("the database already holds instances; give an empty one")
 
         # 1. transitions: 4 instances (44 tracks) per side, so no row is hot.
-        warmup = min(200, n // 5)
-        rate_engine = bench_engine(engine, start_instances(engine, "bench-e", 4), n, warmup)
-        rate_raw = bench_raw(url, start_instances(engine, "bench-r", 4), n, warmup)
+        def fire(instance_id, participant, trigger, _source, _dest):
+            engine.fire(instance_id, trigger, participant)
+
+        engine_ids = start_instances(engine, "bench-e", 4)
+        raw_ids = start_instances(engine, "bench-r", 4)
+        raw_step, raw_db = raw_stepper(url, raw_ids)
+        rate_engine, rate_raw = rates([(fire, targets(engine_ids)), (raw_step, targets(raw_ids))],
+                                      n, min(200, n // 5), 3 if args.quick else 10)
+        raw_db.dispose()
         engine.close()
         print(f"[1] {n} transitions each: engine {rate_engine:.0f}/s, raw Core {rate_raw:.0f}/s")
 

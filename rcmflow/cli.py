@@ -192,6 +192,20 @@ def init(app: App):
     click.echo(f"database ready: {url}")
 
 
+@cli.command()
+@pass_app
+@click.pass_context
+def quickstart(ctx, app: App):
+    """Set up the roadmap: create the database if needed, start every instance that
+    workflows/roadmap.yaml plans and is not started yet, and show the status."""
+    from .roadmap import apply_plan
+
+    click.echo(f"database ready: {app.engine.init()}")
+    for item, started in apply_plan(app.engine):
+        click.echo(f"{'started' if started else 'already running'}: {item.id} ({item.workflow})")
+    ctx.invoke(status)
+
+
 # --- workflows ---------------------------------------------------------------------------
 
 

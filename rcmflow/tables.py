@@ -47,13 +47,18 @@ def instances_table(views: Iterable["InstanceView"]) -> Table:
     return table
 
 
-def _cell(track) -> Text:
+def _cell(track, show_due: bool) -> Text:
     text = Text(track.state)
-    if track.due:
+    if show_due and track.due:
         text.append(f" · due {track.due.isoformat()}", style="dim")
     if track.overdue:
         text.append(" OVERDUE", style="bold red")
     return text
+
+
+def _common_due(view: "InstanceView") -> dt.date | None:
+    dues = {t.due for t in view.tracks.values()}
+    return dues.pop() if len(dues) == 1 else None
 
 
 def participant_matrix(views: list["InstanceView"], members: "Members") -> Table | None:
@@ -64,11 +69,15 @@ def participant_matrix(views: list["InstanceView"], members: "Members") -> Table
     participants: list[str] = []
     for v in tracked:
         participants += [p for p in v.tracks if p not in participants]
-    table = _table("participant", *[v.id for v in tracked], title="Participants")
+    # One due date for the whole column goes in its heading; otherwise in each cell.
+    common = [_common_due(v) for v in tracked]
+    headings = [f"{v.id}\ndue {due.isoformat()}" if due else v.id for v, due in zip(tracked, common)]
+    table = _table("participant", *headings, title="Participants")
     for p in participants:
         country = members.countries.get(p)
         label = f"{p} {country.name()}" if country else p
-        table.add_row(label, *[_cell(v.tracks[p]) if p in v.tracks else Text("–", style="dim") for v in tracked])
+        table.add_row(label, *[_cell(v.tracks[p], due is None) if p in v.tracks else Text("–", style="dim")
+                               for v, due in zip(tracked, common)])
     return table
 
 

@@ -1,0 +1,73 @@
+"""The roadmap plan: `workflows/roadmap.yaml` lists the instances the RCM runs.
+
+`rcmflow quickstart` starts every planned instance that is not started yet, so
+running it again starts nothing twice.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import DefinitionError, RcmflowError
+from .loader import check_keys, line_of, load_yaml
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+PLAN_FILE = "workflows/roadmap.yaml"
+
+
+@dataclass(frozen=True)
+class PlannedInstance:
+    workflow: str
+    id: str
+    params: dict[str, Any]
+    line: int
+
+
+def load_plan(engine: "Engine") -> list[PlannedInstance]:
+    path = engine.home / PLAN_FILE
+    if not path.exists():
+        return []
+    data, problems = load_yaml(path, PLAN_FILE)
+    planned: list[PlannedInstance] = []
+    items = (data or {}).get("instances") if isinstance(data, dict) else None
+    if data is not None and not isinstance(items, list):
+        problems.add(data, "roadmap.yaml needs a list under 'instances:'")
+        items = []
+    for index, item in enumerate(items or []):
+        if not isinstance(item, dict) or not {"workflow", "id"} <= set(item):
+            problems.add(items, "each planned instance needs a workflow and an id", index)
+            continue
+        check_keys(item, {"workflow", "id", "params"}, "a planned instance", problems)
+        params = {str(k): str(v) for k, v in (item.get("params") or {}).items()}
+        planned.append(PlannedInstance(str(item["workflow"]), str(item["id"]), params, line_of(items, index)))
+    if problems:
+        raise DefinitionError(list(problems))
+    return planned
+
+
+def apply_plan(engine: "Engine") -> list[tuple[PlannedInstance, bool]]:
+    """Start what the plan lists and the database lacks; (instance, started now) each."""
+    plan = load_plan(engine)
+    for item in plan:  # check the whole plan first, so a mistake starts nothing
+        with _at_line(item):
+            engine.definition(item.workflow).parse_params(item.params)
+    existing = {view.id for view in engine.status()}
+    results = []
+    for item in plan:
+        if item.id not in existing:
+            with _at_line(item):
+                engine.start(item.workflow, item.id, item.params)
+        results.append((item, item.id not in existing))
+    return results
+
+
+@contextmanager
+def _at_line(item: PlannedInstance):
+    try:
+        yield
+    except RcmflowError as exc:
+        raise type(exc)(f"{PLAN_FILE}:{item.line}: {exc}") from None
