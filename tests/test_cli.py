@@ -136,3 +136,18 @@ def test_an_unreachable_database_is_one_line(home, url, words):
     result = CliRunner().invoke(cli, ["--home", str(home), "--db", url, "status"])
     assert result.exit_code == 1
     assert words in _only_one_line(result)
+
+
+def test_json_logs_are_bound_to_instance_trigger_and_actor(rcmflow, opened):
+    result = rcmflow("--log-format", "json", "fire", opened, "submit", "-p", "HN", actor="hn-focal")
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    [transition] = [line for line in lines if line["event"] == "transition"]
+    assert (transition["instance"], transition["trigger"], transition["actor"]) == (opened, "submit", "hn-focal")
+    assert transition["participant"] == "HN" and transition["level"] == "info"
+
+
+def test_console_logs_are_quiet_unless_asked(rcmflow, opened):
+    assert rcmflow("fire", opened, "submit", "-p", "HN", actor="hn-focal").stderr == ""
+    verbose = rcmflow("-v", "fire", opened, "submit", "-p", "CR", actor="cr-focal")
+    assert "transition" in verbose.stderr and "instance=theme-1" in verbose.stderr
