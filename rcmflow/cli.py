@@ -120,7 +120,7 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
     message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
     if "no such table" in message or "does not exist" in message and "relation" in message:
         return DatabaseError(f"{url} has no rcmflow tables yet: run 'rcmflow init'")
-    return DatabaseError(f"cannot use {url}: {message}")
+    return DatabaseError(f"cannot use the database {url}: {message}")
 
 
 def emit_json(value: Any) -> None:

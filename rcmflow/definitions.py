@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -629,6 +629,4 @@ def load_catalog(home: Path, registry: "Registry", members: Members, files: list
 
 
 def _with_path(definition: Definition, path: str) -> Definition:
-    from dataclasses import replace
-
     return replace(definition, path=path)

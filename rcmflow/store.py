@@ -193,16 +193,24 @@ class Database:
         self.engine = make_engine(url)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(rcmflow_write=True), expire_on_commit=False)
+        self._schema_checked = False
 
     @property
     def display_url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
     def reading(self) -> Session:
+        self._check_once()
         return self._read()
 
     def writing(self) -> Session:
+        self._check_once()
         return self._write()
+
+    def _check_once(self) -> None:
+        if not self._schema_checked:
+            self.check_schema()
+            self._schema_checked = True
 
     def check_schema(self) -> None:
         """Fail with a clear line unless the database is reachable and up to date."""

@@ -125,7 +125,7 @@ def test_an_uninitialised_database_says_to_run_init(rcmflow):
 
 
 @pytest.mark.parametrize("url, words", [
-    ("postgresql+psycopg://nobody@127.0.0.1:1/nothing", "cannot use postgresql+psycopg://nobody@127.0.0.1:1/nothing"),
+    ("postgresql+psycopg://nobody@127.0.0.1:1/nothing", "cannot open the database postgresql+psycopg://nobody@127.0.0.1:1/nothing: connection failed"),
     ("not a url", "is not a database URL"),
 ])
 def test_an_unreachable_database_is_one_line(home, url, words):
