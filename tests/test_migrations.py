@@ -28,3 +28,13 @@ def test_init_keeps_existing_data(engine):
     engine.start("thematic-consultation", params={"theme": "2", "deadline": "2030-01-01"})
     engine.init()
     assert [v.id for v in engine.status()] == ["theme-2"]
+
+
+def test_an_old_schema_asks_for_init(engine, db_url, rcmflow):
+    db = sa.create_engine(db_url)
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0000'"))
+    db.dispose()
+    result = rcmflow("status")
+    assert result.exit_code == 1
+    assert "is at schema 0000, this rcmflow needs 0001: run 'rcmflow init' to upgrade it" in result.stderr
