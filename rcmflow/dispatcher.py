@@ -84,7 +84,7 @@ class Dispatcher:
                 row = session.get(Instance, item.instance_id)
                 event = session.get(Event, item.event_seq)
                 definition = engine.definition(row.workflow)
-                view = engine._instance_view(session, row, definition)
+                view = engine._instance_view(row, definition)
             action = engine.plugins.registry.actions[item.action]
             ctx = engine.action_context(view, event_view(event), definition, f"outbox-{item.id}")
             action.function(ctx, item.args)

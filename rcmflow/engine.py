@@ -196,10 +196,15 @@ class Engine:
                     with session.begin():
                         outcome = work(session)
                     break
-                except (StaleDataError, IntegrityError) as exc:
-                    # StaleData: the version moved under us; Integrity: a concurrent
-                    # start took the same id. Either way, read again and decide again.
-                    log.info("write lost a race; retrying", attempt=attempt, error=type(exc).__name__)
+                except StaleDataError:
+                    # The instance's version moved under us: read again, decide again.
+                    log.info("write lost a race; retrying", attempt=attempt)
+                except IntegrityError as exc:
+                    # A concurrent start took the same id; the next attempt sees it and
+                    # says so. Anything else, or a second time, is a fault to show.
+                    if attempt > 1 or not isinstance(context.get("workflow"), str):
+                        raise
+                    log.info("write lost a race; retrying", attempt=attempt, error=str(exc.orig).splitlines()[0])
                 except OperationalError as exc:
                     raise DatabaseError(f"database error on {self.db.display_url}: {str(exc.orig).splitlines()[0]}") from None
                 finally:
@@ -223,7 +228,7 @@ class Engine:
         with self.db.reading() as session:
             for seq in seqs:
                 event = session.get(Event, seq)
-                view = self._instance_view(session, session.get(Instance, event.instance_id))
+                view = self._instance_view(session.get(Instance, event.instance_id))
                 try:
                     hook(event=event_view(event), instance=view, engine=self)
                 except Exception:  # the transition is committed; a listener cannot undo it
@@ -244,7 +249,7 @@ class Engine:
         overdue = is_overdue(definition, row.state, track.state, track.due, today)
         return TrackView(track.participant, track.state, track.due, overdue, dict(track.data or {}))
 
-    def _instance_view(self, session: Session, row: Instance, definition: Definition | None = None) -> InstanceView:
+    def _instance_view(self, row: Instance, definition: Definition | None = None) -> InstanceView:
         definition = definition or self.catalog.definitions.get(row.workflow)
         today = self.local(self.now()).date()
         return InstanceView(
@@ -301,12 +306,14 @@ class Engine:
                 for participant in definition.participants:
                     row.tracks.append(Track(participant=participant, state=definition.track.initial,
                                             due=parse_date(due) if due else None, data={}, updated_at=now))
+            fields = dict(trigger="start", source=None, dest=initial.name, participant=None, note=None)
+            effects, changed = self._apply(row, definition, list(initial.on_enter), self.actor, now, fields)
             session.add(row)
-            session.flush()
-            event = self._record(session, row, now, self.actor, trigger="start", source=None, dest=initial.name,
-                                 participant=None, note=None, data={"params": row.params})
-            view = self._instance_view(session, row, definition)
-            outbox = self._queue(session, row, event, definition, list(initial.on_enter), view)
+            session.flush()  # the instance exists before its first event refers to it
+            event = self._record(session, row, now, self.actor, **fields,
+                                 data={"params": row.params, **changed})
+            view = self._instance_view(row, definition)
+            outbox = self._enqueue(session, row, event, effects, view)
             return _Outcome(view, [event.seq], outbox, now)
 
         outcome = self._write(work, workflow=workflow, trigger="start")
@@ -358,7 +365,7 @@ class Engine:
                     actor: str, note: str | None, values: dict[str, Any],
                     files: list[tuple[str, bytes]], now: dt.datetime) -> _Outcome:
         definition = self.definition(row.workflow)
-        view = self._instance_view(session, row, definition)
+        view = self._instance_view(row, definition)
         level, mdef, state, track = self._level(definition, row, view, trigger, participant)
         transition = next(t for t in mdef.triggers_from(state) if t.trigger == trigger)
         ctx = GuardContext(view, definition, self.members, actor, self.local(now), participant, values, session)
@@ -385,19 +392,20 @@ class Engine:
                 row.data = {**(row.data or {}), **event_data["values"]}
             self._enter(row, mdef, state, dest, trigger, now, scope)
         row.updated_at = now  # bumps the version even when only a track moved
-        session.flush()  # the optimistic version check happens here
-
-        event = self._record(session, row, now, actor, trigger=trigger, source=state, dest=dest,
-                             participant=participant, note=note, data=event_data)
+        fields = dict(trigger=trigger, source=state, dest=dest, participant=participant, note=note)
+        effects, changed = self._apply(row, definition, subject.queued, actor, now, fields)
+        if files:
+            event_data["attachments"] = [{"filename": f, "sha256": hashlib.sha256(c).hexdigest(), "size": len(c)}
+                                         for f, c in files]
+        # The first flush writes state, data and event at once; the instance's
+        # version check happens here.
+        event = self._record(session, row, now, actor, **fields, data={**event_data, **changed})
         for filename, content in files:
             session.add(Attachment(event_seq=event.seq, instance_id=row.id, participant=participant,
                                    filename=filename, size=len(content),
                                    sha256=hashlib.sha256(content).hexdigest(), content=content))
-        if files:
-            event.data = {**event.data, "attachments": [
-                {"filename": f, "sha256": hashlib.sha256(c).hexdigest(), "size": len(c)} for f, c in files]}
-        after = self._instance_view(session, row, definition)
-        outbox = self._queue(session, row, event, definition, subject.queued, after)
+        after = self._instance_view(row, definition)
+        outbox = self._enqueue(session, row, event, effects, after)
         result = FireResult(row.id, row.state, participant, dest if track is not None else None,
                             event.seq, trigger, state, dest)
         get_logger().info("transition", instance=row.id, trigger=trigger, source=state, dest=dest,
@@ -456,31 +464,41 @@ class Engine:
         session.flush()
         return event
 
-    def _queue(self, session: Session, row: Instance, event: Event, definition: Definition,
-               calls: list[Call], view: InstanceView) -> list[int]:
-        """Run in-transaction actions now; write every other action to the outbox."""
+    def _apply(self, row: Instance, definition: Definition, calls: list[Call], actor: str,
+               now: dt.datetime, fields: dict[str, Any]) -> tuple[list[Call], dict[str, Any]]:
+        """Run the in-transaction actions on the instance's data, before anything is
+        written, so that state, data and event go out together. Returns the actions
+        left for the outbox, and {"set": changes} for the event if data changed."""
+        effects = [c for c in calls if not self.plugins.registry.actions[c.name].in_transaction]
+        inline = [c for c in calls if self.plugins.registry.actions[c.name].in_transaction]
+        if not inline:
+            return effects, {}
+        view = self._instance_view(row, definition)
+        event = EventView(seq=0, at=now, actor=actor, instance_id=row.id, **fields)
+        scope = self._scope(view, {**fields, "actor": actor})
+        before = dict(row.data or {})
+        data = dict(before)
+        for call in inline:
+            ctx = self.action_context(view, event, definition, f"{row.id}-{call.name}")
+            ctx.data = data
+            self.plugins.registry.actions[call.name].function(ctx, render_value(call.args, scope))
+        row.data = data
+        changed = {k: to_json_value(v) for k, v in data.items() if before.get(k) != v}
+        return effects, ({"set": changed} if changed else {})
+
+    def _enqueue(self, session: Session, row: Instance, event: Event, calls: list[Call],
+                 view: InstanceView) -> list[int]:
+        """Write each effect to the outbox, in the transition's transaction."""
+        if not calls:
+            return []
         scope = self._scope(view, {"trigger": event.trigger, "participant": event.participant,
                                    "actor": event.actor, "note": event.note, "seq": event.seq})
-        ids, changed = [], {}
-        for call in calls:
-            action = self.plugins.registry.actions[call.name]
-            args = render_value(call.args, scope)
-            if action.in_transaction:
-                ctx = self.action_context(view, event_view(event), definition, f"event-{event.seq}-{call.name}")
-                ctx.data = dict(row.data or {})
-                action.function(ctx, args)
-                changed.update({k: v for k, v in ctx.data.items() if (row.data or {}).get(k) != v})
-                row.data = ctx.data
-                continue
-            item = OutboxItem(instance_id=row.id, event_seq=event.seq, action=call.name, args=args,
-                              status="pending", attempts=0, next_attempt_at=event.at, created_at=event.at)
-            session.add(item)
-            session.flush()
-            ids.append(item.id)
-        if changed:
-            event.data = {**event.data, "set": {k: to_json_value(v) for k, v in changed.items()}}
-            session.flush()
-        return ids
+        items = [OutboxItem(instance_id=row.id, event_seq=event.seq, action=call.name,
+                            args=render_value(call.args, scope), status="pending", attempts=0,
+                            next_attempt_at=event.at, created_at=event.at) for call in calls]
+        session.add_all(items)
+        session.flush()
+        return [item.id for item in items]
 
     def action_context(self, view: InstanceView, event: EventView, definition: Definition,
                        key: str) -> ActionContext:
@@ -497,7 +515,7 @@ class Engine:
         with self.db.reading() as session, session.begin():
             row = self._load(session, instance_id)
             definition = self.definition(row.workflow)
-            view = self._instance_view(session, row, definition)
+            view = self._instance_view(row, definition)
             if participant is None:
                 mdef, state, inactive = definition.instance, row.state, None
             else:
@@ -522,7 +540,7 @@ class Engine:
 
     def get(self, instance_id: str) -> InstanceView:
         with self.db.reading() as session, session.begin():
-            return self._instance_view(session, self._load(session, instance_id))
+            return self._instance_view(self._load(session, instance_id))
 
     def status(self, instance_id: str | None = None) -> list[InstanceView]:
         """Every instance (or one) with its tracks, due dates and overdue marks.
