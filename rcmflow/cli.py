@@ -144,6 +144,18 @@ def parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+def read_set_files(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`--set-file text=draft.md`: a long value, such as a text to adopt, read from a file."""
+    values: dict[str, str] = {}
+    for name, path in parse_sets(pairs).items():
+        try:
+            values[name] = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"--set-file {name}: cannot read {path!r} as UTF-8 text: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
+    return values
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
 
 
@@ -204,6 +216,47 @@ def quickstart(ctx, app: App):
     for item, started in apply_plan(app.engine):
         click.echo(f"{'started' if started else 'already running'}: {item.id} ({item.workflow})")
     ctx.invoke(status)
+
+
+@cli.command()
+@click.option("--home", "demo_home", type=click.Path(file_okay=False),
+              help="Play in this folder and keep it (default: a new temporary folder).")
+@pass_app
+@click.pass_context
+def demo(ctx, app: App, demo_home: str | None):
+    """Play the RCM roadmap scenario end to end in a folder of its own.
+
+    Copies workflows/ and plugins/ of the home into the demo folder, then runs the
+    meeting report's story on its own SQLite database and a 2017 clock, printing each
+    step and the final status. Your own database is never touched.
+    """
+    import shutil
+    import tempfile
+
+    from .config import load_config
+    from .demo import run_demo
+    from .engine import Engine
+
+    source = app.config.home
+    if not (source / "workflows").is_dir():
+        raise BadInput(f"{source} has no workflows/ folder to play with; run the demo from the rcmflow "
+                       f"folder or give rcmflow --home DIR")
+    target = Path(demo_home or tempfile.mkdtemp(prefix="rcmflow-demo-")).resolve()
+    if (target / "rcmflow.db").exists() or (target / "workflows").exists():
+        raise BadInput(f"{target} already holds a project; give --home an empty or new folder")
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in ("workflows", "plugins"):
+        if (source / folder).is_dir():
+            shutil.copytree(source / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    click.echo(f"Playing the RCM roadmap in {target}")
+    config = load_config(target, f"sqlite:///{target / 'rcmflow.db'}", "ts-officer")
+    engine = run_demo(lambda clock: Engine(config=config, clock=clock), click.echo)
+    demo_app = App(str(target), config.db_url, "ts-officer")
+    demo_app._config, demo_app._engine, demo_app._plugins = config, engine, engine.plugins
+    click.echo("")
+    ctx.obj = demo_app
+    ctx.invoke(status)
+    click.echo(f"\nThe demo's home is {target}: try  rcmflow --home {target} history declaration-2017")
 
 
 # --- workflows ---------------------------------------------------------------------------
@@ -329,14 +382,21 @@ def triggers(app: App, instance: str, participant: str | None, as_json: bool):
 @click.option("--participant", "-p", help="Fire on this participant's track (a country code).")
 @click.option("--note", help="A note kept in the history.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="A value recorded with the step; repeat.")
+@click.option("--set-file", "set_files", multiple=True, metavar="NAME=PATH",
+              help="A value read from a text file (e.g. the text to adopt); repeat.")
 @click.option("--attach", "attachments", multiple=True, type=click.Path(dir_okay=False),
               help="A file sent with this step, kept in the database; repeat.")
 @json_option
 @pass_app
 def fire(app: App, instance: str, trigger: str, participant: str | None, note: str | None,
-         sets: tuple[str, ...], attachments: tuple[str, ...], as_json: bool):
-    """Fire TRIGGER on INSTANCE (or on one participant's track): one transition."""
-    result = app.engine.fire(instance, trigger, participant, note, parse_sets(sets), list(attachments))
+         sets: tuple[str, ...], set_files: tuple[str, ...], attachments: tuple[str, ...], as_json: bool):
+    """Fire TRIGGER on INSTANCE (or on one participant's track): one transition.
+
+    Values given with --set and --set-file are kept with the event and merged into
+    the track's data (with --participant) or the instance's data.
+    """
+    values = {**parse_sets(sets), **read_set_files(set_files)}
+    result = app.engine.fire(instance, trigger, participant, note, values, list(attachments))
     if as_json:
         return emit_json(result.as_json())
     where = f"{result.participant}'s track in {result.id}" if result.participant else result.id
@@ -369,7 +429,8 @@ def status(app: App, instance: str | None, as_json: bool):
         click.echo("no instances yet: start one with 'rcmflow start WORKFLOW'")
         return
     out.print(tables.instances_table(views))
-    matrix = tables.participant_matrix(views, engine.members)
+    # the matrix is for the work still under way: every participant against every open instance
+    matrix = tables.participant_matrix([v for v in views if not engine.is_final(v)], engine.members)
     if matrix is not None:
         out.print(matrix)
 

@@ -90,7 +90,8 @@ class GuardContext:
 
 @dataclass
 class ActionContext:
-    """Everything an action may use. `data` is writable only for in-transaction actions."""
+    """Everything an action may use. `data` (the instance's) and `track_data` (the
+    moving track's, on a track transition) are writable only for in-transaction actions."""
 
     instance: InstanceView
     event: EventView
@@ -102,4 +103,5 @@ class ActionContext:
     #: stable across retries of the same queued action: use it to avoid doing work twice
     idempotency_key: str
     data: dict[str, Any] = field(default_factory=dict)
+    track_data: dict[str, Any] | None = None
     log: Any = None

@@ -81,8 +81,15 @@ def _parse_float(text: Any) -> float:
         raise BadInput(f"{text!r} is not a number") from None
 
 
+def _parse_list(text: Any) -> list[str]:
+    """A list param is given as comma-separated words: --set subgroup=MX,GT,HN."""
+    items = text if isinstance(text, list) else str(text).split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
 PARAM_TYPES = {
     "str": lambda v: str(v),
+    "list": _parse_list,
     "int": _parse_int,
     "float": _parse_float,
     "bool": parse_bool,
@@ -141,6 +148,11 @@ class Param:
     required: bool = False
     default: Any = None
     description: str = ""
+    #: a readable name for each choice, e.g. the title of each theme
+    labels: dict[Any, str] = field(default_factory=dict)
+
+    def label(self, value: Any) -> str:
+        return self.labels.get(value, "")
 
     def parse(self, raw: Any) -> Any:
         """Convert a given value to this param's type; the error names what is valid."""
@@ -148,9 +160,10 @@ class Param:
             value = PARAM_TYPES[self.type](raw)
         except BadInput as exc:
             raise BadInput(f"param {self.name}: {exc}") from None
-        if self.choices and value not in self.choices:
-            valid = ", ".join(str(c) for c in self.choices)
-            raise BadInput(f"param {self.name}: {raw!r} is not one of {valid}")
+        for item, shown in zip(value, value) if self.type == "list" else [(value, raw)]:
+            if self.choices and item not in self.choices:
+                valid = ", ".join(str(c) for c in self.choices)
+                raise BadInput(f"param {self.name}: {shown!r} is not one of {valid}")
         return value
 
 
@@ -257,7 +270,7 @@ WORKFLOW_KEYS = {
 TRACK_KEYS = {"initial", "states", "transitions", "deadline", "active_in"}
 STATE_KEYS = {"name", "final", "on_enter", "on_exit", "timeout", "description"}
 TRANSITION_KEYS = {"trigger", "source", "dest", "guards", "roles", "actions", "description"}
-PARAM_KEYS = {"type", "choices", "required", "default", "description"}
+PARAM_KEYS = {"type", "choices", "labels", "required", "default", "description"}
 
 
 @dataclass
@@ -341,9 +354,10 @@ class _Reader:
             param = Param(str(name), ptype, required=bool(spec.get("required", False)),
                           description=str(spec.get("description", "")))
             choices = []
+            item_type = Param(param.name, "str" if ptype == "list" else ptype)
             for index, choice in enumerate(spec.get("choices") or []):
                 try:
-                    choices.append(param.parse(choice))
+                    choices.append(item_type.parse(choice))
                 except BadInput as exc:
                     self.problems.add(spec["choices"], f"choice {choice!r}: {exc}", index)
             param = Param(param.name, ptype, tuple(choices), param.required, None, param.description)
@@ -354,7 +368,13 @@ class _Reader:
                 except BadInput as exc:
                     self.problems.add(spec, f"default: {exc}", "default")
                 param = Param(param.name, ptype, param.choices, param.required, _plain(default), param.description)
-            self.params[param.name] = param
+            labels = {}
+            for key, text in (spec.get("labels") or {}).items():
+                try:
+                    labels[item_type.parse(key)] = str(text)
+                except BadInput as exc:
+                    self.problems.add(spec["labels"], f"label {key!r}: {exc}", key)
+            self.params[param.name] = replace(param, labels=labels)
 
     def read_machine(self, node: Any, where: str) -> tuple[str, dict[str, StateDef], tuple[TransitionDef, ...]]:
         states: dict[str, StateDef] = {}

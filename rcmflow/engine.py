@@ -10,10 +10,11 @@ After the commit the dispatcher runs the queued actions and plugins hear `on_eve
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -135,6 +136,13 @@ class Engine:
         self.dispatcher = Dispatcher(self)
         self._catalog: Catalog | None = None
         self._machines: dict[tuple[str, int, str], CompiledMachine] = {}
+
+    def acting_as(self, actor: str) -> "Engine":
+        """The same engine (plugins, definitions, database) for another actor."""
+        other = copy.copy(self)
+        other.config = replace(self.config, actor=actor)
+        other.dispatcher = Dispatcher(other)
+        return other
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -307,7 +315,8 @@ class Engine:
                     row.tracks.append(Track(participant=participant, state=definition.track.initial,
                                             due=parse_date(due) if due else None, data={}, updated_at=now))
             fields = dict(trigger="start", source=None, dest=initial.name, participant=None, note=None)
-            effects, changed = self._apply(row, definition, list(initial.on_enter), self.actor, now, fields)
+            effects, changed = self._apply(row, None, definition, list(initial.on_enter), self.actor, now, fields,
+                                           {"params": row.params})
             session.add(row)
             session.flush()  # the instance exists before its first event refers to it
             event = self._record(session, row, now, self.actor, **fields,
@@ -393,7 +402,7 @@ class Engine:
             self._enter(row, mdef, state, dest, trigger, now, scope)
         row.updated_at = now  # bumps the version even when only a track moved
         fields = dict(trigger=trigger, source=state, dest=dest, participant=participant, note=note)
-        effects, changed = self._apply(row, definition, subject.queued, actor, now, fields)
+        effects, changed = self._apply(row, track, definition, subject.queued, actor, now, fields, event_data)
         if files:
             event_data["attachments"] = [{"filename": f, "sha256": hashlib.sha256(c).hexdigest(), "size": len(c)}
                                          for f, c in files]
@@ -464,27 +473,38 @@ class Engine:
         session.flush()
         return event
 
-    def _apply(self, row: Instance, definition: Definition, calls: list[Call], actor: str,
-               now: dt.datetime, fields: dict[str, Any]) -> tuple[list[Call], dict[str, Any]]:
-        """Run the in-transaction actions on the instance's data, before anything is
-        written, so that state, data and event go out together. Returns the actions
-        left for the outbox, and {"set": changes} for the event if data changed."""
-        effects = [c for c in calls if not self.plugins.registry.actions[c.name].in_transaction]
-        inline = [c for c in calls if self.plugins.registry.actions[c.name].in_transaction]
+    def _apply(self, row: Instance, track: Track | None, definition: Definition, calls: list[Call],
+               actor: str, now: dt.datetime, fields: dict[str, Any], event_data: dict[str, Any],
+               ) -> tuple[list[Call], dict[str, Any]]:
+        """Run the in-transaction actions on the instance's (and the moving track's)
+        data before anything is written, so that state, data and event go out
+        together. Returns the actions left for the outbox, and what changed, for the
+        event: {"set": …} for the instance, {"track_set": …} for the track."""
+        registry = self.plugins.registry.actions
+        effects = [c for c in calls if not registry[c.name].in_transaction]
+        inline = [c for c in calls if registry[c.name].in_transaction]
         if not inline:
             return effects, {}
         view = self._instance_view(row, definition)
-        event = EventView(seq=0, at=now, actor=actor, instance_id=row.id, **fields)
+        # Not written yet, so it has no seq; actions see what it will record.
+        event = EventView(seq=0, at=now, actor=actor, instance_id=row.id, data=dict(event_data), **fields)
         scope = self._scope(view, {**fields, "actor": actor})
-        before = dict(row.data or {})
-        data = dict(before)
+        data = copy.deepcopy(row.data or {})
+        track_data = copy.deepcopy(track.data or {}) if track is not None else None
         for call in inline:
             ctx = self.action_context(view, event, definition, f"{row.id}-{call.name}")
-            ctx.data = data
-            self.plugins.registry.actions[call.name].function(ctx, render_value(call.args, scope))
-        row.data = data
-        changed = {k: to_json_value(v) for k, v in data.items() if before.get(k) != v}
-        return effects, ({"set": changed} if changed else {})
+            ctx.data, ctx.track_data = data, track_data
+            registry[call.name].function(ctx, render_value(call.args, scope))
+        changes = {}
+        for key, holder, new in (("set", row, data), ("track_set", track, track_data)):
+            if holder is None:
+                continue
+            old = holder.data or {}
+            changed = {k: to_json_value(v) for k, v in new.items() if old.get(k) != v}
+            if changed:
+                holder.data = new
+                changes[key] = changed
+        return effects, changes
 
     def _enqueue(self, session: Session, row: Instance, event: Event, calls: list[Call],
                  view: InstanceView) -> list[int]:
@@ -551,9 +571,11 @@ class Engine:
         with self.db.reading() as session, session.begin():
             if instance_id is not None:
                 self._load(session, instance_id)
+            # in the order they were started (instances started together share created_at)
+            first_event = select(func.min(Event.seq)).where(Event.instance_id == Instance.id).scalar_subquery()
             query = select(Instance.id, Instance.workflow, Instance.state, Instance.version,
                            Instance.params, Instance.data, Instance.created_at, Instance.updated_at,
-                           Instance.timeout_at).order_by(Instance.created_at, Instance.id)
+                           Instance.timeout_at).order_by(Instance.created_at, first_event)
             track_query = select(Track.instance_id, Track.participant, Track.state, Track.due, Track.data).order_by(Track.id)
             if instance_id is not None:
                 query = query.where(Instance.id == instance_id)
@@ -572,6 +594,12 @@ class Engine:
                          created_at=i.created_at, updated_at=i.updated_at, timeout_at=i.timeout_at)
             for i in instances
         ]
+
+    def is_final(self, view: InstanceView) -> bool:
+        """Whether the instance has reached a final state of its workflow."""
+        definition = self.catalog.definitions.get(view.workflow)
+        state = definition.instance.states.get(view.state) if definition else None
+        return bool(state and state.final)
 
     def history(self, instance_id: str) -> list[EventView]:
         with self.db.reading() as session, session.begin():

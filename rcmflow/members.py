@@ -21,9 +21,13 @@ COUNTRY_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
 
 @dataclass(frozen=True)
 class Country:
+    """A member country, or an observer (civil society, an agency, a peer process)
+    that can take part in a step without a vote."""
+
     code: str
     names: dict[str, str]
     language: str
+    member: bool = True
 
     def name(self, language: str = "en") -> str:
         return self.names.get(language) or self.names.get("en") or self.code
@@ -79,22 +83,25 @@ def load_members(home: Path) -> tuple[Members, Problems]:
     if not isinstance(data, dict):
         problems.add(data, "members.yaml must be a mapping with countries, people and groups")
         return Members(), problems
-    check_keys(data, {"countries", "people", "groups"}, "members.yaml", problems)
+    check_keys(data, {"countries", "observers", "people", "groups"}, "members.yaml", problems)
 
     countries: dict[str, Country] = {}
-    for code, spec in (data.get("countries") or {}).items():
-        if not COUNTRY_CODE.match(str(code)):
-            problems.add(data["countries"], f"country code {code!r} must be upper case, like MX", code)
-            continue
-        spec = spec or {}
-        check_keys(spec, {"name", "language"}, f"country {code}", problems)
-        names = spec.get("name") or {}
-        if isinstance(names, str):
-            names = {"en": names}
-        language = str(spec.get("language", "en"))
-        if language not in LANGUAGES:
-            problems.add(spec, f"language {language!r} of {code} is not one of {sorted(LANGUAGES)}", "language")
-        countries[str(code)] = Country(str(code), dict(names), language)
+    for section, member in (("countries", True), ("observers", False)):
+        for code, spec in (data.get(section) or {}).items():
+            if not COUNTRY_CODE.match(str(code)):
+                problems.add(data[section], f"code {code!r} must be upper case, like MX or RNCOM", code)
+                continue
+            if code in countries:
+                problems.add(data[section], f"code {code} is declared twice", code)
+            spec = spec or {}
+            check_keys(spec, {"name", "language"}, f"{code}", problems)
+            names = spec.get("name") or {}
+            if isinstance(names, str):
+                names = {"en": names}
+            language = str(spec.get("language", "en"))
+            if language not in LANGUAGES:
+                problems.add(spec, f"language {language!r} of {code} is not one of {sorted(LANGUAGES)}", "language")
+            countries[str(code)] = Country(str(code), dict(names), language, member)
 
     people: dict[str, Person] = {}
     for index, spec in enumerate(data.get("people") or []):

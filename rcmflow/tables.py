@@ -29,6 +29,11 @@ def _when(moment: dt.datetime | None, tz=None) -> str:
     return (moment.astimezone(tz) if tz else moment).strftime("%Y-%m-%d %H:%M")
 
 
+def _short(value, width: int = 60) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def track_summary(view: "InstanceView") -> str:
     """e.g. "8/11 submitted, 3 requested (2 overdue)"."""
     if not view.tracks:
@@ -103,9 +108,12 @@ def instance_detail(engine: "Engine", view: "InstanceView", options: list["Trigg
     if view.timeout_at:
         head.append(f"   timeout {_when(view.timeout_at, engine.config.timezone)}")
     if view.params:
-        head.append("\nparams: " + ", ".join(f"{k}={v}" for k, v in view.params.items()))
+        params = definition.params if definition else {}
+        shown = [f"{k}={v}" + (f" ({params[k].label(v)})" if k in params and params[k].label(v) else "")
+                 for k, v in view.params.items()]
+        head.append("\nparams: " + ", ".join(shown))
     if view.data:
-        head.append("\ndata: " + ", ".join(f"{k}={v}" for k, v in view.data.items()))
+        head.append("\ndata: " + ", ".join(f"{k}={_short(v)}" for k, v in view.data.items()))
     parts: list = [head]
     if view.tracks:
         table = _table("participant", "name", "state", "due", "", title=f"Tracks: {track_summary(view)}")

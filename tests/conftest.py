@@ -32,11 +32,11 @@ def _isolated_environment(monkeypatch):
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    """A project folder holding a copy of the repository's workflows/."""
+    """A project folder holding a copy of the repository's workflows/ and plugins/."""
     folder = tmp_path / "home"
     folder.mkdir()
     shutil.copytree(REPO / "workflows", folder / "workflows")
-    (folder / "plugins").mkdir()
+    shutil.copytree(REPO / "plugins", folder / "plugins", ignore=shutil.ignore_patterns("__pycache__"))
     return folder
 
 

@@ -71,7 +71,12 @@ def test_plugins_list(rcmflow):
     plugins = json.loads(rcmflow("plugins", "list", "--json").stdout)
     guards = {g for p in plugins for g in p["guards"]}
     assert {"tracks_in", "tracks_min", "param_set", "before", "after"} <= guards
-    assert all(p["source"] == "built-in" for p in plugins)
+    sources = {p["name"]: p["source"] for p in plugins}
+    assert sources["rcmflow.default_guards"] == sources["rcmflow.default_actions"] == "built-in"
+    assert sources["plugins/consensus.py"].endswith("/plugins/consensus.py")
+    by_name = {p["name"]: p for p in plugins}
+    assert by_name["plugins/amendments.py"]["commands"] == ["amendments"]
+    assert by_name["plugins/amendments.py"]["actions"] == ["record_amendment"]
 
 
 def _only_one_line(result) -> str:
@@ -83,7 +88,7 @@ def _only_one_line(result) -> str:
 
 @pytest.mark.parametrize("args, actor, code, words", [
     (["fire", "theme-9", "open"], "ts-officer", 1, "unknown instance 'theme-9'; instances: theme-1"),
-    (["start", "consultation"], "ts-officer", 1, "unknown workflow 'consultation'; workflows: thematic-consultation"),
+    (["start", "consultation"], "ts-officer", 1, "unknown workflow 'consultation'; workflows: declaration-adoption, regional-review, thematic-consultation"),
     (["fire", "theme-1", "submit", "-p", "XX"], "ts-officer", 1, "'XX' has no track in theme-1; participants: BZ"),
     (["fire", "theme-1", "circulate"], "ts-officer", 1, "'circulate' is not possible: theme-1 is in state collecting_input"),
     (["fire", "theme-1", "close_collection"], "ts-officer", 3, "close_collection is blocked on theme-1: waiting for BZ"),

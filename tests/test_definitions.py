@@ -132,9 +132,11 @@ def test_workflows_list_and_show(rcmflow):
     import json
 
     listed = json.loads(rcmflow("workflows", "list", "--json").stdout)
-    assert [w["name"] for w in listed] == ["thematic-consultation"]
-    assert "close_collection" in listed[0]["triggers"]
-    assert "submit" in listed[0]["track_triggers"]
+    assert [w["name"] for w in listed] == ["declaration-adoption", "regional-review", "thematic-consultation",
+                                           "troika-meeting", "ts-deliverable"]
+    consultation = listed[2]
+    assert "close_collection" in consultation["triggers"]
+    assert "submit" in consultation["track_triggers"]
     shown = rcmflow("workflows", "show", "thematic-consultation")
     assert shown.exit_code == 0 and "close_collection" in shown.stdout and "tracks_in" in shown.stdout
     graph = rcmflow("workflows", "graph", "thematic-consultation")

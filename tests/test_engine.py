@@ -37,7 +37,7 @@ def test_bad_params_are_refused_and_change_nothing(engine, snapshot, params, wor
 
 
 def test_unknown_workflow_names_the_known_ones(engine):
-    with pytest.raises(NotFound, match="unknown workflow 'consultation'; workflows: thematic-consultation"):
+    with pytest.raises(NotFound, match="unknown workflow 'consultation'; workflows: declaration-adoption, regional-review, thematic-consultation"):
         engine.start("consultation")
 
 

@@ -1,0 +1,67 @@
+"""Amendments to a text: recorded on each country's track, listed by a command.
+
+A country proposes an amendment with its track's trigger, for example:
+
+    rcmflow fire declaration-2017 propose_amendment -p GT \
+        --set item=1 --set line=3 --set change='say "victims of crimes"' \
+        --set reason="migrants can be victims of various crimes"
+
+The `record_amendment` action (in the transition's transaction) appends it to the
+track's `amendments` list, so a country may propose many. `rcmflow amendments
+INSTANCE` lists them by country.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+import rcmflow
+from rcmflow.cli import get_engine
+
+FIELDS = ("item", "line", "change", "reason")
+
+
+def record_amendment(ctx, args):
+    """Append the amendment given with the trigger to the track's amendments."""
+    if ctx.track_data is None:
+        raise ValueError("record_amendment belongs on a track transition")
+    given = ctx.event.data.get("values", {})
+    if not given.get("change"):
+        raise ValueError("an amendment needs --set change=…")
+    amendment = {name: given.get(name) for name in FIELDS}
+    amendment["at"] = ctx.event.at.isoformat()
+    ctx.track_data["amendments"] = [*ctx.track_data.get("amendments", []), amendment]
+    for name in FIELDS:  # the list is the record; the last values need not linger
+        ctx.track_data.pop(name, None)
+
+
+@rcmflow.hookimpl
+def register_actions(register):
+    register("record_amendment", record_amendment, in_transaction=True)
+
+
+@rcmflow.hookimpl
+def register_commands(cli):
+    @cli.command()
+    @click.argument("instance")
+    @click.option("--participant", "-p", help="Only this country's amendments.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    def amendments(instance, participant, as_json):
+        """The amendments proposed to INSTANCE's text, by country."""
+        view = get_engine().get(instance)
+        rows = [
+            {"participant": p, **a}
+            for p, track in view.tracks.items() if participant in (None, p)
+            for a in track.data.get("amendments", [])
+        ]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        if not rows:
+            click.echo(f"no amendments to {instance} yet")
+        for row in rows:
+            where = ", ".join(f"{k} {row[k]}" for k in ("item", "line") if row.get(k))
+            click.echo(f"{row['participant']}  {where or 'general'}: {row['change']}"
+                       + (f"  (reason: {row['reason']})" if row.get("reason") else ""))

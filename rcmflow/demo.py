@@ -1,0 +1,231 @@
+"""`rcmflow demo`: the meeting of 29–30 March 2017 and what followed, played end to end.
+
+The scenario follows the public report of the meeting that agreed the roadmap: the
+Troika agenda agreed with the SACM, input on the first three themes (some of it
+late), the amendments of Guatemala and Honduras to Mexico's base text, the terms the
+United States asked to keep out, an objection that holds adoption until it is
+withdrawn, the regional review that must wait for all consultations, and the
+Technical Secretariat's background paper. It runs on a clock of its own, so dates in
+the history are those of 2017.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from .engine import Engine
+from .errors import Blocked, RcmflowError
+from .roadmap import apply_plan
+
+MEMBERS = ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]
+
+BASE_TEXT = """\
+Proposal of Mexico: elements for the input of the RCM to the Global Compact
+
+1. Protect the human rights of all migrants, regardless of their status,
+   with special attention to those in vulnerable situations and to migrants
+   who are victims of crime.
+2. Address the drivers of migration, including the adverse effects of
+   climate change and natural disasters.
+3. Strengthen international cooperation and the governance of migration.
+4. Recognise the contributions of migrants and diasporas to development.
+5. Promote orderly and safe migration flows and more efficient border
+   management.
+6. Expand regular pathways and labour mobility.
+7. Strengthen the consular protection of migrants in transit and return.
+"""
+
+DECLARATION_DRAFT = """\
+Declaration of the Regional Conference on Migration on the Global Compact
+
+1. We commit to protect the human rights of all migrants, with special attention
+   to those in vulnerable situations and to migrants who are victims of crimes,
+   and to promote access to justice in countries of transit, return and destination.
+2. We will address the drivers of migration, including climate change and disasters.
+3. We will strengthen cooperation and the governance of migration in the region.
+4. We recognise the contributions of migrants and diasporas to development.
+5. We will promote orderly and safe migration flows and more efficient border management.
+6. We will expand regular pathways and labour mobility.
+7. We will strengthen consular protection of migrants in transit and return.
+8. We will combat the smuggling of migrants, trafficking in persons and modern
+   slavery, and protect and assist their victims.
+"""
+
+ADOPTED_TEXT = (DECLARATION_DRAFT
+                .replace(" and more efficient border management", "")
+                .replace("trafficking in persons and modern\n   slavery,", "trafficking in persons,\n  "))
+
+
+class DemoClock:
+    """The scenario's own time, moved forward as the story goes."""
+
+    def __init__(self, start: dt.datetime):
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def set(self, day: str, hour: int = 10) -> None:
+        self.now = dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=dt.timezone.utc)
+
+
+def play(engine: Engine, clock: DemoClock, say: Callable[[str], None]) -> None:
+    """Run the whole scenario on `engine`, whose clock is `clock`, telling each step."""
+
+    def fire(actor: str, instance: str, trigger: str, participant: str | None = None,
+             note: str | None = None, quiet: bool = False, **values: str) -> bool:
+        who = engine.acting_as(actor)
+        where = f"{instance} {participant}" if participant else instance
+        try:
+            result = who.fire(instance, trigger, participant, note, values)
+        except Blocked as exc:
+            say(f"  {clock.now:%Y-%m-%d}  {actor:<15} {trigger:<22} {where:<22} BLOCKED: {exc}")
+            return False
+        if not quiet:
+            say(f"  {clock.now:%Y-%m-%d}  {actor:<15} {trigger:<22} {where:<22} {result.source} -> {result.dest}")
+        return True
+
+    def summary(instance: str, what: str) -> None:
+        tracks = engine.get(instance).tracks.values()
+        states = ", ".join(f"{sum(t.state == s for t in tracks)} {s}" for s in sorted({t.state for t in tracks}))
+        say(f"  {clock.now:%Y-%m-%d}  {'(every member)':<15} {what:<22} {instance:<22} {states}")
+
+    def chapter(title: str) -> None:
+        say("")
+        say(title)
+
+    ts, ppt = "ts-officer", "sv-ppt"
+
+    chapter("1. The roadmap is set up (rcmflow quickstart)")
+    clock.set("2017-03-29", 9)
+    engine.init()
+    for item, started in apply_plan(engine):
+        if started:
+            say(f"  started {item.id} ({item.workflow})")
+
+    chapter("2. The Troikas of the RCM and the SACM agree their agenda and meet")
+    troika = "troika-2017-03-30"
+    fire(ppt, troika, "call_for_agenda")
+    fire("hn-focal", troika, "propose_items", "HN", items="Extra-regional and extra-continental migrants")
+    fire("sv-focal", troika, "propose_items", "SV", items="Experiences of the RCPs, for the Caribbean")
+    fire("pa-focal", troika, "propose_items", "PA", items="Extra-regional flows, seen from transit countries")
+    fire("sacm-focal", troika, "propose_items", "SACM", items="Contents and schedule of the GCM")
+    fire(ppt, troika, "agree_agenda")  # blocked: no agenda text yet
+    fire(ppt, troika, "agree_agenda", agenda=(
+        "1. Contents and schedule of the GCM; 2. Migration flows towards the RCM region and towards "
+        "Europe, extra-regional and extra-continental migrants; 3. The RCM's joint declaration on the "
+        "GCM; 4. Agreements and non-agreements concerning the GCM"))
+    clock.set("2017-03-30", 15)
+    fire(ppt, troika, "hold_meeting")
+    fire(ppt, troika, "record_outcome",
+         agreements="The GCM is the only topic; human rights as the focus of bi-regional input",
+         non_agreements="Whether the Caribbean process prepares a report of the meeting")
+    fire(ts, troika, "circulate_report")
+
+    chapter("3. Countries send their input on the first three themes")
+    clock.set("2017-03-31")
+    for theme in ("theme-1", "theme-2", "theme-3"):
+        fire(ts, theme, "open")
+    clock.set("2017-04-12")
+    fire("gt-focal", "theme-1", "start_drafting", "GT")
+    for country in MEMBERS:
+        if country not in ("NI", "BZ"):
+            fire(f"{country.lower()}-focal", "theme-1", "submit", country)
+    clock.set("2017-04-21", 8)
+    report = engine.tick()
+    for instance, reason in report.waiting:
+        say(f"  {clock.now:%Y-%m-%d}  rcmflow tick      deadline of {instance} passed, waiting: {reason.split(': ', 1)[1]}")
+    late = [c for c, t in engine.get("theme-1").tracks.items() if t.overdue]
+    say(f"  {clock.now:%Y-%m-%d}  status            overdue on theme-1: {', '.join(late)}")
+    clock.set("2017-04-24")
+    fire("ni-focal", "theme-1", "submit", "NI", note="sent after the deadline")
+    fire("bz-focal", "theme-1", "submit", "BZ", note="sent after the deadline")
+    for fired in engine.tick().fired:
+        say(f"  {clock.now:%Y-%m-%d}  rcmflow tick      {fired.id}: {fired.trigger} ({fired.source} -> {fired.dest})")
+    fire(ts, "theme-1", "return_for_revision", "CR", note="please add the figures on returns")
+    fire("cr-focal", "theme-1", "submit", "CR")
+    for country in MEMBERS:
+        fire(ts, "theme-1", "accept", country, quiet=True)
+    summary("theme-1", "accept")
+    fire(ts, "theme-1", "circulate")
+    fire(ppt, "theme-1", "submit_regional_input")
+    for theme in ("theme-2", "theme-3"):
+        for country in MEMBERS:
+            if country == "US" and theme == "theme-2":
+                fire("us-focal", theme, "decline", country, note="no input on this theme")
+                continue
+            fire(f"{country.lower()}-focal", theme, "submit", country, quiet=True)
+            fire(ts, theme, "accept", country, quiet=True)
+        summary(theme, "submit, accept")
+        fire(ts, theme, "close_collection")
+        fire(ts, theme, "circulate")
+        fire(ppt, theme, "submit_regional_input")
+
+    chapter("4. Mexico's base text: amendments, the agreed draft, the declaration")
+    declaration = "declaration-2017"
+    clock.set("2017-03-31")
+    fire(ts, declaration, "share_base_text", text=BASE_TEXT)
+    clock.set("2017-04-07")
+    fire("gt-focal", declaration, "propose_amendment", "GT", item="1", line="3",
+         change='say "victims of crimes"', reason="migrants can be victims of various crimes")
+    fire("gt-focal", declaration, "propose_amendment", "GT", item="1",
+         change="include access to justice, and mechanisms for it in countries of transit, return and destination")
+    fire("gt-focal", declaration, "propose_amendment", "GT", item="5",
+         change='drop "and more efficient border management"', reason="territorial claim with Belize")
+    fire("hn-focal", declaration, "propose_amendment", "HN", item="new",
+         change="add an item on migrant smuggling and trafficking in persons")
+    fire("us-focal", declaration, "propose_amendment", "US", change='do not use the terms "slavery" or "modern slavery"',
+         exclude_terms="slavery; modern slavery")
+    for country in MEMBERS:
+        if country not in ("GT", "HN", "US"):
+            fire(f"{country.lower()}-focal", declaration, "no_comments", country, quiet=True)
+    summary(declaration, "no_comments")
+    clock.set("2017-04-14")
+    fire(ts, declaration, "agree_draft")
+    fire(ppt, declaration, "draft_declaration")
+    fire(ts, declaration, "revise_text", text=DECLARATION_DRAFT)
+    fire(ppt, declaration, "circulate_declaration")
+    for country in MEMBERS:
+        fire(f"{country.lower()}-focal", declaration, "finalise_input", country, quiet=True)
+    summary(declaration, "finalise_input")
+    clock.set("2017-04-24", 15)
+    fire(ppt, declaration, "hold_online_meeting", note="videoconference of 24 April")
+    fire(ppt, declaration, "open_adoption")
+    for country in MEMBERS:
+        if country != "GT":
+            fire(f"{country.lower()}-focal", declaration, "agree", country, quiet=True)
+    summary(declaration, "agree")
+    fire("gt-focal", declaration, "object", "GT", reason="item 5 still speaks of more efficient border management")
+    fire(ppt, declaration, "adopt")  # blocked: the objection, and "modern slavery"
+    fire(ts, declaration, "revise_text", text=ADOPTED_TEXT, note="item 5 shortened; item 8 without the restricted term")
+    fire("gt-focal", declaration, "withdraw_objection", "GT")
+    fire(ppt, declaration, "adopt")
+
+    chapter("5. The regional review waits for every consultation")
+    fire(ts, "review-2017", "compile")
+
+    chapter("6. The Technical Secretariat's background paper")
+    clock.set("2017-05-02")
+    fire(ts, "background-paper", "send_for_review")
+    clock.set("2017-05-20")
+    for country in ("MX", "GT", "CA", "PA"):
+        fire(f"{country.lower()}-focal", "background-paper", "review", country, comments="see attached remarks")
+    fire("us-focal", "background-paper", "no_comments", "US")
+    clock.set("2017-06-01", 6)
+    for fired in engine.tick().fired:
+        say(f"  {clock.now:%Y-%m-%d}  rcmflow tick      {fired.id}: review closed by its deadline "
+            f"({fired.source} -> {fired.dest})")
+    fire(ts, "background-paper", "publish")
+
+
+def run_demo(engine_factory: Callable[[DemoClock], Engine], say: Callable[[str], None]) -> Engine:
+    """Build the demo's engine on its own clock and play the scenario."""
+    clock = DemoClock(dt.datetime(2017, 3, 29, 9, tzinfo=dt.timezone.utc))
+    engine = engine_factory(clock)
+    try:
+        play(engine, clock, say)
+    except RcmflowError:
+        engine.close()
+        raise
+    return engine
