@@ -19,6 +19,7 @@ import click
 
 import rcmflow
 from rcmflow.cli import get_engine
+from rcmflow.errors import BadInput
 
 FIELDS = ("item", "line", "change", "reason")
 
@@ -26,10 +27,10 @@ FIELDS = ("item", "line", "change", "reason")
 def record_amendment(ctx, args):
     """Append the amendment given with the trigger to the track's amendments."""
     if ctx.track_data is None:
-        raise ValueError("record_amendment belongs on a track transition")
+        raise BadInput("record_amendment belongs on a track transition")
     given = ctx.event.data.get("values", {})
-    if not given.get("change"):
-        raise ValueError("an amendment needs --set change=…")
+    if not given.get("change"):  # refusing here rolls the whole transition back
+        raise BadInput("an amendment needs its text: add --set change=TEXT (and item, line, reason)")
     amendment = {name: given.get(name) for name in FIELDS}
     amendment["at"] = ctx.event.at.isoformat()
     ctx.track_data["amendments"] = [*ctx.track_data.get("amendments", []), amendment]

@@ -44,8 +44,11 @@ def register_actions(register):
     write actions that can safely run twice (use ``ctx.idempotency_key``).
 
     With ``in_transaction=True`` the function instead runs inside the transition's
-    transaction and may only change ``ctx.data`` (the instance's data); it must not
-    perform any effect. ``check(args)`` works as for guards.
+    transaction and may only change ``ctx.data`` (the instance's data) and
+    ``ctx.track_data`` (the moving track's); it must not perform any effect. It may
+    refuse the transition by raising ``rcmflow.errors.BadInput`` with a one-line
+    message: nothing is written and the user sees that line. ``check(args)`` works
+    as for guards.
     """
 
 
