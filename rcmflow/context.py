@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine import Connection
 
     from .config import Config
     from .definitions import Definition
@@ -72,8 +72,8 @@ class GuardContext:
     participant: str | None = None
     #: values given with the trigger (`fire --set K=V`)
     given: dict[str, Any] = field(default_factory=dict)
-    #: the open database session, for guards that look across instances
-    session: "Session | None" = None
+    #: the transaction's database connection, for guards that look across instances
+    session: "Connection | None" = None
 
     @property
     def tracks(self) -> dict[str, TrackView]:

@@ -11,12 +11,13 @@ at least once, and the built-in actions use `ctx.idempotency_key` to make it onc
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 
 from .log import get_logger
-from .store import Event, Instance, OutboxItem
+from .store import OUTBOX, Event, Instance, OutboxItem
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -55,21 +56,20 @@ class Dispatcher:
             failed += outcome is False
         return done, failed
 
-    def _claim(self, item_id: int, now: dt.datetime) -> OutboxItem | None:
-        with self.engine.db.writing() as session, session.begin():
-            item = session.get(OutboxItem, item_id)
+    def _claim(self, item_id: int, now: dt.datetime):
+        """Take the action for this dispatcher; None if it is not due or someone else has it."""
+        with self.engine.db.writing() as conn:
+            item = conn.execute(select(OUTBOX).where(OUTBOX.c.id == item_id)).first()
             if item is None or item.status not in ("pending", "running") or item.next_attempt_at > now:
                 return None
-            claimed = session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id == item_id, OutboxItem.attempts == item.attempts,
-                       OutboxItem.status == item.status)
+            claimed = conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == item_id, OUTBOX.c.attempts == item.attempts, OUTBOX.c.status == item.status)
                 .values(status="running", attempts=item.attempts + 1, next_attempt_at=now + LEASE)
             ).rowcount
             if claimed != 1:
                 return None
-            session.refresh(item)
-            return item
+            return SimpleNamespace(**item._asdict() | {"attempts": item.attempts + 1})
 
     def _run_one(self, item_id: int, now: dt.datetime) -> bool | None:
         item = self._claim(item_id, now)
@@ -91,15 +91,15 @@ class Dispatcher:
         except Exception as exc:  # any failure keeps the action queued, with its reason
             message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
             final = item.attempts >= MAX_ATTEMPTS
-            with engine.db.writing() as session, session.begin():
-                session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(
+            with engine.db.writing() as conn:
+                conn.execute(update(OUTBOX).where(OUTBOX.c.id == item.id).values(
                     status="failed" if final else "pending", last_error=message,
                     next_attempt_at=now + backoff(item.attempts)))
             log.warning("action failed" + ("; giving up" if final else "; will retry"),
                         attempts=item.attempts, error=message)
             return False
-        with engine.db.writing() as session, session.begin():
-            session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(
+        with engine.db.writing() as conn:
+            conn.execute(update(OUTBOX).where(OUTBOX.c.id == item.id).values(
                 status="done", done_at=engine.now(), last_error=None))
         log.info("action done", attempts=item.attempts)
         return True

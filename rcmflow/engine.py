@@ -21,8 +21,8 @@ from typing import Any, Callable, TypeVar
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from .config import Config, load_config
 from .context import ActionContext, EventView, GuardContext, InstanceView, TrackView
@@ -38,7 +38,10 @@ from .log import get_logger
 from .machine import SYSTEM_ACTOR, CompiledMachine, Subject, guard_reasons, role_problem
 from .members import Members, load_members
 from .plugins import Plugins, load_plugins
-from .store import Attachment, Database, Event, Instance, OutboxItem, Track
+from .store import (
+    Database, Event, Instance, InstanceRecord, LostRace, Track, TrackRecord, insert_attachment, insert_event,
+    insert_instance, insert_outbox, load_instance, save_instance,
+)
 
 T = TypeVar("T")
 
@@ -194,17 +197,16 @@ class Engine:
 
     # --- the unit of work ------------------------------------------------------------------
 
-    def _write(self, work: Callable[[Session], _Outcome], **context: Any) -> _Outcome:
+    def _write(self, work: Callable[[Connection], _Outcome], **context: Any) -> _Outcome:
         """Run `work` in one write transaction; retry it from the start when it lost a race."""
         log = get_logger()
         with structlog.contextvars.bound_contextvars(actor=self.actor, **context):
             for attempt in range(1, WRITE_ATTEMPTS + 1):
-                session = self.db.writing()
                 try:
-                    with session.begin():
-                        outcome = work(session)
+                    with self.db.writing() as conn:
+                        outcome = work(conn)
                     break
-                except StaleDataError:
+                except LostRace:
                     # The instance's version moved under us: read again, decide again.
                     log.info("write lost a race; retrying", attempt=attempt)
                 except IntegrityError as exc:
@@ -215,8 +217,6 @@ class Engine:
                     log.info("write lost a race; retrying", attempt=attempt, error=str(exc.orig).splitlines()[0])
                 except OperationalError as exc:
                     raise DatabaseError(f"database error on {self.db.display_url}: {str(exc.orig).splitlines()[0]}") from None
-                finally:
-                    session.close()
             else:
                 raise Conflict(f"{context.get('instance', 'the instance')} kept changing while this command ran "
                                f"({WRITE_ATTEMPTS} attempts); try again")
@@ -253,11 +253,12 @@ class Engine:
             typed[name] = PARAM_TYPES[param.type](value) if param and value is not None else value
         return typed
 
-    def _track_view(self, definition: Definition | None, row: Instance, track: Track, today: dt.date) -> TrackView:
+    def _track_view(self, definition: Definition | None, row: InstanceRecord | Instance,
+                    track: TrackRecord | Track, today: dt.date) -> TrackView:
         overdue = is_overdue(definition, row.state, track.state, track.due, today)
         return TrackView(track.participant, track.state, track.due, overdue, dict(track.data or {}))
 
-    def _instance_view(self, row: Instance, definition: Definition | None = None) -> InstanceView:
+    def _instance_view(self, row: InstanceRecord | Instance, definition: Definition | None = None) -> InstanceView:
         definition = definition or self.catalog.definitions.get(row.workflow)
         today = self.local(self.now()).date()
         return InstanceView(
@@ -267,10 +268,10 @@ class Engine:
             created_at=row.created_at, updated_at=row.updated_at, timeout_at=row.timeout_at,
         )
 
-    def _load(self, session: Session, instance_id: str) -> Instance:
-        row = session.get(Instance, instance_id)
+    def _load(self, conn: Connection, instance_id: str) -> InstanceRecord:
+        row = load_instance(conn, instance_id)
         if row is None:
-            known = session.scalars(select(Instance.id).order_by(Instance.id).limit(12)).all()
+            known = conn.scalars(select(Instance.id).order_by(Instance.id).limit(12)).all()
             hint = f"; instances: {', '.join(known)}" if known else "; no instance is started yet (rcmflow start WORKFLOW)"
             raise NotFound(f"unknown instance {instance_id!r}{hint}")
         return row
@@ -295,44 +296,42 @@ class Engine:
         if wanted is not None and not INSTANCE_ID.match(wanted):
             raise BadInput(f"the id {wanted!r} made from {definition.path} is not a valid instance id; give --id")
 
-        def work(session: Session) -> _Outcome:
+        def work(conn: Connection) -> _Outcome:
             now = self.now()
-            new_id = wanted or self._next_id(session, workflow)
-            existing = session.get(Instance, new_id)
+            new_id = wanted or self._next_id(conn, workflow)
+            existing = load_instance(conn, new_id)
             if existing is not None:
                 raise BadInput(f"instance {new_id} already exists ({existing.workflow}, state {existing.state}); "
                                f"choose another --id")
             initial = definition.instance.states[definition.instance.initial]
-            row = Instance(
-                id=new_id, workflow=workflow, definition_version=definition.version,
-                state=initial.name, params={k: to_json_value(v) for k, v in values.items()}, data={},
-                state_entered_at=now, created_at=now, updated_at=now,
+            row = InstanceRecord(
+                id=new_id, workflow=workflow, definition_version=definition.version, state=initial.name,
+                params={k: to_json_value(v) for k, v in values.items()}, data={}, version=1,
+                state_entered_at=now, timeout_at=self._timeout_at(initial, now, scope),
+                created_at=now, updated_at=now,
             )
-            row.timeout_at = self._timeout_at(initial, now, scope)
             if definition.track:
                 due = definition.track.deadline.render(scope) if definition.track.deadline else None
-                for participant in definition.participants:
-                    row.tracks.append(Track(participant=participant, state=definition.track.initial,
-                                            due=parse_date(due) if due else None, data={}, updated_at=now))
+                row.tracks = [TrackRecord(participant, definition.track.initial, parse_date(due) if due else None,
+                                          {}, now) for participant in definition.participants]
             fields = dict(trigger="start", source=None, dest=initial.name, participant=None, note=None)
             effects, changed = self._apply(row, None, definition, list(initial.on_enter), self.actor, now, fields,
                                            {"params": row.params})
-            session.add(row)
-            session.flush()  # the instance exists before its first event refers to it
-            event = self._record(session, row, now, self.actor, **fields,
+            insert_instance(conn, row)
+            event = self._record(conn, row, now, self.actor, **fields,
                                  data={"params": row.params, **changed})
             view = self._instance_view(row, definition)
-            outbox = self._enqueue(session, row, event, effects, view)
+            outbox = self._enqueue(conn, row, event, effects, view)
             return _Outcome(view, [event.seq], outbox, now)
 
         outcome = self._write(work, workflow=workflow, trigger="start")
         get_logger().info("instance started", instance=outcome.result.id, workflow=workflow)
         return outcome.result
 
-    def _next_id(self, session: Session, workflow: str) -> str:
-        count = session.scalar(select(func.count()).select_from(Instance).where(Instance.workflow == workflow))
+    def _next_id(self, conn: Connection, workflow: str) -> str:
+        count = conn.scalar(select(func.count()).select_from(Instance).where(Instance.workflow == workflow))
         n = (count or 0) + 1
-        while session.get(Instance, f"{workflow}-{n}") is not None:
+        while conn.scalar(select(Instance.id).where(Instance.id == f"{workflow}-{n}")) is not None:
             n += 1
         return f"{workflow}-{n}"
 
@@ -364,20 +363,20 @@ class Engine:
         files = [read_attachment(Path(p)) for p in attachments]
         values = dict(values or {})
 
-        def work(session: Session) -> _Outcome:
-            row = self._load(session, instance_id)
-            return self._transition(session, row, trigger, participant, self.actor, note, values, files, self.now())
+        def work(conn: Connection) -> _Outcome:
+            row = self._load(conn, instance_id)
+            return self._transition(conn, row, trigger, participant, self.actor, note, values, files, self.now())
 
         return self._write(work, instance=instance_id, trigger=trigger, participant=participant).result
 
-    def _transition(self, session: Session, row: Instance, trigger: str, participant: str | None,
+    def _transition(self, conn: Connection, row: InstanceRecord, trigger: str, participant: str | None,
                     actor: str, note: str | None, values: dict[str, Any],
                     files: list[tuple[str, bytes]], now: dt.datetime) -> _Outcome:
         definition = self.definition(row.workflow)
         view = self._instance_view(row, definition)
         level, mdef, state, track = self._level(definition, row, view, trigger, participant)
         transition = next(t for t in mdef.triggers_from(state) if t.trigger == trigger)
-        ctx = GuardContext(view, definition, self.members, actor, self.local(now), participant, values, session)
+        ctx = GuardContext(view, definition, self.members, actor, self.local(now), participant, values, conn)
         problem = role_problem(transition, ctx)
         if problem:
             raise Forbidden(f"{row.id}: {problem}")
@@ -400,29 +399,29 @@ class Engine:
             if values:
                 row.data = {**(row.data or {}), **event_data["values"]}
             self._enter(row, mdef, state, dest, trigger, now, scope)
-        row.updated_at = now  # bumps the version even when only a track moved
+        row.updated_at = now
         fields = dict(trigger=trigger, source=state, dest=dest, participant=participant, note=note)
         effects, changed = self._apply(row, track, definition, subject.queued, actor, now, fields, event_data)
         if files:
             event_data["attachments"] = [{"filename": f, "sha256": hashlib.sha256(c).hexdigest(), "size": len(c)}
                                          for f, c in files]
-        # The first flush writes state, data and event at once; the instance's
-        # version check happens here.
-        event = self._record(session, row, now, actor, **fields, data={**event_data, **changed})
+        # The version check: the instance (even when only a track moved) is written
+        # only if nobody else wrote it since we read it.
+        save_instance(conn, row, track)
+        event = self._record(conn, row, now, actor, **fields, data={**event_data, **changed})
         for filename, content in files:
-            session.add(Attachment(event_seq=event.seq, instance_id=row.id, participant=participant,
-                                   filename=filename, size=len(content),
-                                   sha256=hashlib.sha256(content).hexdigest(), content=content))
-        after = self._instance_view(row, definition)
-        outbox = self._enqueue(session, row, event, effects, after)
+            insert_attachment(conn, event_seq=event.seq, instance_id=row.id, participant=participant,
+                              filename=filename, size=len(content),
+                              sha256=hashlib.sha256(content).hexdigest(), content=content)
+        outbox = self._enqueue(conn, row, event, effects, self._instance_view(row, definition)) if effects else []
         result = FireResult(row.id, row.state, participant, dest if track is not None else None,
                             event.seq, trigger, state, dest)
         get_logger().info("transition", instance=row.id, trigger=trigger, source=state, dest=dest,
                           participant=participant, event_seq=event.seq)
         return _Outcome(result, [event.seq], outbox, now)
 
-    def _level(self, definition: Definition, row: Instance, view: InstanceView, trigger: str,
-               participant: str | None) -> tuple[str, MachineDef, str, Track | None]:
+    def _level(self, definition: Definition, row: InstanceRecord, view: InstanceView, trigger: str,
+               participant: str | None) -> tuple[str, MachineDef, str, TrackRecord | None]:
         """Which machine a trigger runs on, checked: the instance's, or one track's."""
         if participant is None:
             mdef, state = definition.instance, row.state
@@ -436,7 +435,7 @@ class Engine:
             return "instance", mdef, state, None
         if definition.track is None:
             raise BadInput(f"{row.id} has no participants; fire its triggers without --participant")
-        track = next((t for t in row.tracks if t.participant == participant), None)
+        track = row.track(participant)
         if track is None:
             raise NotFound(f"{participant!r} has no track in {row.id}; participants: {', '.join(view.tracks)}")
         mdef = definition.track
@@ -453,7 +452,7 @@ class Engine:
         now = f"possible now: {', '.join(possible)}" if possible else "nothing can be fired from it"
         return f"{trigger!r} is not possible: {where} is in state {state}; {now}"
 
-    def _enter(self, row: Instance, mdef: MachineDef, source: str, dest: str, trigger: str,
+    def _enter(self, row: InstanceRecord, mdef: MachineDef, source: str, dest: str, trigger: str,
                now: dt.datetime, scope: dict) -> None:
         """Move the instance row to `dest` and work out when its timeout falls.
 
@@ -467,13 +466,12 @@ class Engine:
         elif state.timeout and state.timeout.trigger == trigger:
             row.timeout_at = None
 
-    def _record(self, session: Session, row: Instance, now: dt.datetime, actor: str, **fields: Any) -> Event:
-        event = Event(at=now, actor=actor, instance_id=row.id, **fields)
-        session.add(event)
-        session.flush()
-        return event
+    def _record(self, conn: Connection, row: InstanceRecord, now: dt.datetime, actor: str,
+                **fields: Any) -> EventView:
+        seq = insert_event(conn, at=now, actor=actor, instance_id=row.id, **fields)
+        return EventView(seq=seq, at=now, actor=actor, instance_id=row.id, **fields)
 
-    def _apply(self, row: Instance, track: Track | None, definition: Definition, calls: list[Call],
+    def _apply(self, row: InstanceRecord, track: TrackRecord | None, definition: Definition, calls: list[Call],
                actor: str, now: dt.datetime, fields: dict[str, Any], event_data: dict[str, Any],
                ) -> tuple[list[Call], dict[str, Any]]:
         """Run the in-transaction actions on the instance's (and the moving track's)
@@ -506,19 +504,17 @@ class Engine:
                 changes[key] = changed
         return effects, changes
 
-    def _enqueue(self, session: Session, row: Instance, event: Event, calls: list[Call],
+    def _enqueue(self, conn: Connection, row: InstanceRecord, event: EventView, calls: list[Call],
                  view: InstanceView) -> list[int]:
         """Write each effect to the outbox, in the transition's transaction."""
         if not calls:
             return []
         scope = self._scope(view, {"trigger": event.trigger, "participant": event.participant,
                                    "actor": event.actor, "note": event.note, "seq": event.seq})
-        items = [OutboxItem(instance_id=row.id, event_seq=event.seq, action=call.name,
-                            args=render_value(call.args, scope), status="pending", attempts=0,
-                            next_attempt_at=event.at, created_at=event.at) for call in calls]
-        session.add_all(items)
-        session.flush()
-        return [item.id for item in items]
+        return insert_outbox(conn, [
+            dict(instance_id=row.id, event_seq=event.seq, action=call.name, args=render_value(call.args, scope),
+                 status="pending", attempts=0, next_attempt_at=event.at, created_at=event.at)
+            for call in calls])
 
     def action_context(self, view: InstanceView, event: EventView, definition: Definition,
                        key: str) -> ActionContext:
@@ -533,7 +529,8 @@ class Engine:
     def triggers(self, instance_id: str, participant: str | None = None) -> list[TriggerOption]:
         """The triggers of the current state, each allowed or blocked, with the reason."""
         with self.db.reading() as session, session.begin():
-            row = self._load(session, instance_id)
+            conn = session.connection()
+            row = self._load(conn, instance_id)
             definition = self.definition(row.workflow)
             view = self._instance_view(row, definition)
             if participant is None:
@@ -548,7 +545,7 @@ class Engine:
                 inactive = (f"tracks move only while {row.id} is in {'|'.join(active)}; it is {row.state}"
                             if active and row.state not in active else None)
             ctx = GuardContext(view, definition, self.members, self.actor, self.local(self.now()),
-                               participant, {}, session)
+                               participant, {}, conn)
             scope = self._scope(view, {"participant": participant, "actor": self.actor})
             options = []
             for t in mdef.triggers_from(state):
@@ -560,7 +557,7 @@ class Engine:
 
     def get(self, instance_id: str) -> InstanceView:
         with self.db.reading() as session, session.begin():
-            return self._instance_view(self._load(session, instance_id))
+            return self._instance_view(self._load(session.connection(), instance_id))
 
     def status(self, instance_id: str | None = None) -> list[InstanceView]:
         """Every instance (or one) with its tracks, due dates and overdue marks.
@@ -570,7 +567,7 @@ class Engine:
         today = self.local(self.now()).date()
         with self.db.reading() as session, session.begin():
             if instance_id is not None:
-                self._load(session, instance_id)
+                self._load(session.connection(), instance_id)
             # in the order they were started (instances started together share created_at)
             first_event = select(func.min(Event.seq)).where(Event.instance_id == Instance.id).scalar_subquery()
             query = select(Instance.id, Instance.workflow, Instance.state, Instance.version,
@@ -603,7 +600,7 @@ class Engine:
 
     def history(self, instance_id: str) -> list[EventView]:
         with self.db.reading() as session, session.begin():
-            self._load(session, instance_id)
+            self._load(session.connection(), instance_id)
             rows = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))
             return [event_view(e) for e in rows]
 
@@ -633,14 +630,14 @@ class Engine:
         return report
 
     def _fire_timeout(self, instance_id: str, now: dt.datetime) -> _Outcome:
-        def work(session: Session) -> _Outcome:
-            row = session.get(Instance, instance_id)
+        def work(conn: Connection) -> _Outcome:
+            row = load_instance(conn, instance_id)
             # Someone (another tick, a user) may have moved it since we looked.
             if row is None or row.timeout_at is None or row.timeout_at > now:
                 return _Outcome(None)
             definition = self.definition(row.workflow)
             timeout = definition.instance.states[row.state].timeout
-            return self._transition(session, row, timeout.trigger, None, SYSTEM_ACTOR,
+            return self._transition(conn, row, timeout.trigger, None, SYSTEM_ACTOR,
                                     "timeout", {}, [], now)
 
         return self._write(work, instance=instance_id, trigger="timeout")

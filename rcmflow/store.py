@@ -7,12 +7,14 @@ Store functions take a session and never commit: the engine owns the transaction
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import (
     JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-    TypeDecorator, UniqueConstraint, create_engine, event, inspect, select, text,
+    TypeDecorator, UniqueConstraint, bindparam, create_engine, event, insert, inspect, select, text, update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
@@ -60,7 +62,7 @@ class Instance(Base):
     params: Mapped[dict[str, Any]]
     data: Mapped[dict[str, Any]]
     #: bumped by every change to the instance or one of its tracks; a write that
-    #: finds another version than it read lost a race and is retried
+    #: finds another version than it read lost a race and is retried (`save_instance`)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     state_entered_at: Mapped[dt.datetime]
     #: when the current state's timeout fires; None once it has fired or if it has none
@@ -70,8 +72,6 @@ class Instance(Base):
 
     tracks: Mapped[list[Track]] = relationship(
         back_populates="instance", order_by="Track.id", lazy="selectin", cascade="all, delete-orphan")
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class Track(Base):
@@ -186,13 +186,13 @@ def _configure_sqlite(engine: SAEngine) -> None:
 
 
 class Database:
-    """The sessions of one database: `writing()` for commands that change state."""
+    """One database: `reading()` sessions for queries, `writing()` transactions for changes."""
 
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(self.engine.execution_options(rcmflow_write=True), expire_on_commit=False)
+        self._write_engine = self.engine.execution_options(rcmflow_write=True)
         self._schema_checked = False
 
     @property
@@ -203,9 +203,11 @@ class Database:
         self._check_once()
         return self._read()
 
-    def writing(self) -> Session:
+    def writing(self):
+        """One write transaction on one connection, committed when the block ends
+        without an error (on SQLite it starts with BEGIN IMMEDIATE)."""
         self._check_once()
-        return self._write()
+        return self._write_engine.begin()
 
     def _check_once(self) -> None:
         if not self._schema_checked:
@@ -235,9 +237,125 @@ def _first_line(exc: BaseException) -> str:
     return message.splitlines()[0] if message else type(exc).__name__
 
 
-def get_instance(session: Session, instance_id: str) -> Instance | None:
-    return session.get(Instance, instance_id)
+# --- the write path -------------------------------------------------------------------
+#
+# A transition reads one instance with its tracks and writes it back with one event.
+# That path is the engine's hottest, so it works on plain records with prepared Core
+# statements on the transaction's connection rather than through the ORM's unit of
+# work (about three times faster); the ORM models above remain the schema and serve
+# the occasional reads. These functions never commit: the engine owns the transaction.
+
+INSTANCES, TRACKS, EVENTS, OUTBOX = Instance.__table__, Track.__table__, Event.__table__, OutboxItem.__table__
 
 
-def instance_ids(session: Session) -> list[str]:
-    return list(session.scalars(select(Instance.id).order_by(Instance.created_at, Instance.id)))
+class LostRace(Exception):
+    """The instance changed between our read and our write; the engine retries."""
+
+
+@dataclass
+class TrackRecord:
+    participant: str
+    state: str
+    due: dt.date | None
+    data: dict[str, Any]  # assign a new dict to change it: saving writes data only if it is not the one loaded
+    updated_at: dt.datetime
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        self.loaded_data = self.data
+
+
+@dataclass
+class InstanceRecord:
+    """One instance row and its tracks, as a command reads and changes them."""
+
+    id: str
+    workflow: str
+    definition_version: int
+    state: str
+    params: dict[str, Any]
+    data: dict[str, Any]
+    version: int
+    state_entered_at: dt.datetime
+    timeout_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    tracks: list[TrackRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.loaded_data = self.data  # see TrackRecord.data
+
+    def track(self, participant: str) -> TrackRecord | None:
+        return next((t for t in self.tracks if t.participant == participant), None)
+
+
+_INSTANCE_FIELDS = [f.name for f in fields(InstanceRecord) if f.name != "tracks"]
+_TRACK_FIELDS = [f.name for f in fields(TrackRecord)]
+
+# Built once: a statement reused with new parameters skips SQLAlchemy's compilation.
+_SELECT_INSTANCE = (select(*(INSTANCES.c[f] for f in _INSTANCE_FIELDS))
+                    .where(INSTANCES.c.id == bindparam("instance_id")))
+_SELECT_TRACKS = (select(*(TRACKS.c[f] for f in _TRACK_FIELDS))
+                  .where(TRACKS.c.instance_id == bindparam("instance_id")).order_by(TRACKS.c.id))
+def _update(table, where, columns):
+    return update(table).where(*where).values({c: bindparam(c) for c in columns})
+
+
+_INSTANCE_WHERE = (INSTANCES.c.id == bindparam("b_id"), INSTANCES.c.version == bindparam("b_version"))
+_INSTANCE_COLUMNS = ("state", "version", "state_entered_at", "timeout_at", "updated_at")
+# (without data, with data): most transitions leave the JSON data alone, so they skip writing it
+_UPDATE_INSTANCE = (_update(INSTANCES, _INSTANCE_WHERE, _INSTANCE_COLUMNS),
+                    _update(INSTANCES, _INSTANCE_WHERE, _INSTANCE_COLUMNS + ("data",)))
+_TRACK_WHERE = (TRACKS.c.id == bindparam("b_id"),)
+_UPDATE_TRACK = (_update(TRACKS, _TRACK_WHERE, ("state", "updated_at")),
+                 _update(TRACKS, _TRACK_WHERE, ("state", "updated_at", "data")))
+_EVENT_COLUMNS = ("at", "actor", "instance_id", "participant", "trigger", "source", "dest", "note", "data")
+_INSERT_EVENT = insert(EVENTS).values({c: bindparam(c) for c in _EVENT_COLUMNS})
+
+
+def load_instance(conn: Connection, instance_id: str) -> InstanceRecord | None:
+    row = conn.execute(_SELECT_INSTANCE, {"instance_id": instance_id}).first()
+    if row is None:
+        return None
+    tracks = conn.execute(_SELECT_TRACKS, {"instance_id": instance_id})
+    return InstanceRecord(*row, tracks=[TrackRecord(*t) for t in tracks])  # columns in field order
+
+
+def insert_instance(conn: Connection, record: InstanceRecord) -> None:
+    conn.execute(insert(INSTANCES), {f: getattr(record, f) for f in _INSTANCE_FIELDS})
+    if record.tracks:
+        conn.execute(insert(TRACKS), [
+            {"instance_id": record.id, **{f: getattr(t, f) for f in _TRACK_FIELDS if f != "id"}}
+            for t in record.tracks])
+
+
+def save_instance(conn: Connection, record: InstanceRecord, track: TrackRecord | None = None) -> None:
+    """Write the instance back, and the one track that moved. The UPDATE holds only if
+    nobody changed the instance since we read it; otherwise `LostRace`."""
+    data_changed = record.data is not record.loaded_data
+    written = conn.execute(_UPDATE_INSTANCE[data_changed], {
+        "b_id": record.id, "b_version": record.version, "version": record.version + 1,
+        "state": record.state, "state_entered_at": record.state_entered_at, "timeout_at": record.timeout_at,
+        "updated_at": record.updated_at, **({"data": record.data} if data_changed else {}),
+    }).rowcount
+    if written != 1:
+        raise LostRace(record.id)
+    record.version += 1
+    if track is not None:
+        data_changed = track.data is not track.loaded_data
+        conn.execute(_UPDATE_TRACK[data_changed], {
+            "b_id": track.id, "state": track.state, "updated_at": track.updated_at,
+            **({"data": track.data} if data_changed else {})})
+
+
+def insert_event(conn: Connection, **values: Any) -> int:
+    """Append one event to the history; returns its seq."""
+    return conn.execute(_INSERT_EVENT, values).inserted_primary_key[0]
+
+
+def insert_attachment(conn: Connection, **values: Any) -> None:
+    conn.execute(insert(Attachment.__table__), values)
+
+
+def insert_outbox(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    return [conn.execute(insert(OUTBOX), row).inserted_primary_key[0] for row in rows]
