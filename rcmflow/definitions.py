@@ -515,7 +515,7 @@ def _unreachable(initial: str, states: dict, transitions: list[TransitionDef]) -
 
 
 def _plain(value: Any) -> Any:
-    """ruamel's commented containers as plain dicts and lists, dates as ISO strings."""
+    """The loader's containers as plain dicts and lists, dates as ISO strings."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):

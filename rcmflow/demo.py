@@ -58,12 +58,14 @@ ADOPTED_TEXT = (DECLARATION_DRAFT
 
 
 class DemoClock:
-    """The scenario's own time, moved forward as the story goes."""
+    """The scenario's own time, set forward as the story goes; like a real clock it
+    moves on a little each time it is read, so no two steps share a moment."""
 
     def __init__(self, start: dt.datetime):
         self.now = start
 
     def __call__(self) -> dt.datetime:
+        self.now += dt.timedelta(milliseconds=1)
         return self.now
 
     def set(self, day: str, hour: int = 10) -> None:

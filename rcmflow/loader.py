@@ -1,7 +1,8 @@
 """Read YAML files keeping line numbers, and collect `file:line` problems.
 
-ruamel.yaml's round-trip loader remembers where each mapping key and list item
-was written; every message a user sees about a file points at that line.
+PyYAML composes the document with libyaml (fast: every command reads every
+definition) and we build plain dicts and lists from its nodes, remembering where
+each key and item was written; every message a user sees about a file points there.
 """
 
 from __future__ import annotations
@@ -9,10 +10,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+import yaml
 
 from .errors import Problem
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
+_scalars = yaml.constructor.SafeConstructor()
+
+
+class Mapping(dict):
+    """A YAML mapping that knows its line and the line of each of its keys."""
+
+    line = 1
+    key_lines: dict
+
+
+class Sequence(list):
+    """A YAML list that knows its line and the line of each of its items."""
+
+    line = 1
+    item_lines: list
 
 
 class Problems(list[Problem]):
@@ -28,17 +45,35 @@ class Problems(list[Problem]):
 
 def line_of(node: Any, key: Any = None) -> int:
     """The 1-based line of `node`, or of `node[key]` when a key or index is given."""
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return 1
-    try:
-        if key is None:
-            return lc.line + 1
-        if isinstance(key, int):
-            return lc.item(key)[0] + 1
-        return lc.key(key)[0] + 1
-    except (KeyError, IndexError, TypeError):
-        return lc.line + 1
+    if isinstance(node, Mapping) and key is not None:
+        return node.key_lines.get(key, node.line)
+    if isinstance(node, Sequence) and isinstance(key, int) and 0 <= key < len(node.item_lines):
+        return node.item_lines[key]
+    return getattr(node, "line", 1)
+
+
+def _build(node: yaml.Node, problems: Problems) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        mapping = Mapping()
+        mapping.line, mapping.key_lines = node.start_mark.line + 1, {}
+        for key_node, value_node in node.value:
+            key = _build(key_node, problems)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                problems.append(Problem(problems.file, line, "a key must be a plain name or number"))
+                continue
+            if key in mapping:
+                problems.append(Problem(problems.file, line, f"key {key!r} appears twice (first at line "
+                                                             f"{mapping.key_lines[key]})"))
+            mapping[key] = _build(value_node, problems)
+            mapping.key_lines.setdefault(key, line)
+        return mapping
+    if isinstance(node, yaml.SequenceNode):
+        sequence = Sequence(_build(item, problems) for item in node.value)
+        sequence.line = node.start_mark.line + 1
+        sequence.item_lines = [item.start_mark.line + 1 for item in node.value]
+        return sequence
+    return _scalars.construct_object(node)
 
 
 def load_yaml(path: Path, display: str) -> tuple[Any, Problems]:
@@ -50,11 +85,15 @@ def load_yaml(path: Path, display: str) -> tuple[Any, Problems]:
         problems.append(Problem(display, 1, f"cannot read the file: {exc}"))
         return None, problems
     try:
-        data = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
+        root = yaml.compose(text, Loader=_Loader)
+        data = None if root is None else _build(root, problems)
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problems.append(Problem(display, line, f"not valid YAML: {exc.problem or exc.context}"))
+        return None, problems
+    except yaml.YAMLError as exc:
+        problems.append(Problem(display, 1, f"not valid YAML: {exc}"))
         return None, problems
     return data, problems
 
