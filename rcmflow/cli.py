@@ -181,13 +181,14 @@ def cli(ctx, home, db, actor, log_format, log_level, verbose):
 
     \b
     A first session:
-      rcmflow init                                   create the database
+      rcmflow quickstart                             create the database, start the roadmap
       rcmflow workflows list                         what processes exist
-      rcmflow start thematic-consultation --set theme=1 --set deadline=2017-04-20
       rcmflow status                                 every country against every step
+      rcmflow fire theme-1 open                      ask every member for input
       rcmflow triggers theme-1                       what can happen next, and why not
       rcmflow fire theme-1 submit --participant MX   move one country's track
       rcmflow history theme-1                        who did what, and when
+      rcmflow demo                                   the meeting report's story, end to end
     """
     from .log import configure
 

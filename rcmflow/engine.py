@@ -524,6 +524,25 @@ class Engine:
             log=get_logger(instance=view.id, action_key=key),
         )
 
+    # --- notes in the history -------------------------------------------------------------
+
+    def record(self, instance_id: str, kind: str, note: str | None = None, data: dict[str, Any] | None = None,
+               participant: str | None = None, actor: str | None = None) -> EventView:
+        """Add an event that changes no state (a document built, a reminder sent) to the
+        history, so that it shows who did what and when. It leaves the version alone:
+        recording never makes a concurrent transition lose its race."""
+
+        def work(conn: Connection) -> _Outcome:
+            row = self._load(conn, instance_id)
+            if participant is not None and row.track(participant) is None:
+                raise NotFound(f"{participant!r} has no track in {row.id}")
+            now = self.now()
+            event = self._record(conn, row, now, actor or self.actor, trigger=kind, source=row.state,
+                                 dest=row.state, participant=participant, note=note, data=data or {})
+            return _Outcome(event, [event.seq], [], now)
+
+        return self._write(work, instance=instance_id, trigger=kind).result
+
     # --- reading -------------------------------------------------------------------------------
 
     def triggers(self, instance_id: str, participant: str | None = None) -> list[TriggerOption]:

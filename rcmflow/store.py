@@ -24,7 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from .errors import DatabaseError
 
 #: The Alembic revision this code expects; `rcmflow init` upgrades a database to it.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 # SQLite's INTEGER PRIMARY KEY autoincrements; elsewhere a BIGINT identity.
 SequenceId = BigInteger().with_variant(Integer(), "sqlite")
@@ -143,6 +143,25 @@ class Attachment(Base):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SentMessage(Base):
+    """One e-mail handed to the SMTP server or written to the outbox folder. Its key
+    (outbox action, recipient) makes a retried action skip what it already sent."""
+
+    __tablename__ = "sent_messages"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), index=True)
+    instance_id: Mapped[str] = mapped_column(String(100), index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(5))
+    subject: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200))
+    #: smtp, or file (an .eml in the outbox folder when no SMTP server is set up)
+    transport: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime]
 
 
 # --- connecting ------------------------------------------------------------------------

@@ -37,4 +37,27 @@ def test_an_old_schema_asks_for_init(engine, db_url, rcmflow):
     db.dispose()
     result = rcmflow("status")
     assert result.exit_code == 1
-    assert "is at schema 0000, this rcmflow needs 0001: run 'rcmflow init' to upgrade it" in result.stderr
+    assert f"is at schema 0000, this rcmflow needs {SCHEMA_REVISION}: run 'rcmflow init' to upgrade it" in result.stderr
+
+
+def test_init_upgrades_a_database_of_the_first_schema(home, db_url, make_engine):
+    from alembic import command
+
+    from rcmflow.migrations import alembic_config
+    from rcmflow.store import Database
+
+    old = Database(db_url)
+    with old.engine.begin() as conn:
+        command.upgrade(alembic_config(old, conn), "0001")
+        conn.execute(sa.text("INSERT INTO instances (id, workflow, definition_version, state, params, data, version, "
+                             "state_entered_at, created_at, updated_at) VALUES ('theme-1', 'thematic-consultation', "
+                             "1, 'planned', '{\"theme\": 1}', '{}', 1, '2017-03-29 09:00:00', "
+                             "'2017-03-29 09:00:00', '2017-03-29 09:00:00')"))
+    old.dispose()
+    engine = make_engine()
+    engine.init()
+    assert [v.id for v in engine.status()] == ["theme-1"]
+    db = sa.create_engine(db_url)
+    with db.connect() as conn:
+        assert sa.inspect(conn).has_table("sent_messages")
+    db.dispose()
