@@ -481,6 +481,39 @@ def tick(app: App, now_text: str | None, as_json: bool):
                f"{report.actions_failed} failed")
 
 
+@cli.group(invoke_without_command=True)
+@click.option("--failed", is_flag=True, help="Only the actions that gave up after their last attempt.")
+@json_option
+@pass_app
+@click.pass_context
+def outbox(ctx, app: App, failed: bool, as_json: bool):
+    """The actions queued by transitions: pending, done or failed, with their errors.
+
+    Actions run right after the transition that queued them; a failed one is retried
+    by 'rcmflow tick' with a growing pause, and after 8 attempts it is marked failed.
+    """
+    if ctx.invoked_subcommand:
+        return
+    items = app.engine.dispatcher.items(failed_only=failed)
+    if as_json:
+        return emit_json(items)
+    from .tables import outbox_table
+
+    console().print(outbox_table(items, app.engine.config.timezone))
+
+
+@outbox.command("retry")
+@click.argument("action_id", type=int)
+@pass_app
+def outbox_retry(app: App, action_id: int):
+    """Run one queued or failed action now."""
+    ok = app.engine.dispatcher.retry(action_id, app.engine.now())
+    item = next(i for i in app.engine.dispatcher.items() if i["id"] == action_id)
+    if not ok:
+        raise click.ClickException(f"action {action_id} failed again: {item['last_error']}")
+    click.echo(f"action {action_id} ({item['action']} for {item['instance_id']}) done")
+
+
 @cli.group()
 def plugins():
     """The plugins loaded: built-in, installed, and from plugins/."""

@@ -105,3 +105,5 @@ class ActionContext:
     data: dict[str, Any] = field(default_factory=dict)
     track_data: dict[str, Any] | None = None
     log: Any = None
+    #: the engine running the action, e.g. to `record` what it did in the history
+    engine: Any = None

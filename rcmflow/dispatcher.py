@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 
+from .errors import BadInput, NotFound
 from .log import get_logger
 from .store import OUTBOX, Event, Instance, OutboxItem
 
@@ -46,6 +47,27 @@ class Dispatcher:
                 .order_by(OutboxItem.id)
             ).all()
         return self.run(ids, now)
+
+    def items(self, failed_only: bool = False) -> list[dict]:
+        """The queue, oldest first: every action with its status, attempts and last error."""
+        query = select(OUTBOX).order_by(OUTBOX.c.id)
+        if failed_only:
+            query = query.where(OUTBOX.c.status == "failed")
+        with self.engine.db.reading() as session, session.begin():
+            return [dict(row._mapping) for row in session.connection().execute(query)]
+
+    def retry(self, item_id: int, now: dt.datetime) -> bool | None:
+        """Run one action now, whatever its backoff; a failed one gets another chance."""
+        with self.engine.db.writing() as conn:
+            item = conn.execute(select(OUTBOX.c.status).where(OUTBOX.c.id == item_id)).first()
+            if item is None:
+                raise NotFound(f"no action {item_id} in the outbox; 'rcmflow outbox' lists them")
+            if item.status == "done":
+                raise BadInput(f"action {item_id} has already succeeded; nothing to retry")
+            if item.status == "running":
+                raise BadInput(f"action {item_id} is running now; retry it once its claim expires")
+            conn.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(status="pending", next_attempt_at=now))
+        return self._run_one(item_id, now)
 
     def run(self, ids: list[int], now: dt.datetime | None = None) -> tuple[int, int]:
         """Run the given actions; returns (succeeded, failed this time)."""

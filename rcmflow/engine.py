@@ -521,7 +521,7 @@ class Engine:
         return ActionContext(
             instance=view, event=event, definition=definition, members=self.members, config=self.config,
             home=self.home, now=self.now(), idempotency_key=key, data=dict(view.data),
-            log=get_logger(instance=view.id, action_key=key),
+            log=get_logger(instance=view.id, action_key=key), engine=self,
         )
 
     # --- notes in the history -------------------------------------------------------------

@@ -177,3 +177,15 @@ def plugins_table(infos: list["PluginInfo"]) -> Table:
         table.add_row(i.name, i.source, ", ".join(i.guards), ", ".join(i.actions),
                       ", ".join(i.commands), ", ".join(i.hooks))
     return table
+
+
+def outbox_table(items: list[dict], tz) -> Table:
+    table = _table("id", "instance", "event", "action", "status", "attempts", "next attempt", "last error")
+    styles = {"done": "green", "failed": "bold red", "pending": "yellow", "running": "cyan"}
+    for i in items:
+        table.add_row(str(i["id"]), i["instance_id"], str(i["event_seq"]), i["action"],
+                      Text(i["status"], style=styles.get(i["status"], "")), str(i["attempts"]),
+                      "" if i["status"] == "done" else _when(i["next_attempt_at"], tz), i["last_error"] or "")
+    if not items:
+        table.add_row("", "(the outbox is empty)", "", "", "", "", "", "")
+    return table
