@@ -532,5 +532,13 @@ def plugins_list(app: App, as_json: bool):
     console().print(plugins_table(infos))
 
 
+@plugins.command("hooks")
+def plugins_hooks():
+    """The hooks a plugin can implement, with their documentation (Markdown)."""
+    from .plugins import hook_reference
+
+    click.echo(hook_reference(), nl=False)
+
+
 def main() -> None:
     cli(prog_name="rcmflow")

@@ -74,6 +74,8 @@ class GuardContext:
     given: dict[str, Any] = field(default_factory=dict)
     #: the transaction's database connection, for guards that look across instances
     session: "Connection | None" = None
+    #: the note given with the trigger (`fire --note`); None when listing triggers
+    note: str | None = None
 
     @property
     def tracks(self) -> dict[str, TrackView]:

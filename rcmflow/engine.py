@@ -376,7 +376,7 @@ class Engine:
         view = self._instance_view(row, definition)
         level, mdef, state, track = self._level(definition, row, view, trigger, participant)
         transition = next(t for t in mdef.triggers_from(state) if t.trigger == trigger)
-        ctx = GuardContext(view, definition, self.members, actor, self.local(now), participant, values, conn)
+        ctx = GuardContext(view, definition, self.members, actor, self.local(now), participant, values, conn, note)
         problem = role_problem(transition, ctx)
         if problem:
             raise Forbidden(f"{row.id}: {problem}")

@@ -1,8 +1,8 @@
 """The hooks a plugin can implement. Each docstring here is the plugin documentation.
 
-A plugin is a module (a file in the home's ``plugins/`` folder, or a package that
-declares an entry point in the group ``rcmflow``) with functions decorated by
-``rcmflow.hookimpl``. Implement only the hooks you need, and only the arguments you
+A plugin is a module (a file in the home's `plugins/` folder, or a package that
+declares an entry point in the group `rcmflow`) with functions decorated by
+`rcmflow.hookimpl`. Implement only the hooks you need, and only the arguments you
 need: hooks grow by new arguments, never by renames.
 """
 
@@ -15,49 +15,49 @@ hookspec = pluggy.HookspecMarker("rcmflow")
 
 @hookspec
 def register_guards(register):
-    """Add guards that workflow definitions can name in a transition's ``guards:``.
+    """Add guards that workflow definitions can name in a transition's `guards:`.
 
-    Call ``register(name, function, check=None)`` once per guard. The engine calls
-    ``function(ctx, args)`` while deciding whether a transition may fire, where
-    ``args`` is what the YAML wrote after the name (templates already rendered) and
-    ``ctx`` is a :class:`rcmflow.context.GuardContext` (the instance, its tracks, the
-    participant, the actor, the time). Return ``None`` to allow the transition, or a
+    Call `register(name, function, check=None)` once per guard. The engine calls
+    `function(ctx, args)` while deciding whether a transition may fire, where
+    `args` is what the YAML wrote after the name (templates already rendered) and
+    `ctx` is a `rcmflow.context.GuardContext` (the instance, its tracks, the
+    participant, the actor, the time). Return `None` to allow the transition, or a
     sentence that says in words what it is waiting for ("waiting for NI, BZ: 9 of 11
     tracks in submitted|accepted"); that sentence is what the secretariat sees.
 
     A guard decides only: it must not write anything or send anything.
-    ``check(args)``, if given, is called when definitions are validated and returns
-    an error message for bad arguments, or ``None``. Two plugins that register the
+    `check(args)`, if given, is called when definitions are validated and returns
+    an error message for bad arguments, or `None`. Two plugins that register the
     same name stop rcmflow at start-up with an error naming both.
     """
 
 
 @hookspec
 def register_actions(register):
-    """Add actions that definitions can name in ``actions:``, ``on_enter:`` or ``on_exit:``.
+    """Add actions that definitions can name in `actions:`, `on_enter:` or `on_exit:`.
 
-    Call ``register(name, function, check=None, in_transaction=False)``. By default an
+    Call `register(name, function, check=None, in_transaction=False)`. By default an
     action is an effect (an e-mail, a document): it is written to the outbox in the
-    same database transaction as the transition and ``function(ctx, args)`` runs after
-    the commit, with ``ctx`` a :class:`rcmflow.context.ActionContext`. If it raises,
-    the action stays in the outbox with its error and ``rcmflow tick`` retries it, so
-    write actions that can safely run twice (use ``ctx.idempotency_key``).
+    same database transaction as the transition and `function(ctx, args)` runs after
+    the commit, with `ctx` a `rcmflow.context.ActionContext`. If it raises,
+    the action stays in the outbox with its error and `rcmflow tick` retries it, so
+    write actions that can safely run twice (use `ctx.idempotency_key`).
 
-    With ``in_transaction=True`` the function instead runs inside the transition's
-    transaction and may only change ``ctx.data`` (the instance's data) and
-    ``ctx.track_data`` (the moving track's); it must not perform any effect. It may
-    refuse the transition by raising ``rcmflow.errors.BadInput`` with a one-line
-    message: nothing is written and the user sees that line. ``check(args)`` works
+    With `in_transaction=True` the function instead runs inside the transition's
+    transaction and may only change `ctx.data` (the instance's data) and
+    `ctx.track_data` (the moving track's); it must not perform any effect. It may
+    refuse the transition by raising `rcmflow.errors.BadInput` with a one-line
+    message: nothing is written and the user sees that line. `check(args)` works
     as for guards.
     """
 
 
 @hookspec
 def register_commands(cli):
-    """Add commands to the ``rcmflow`` command line.
+    """Add commands to the `rcmflow` command line.
 
-    ``cli`` is the top-level click group: decorate new commands with
-    ``@cli.command()``. Inside a command, ``rcmflow.cli.get_engine()`` gives the
+    `cli` is the top-level click group: decorate new commands with
+    `@cli.command()`. Inside a command, `rcmflow.cli.get_engine()` gives the
     engine for the home and database the user chose. A command whose name is taken
     stops rcmflow at start-up with an error naming the plugin.
     """
@@ -67,9 +67,9 @@ def register_commands(cli):
 def on_event(event, instance, engine):
     """Called after a transition has been committed, once per new history event.
 
-    ``event`` is a :class:`rcmflow.context.EventView`, ``instance`` the
-    :class:`rcmflow.context.InstanceView` after the transition, ``engine`` the
-    :class:`rcmflow.Engine`. The transition is already final: an exception here is
+    `event` is a `rcmflow.context.EventView`, `instance` the
+    `rcmflow.context.InstanceView` after the transition, `engine` the
+    `rcmflow.Engine`. The transition is already final: an exception here is
     logged and does not undo it, and nothing retries it. For work that must happen
     reliably, register an action instead.
     """

@@ -117,6 +117,18 @@ class Plugins:
         return infos
 
 
+def hook_reference() -> str:
+    """The hooks as Markdown, from their specs' signatures and docstrings (docs/plugins.md)."""
+    import inspect
+
+    parts = []
+    for name, spec in inspect.getmembers(hookspecs, inspect.isfunction):
+        if getattr(spec, "rcmflow_spec", None) is None:
+            continue
+        parts.append(f"### `{name}{inspect.signature(spec)}`\n\n{inspect.getdoc(spec)}\n")
+    return "\n".join(parts)
+
+
 def entry_points_enabled() -> bool:
     """Tests turn installed entry points off so that only what they load is loaded."""
     return os.environ.get("RCMFLOW_ENTRY_POINTS", "1") not in {"0", "false", "no"}
