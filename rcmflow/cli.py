@@ -409,19 +409,44 @@ def fire(app: App, instance: str, trigger: str, participant: str | None, note: s
 
 @cli.command()
 @click.argument("instance", required=False)
+@click.option("--workflow", "-w", help="Only the instances of this workflow.")
+@click.option("--participant", "-p", "participants", multiple=True, metavar="CODE",
+              help="Only this participant's tracks (a country code); repeat for more.")
+@click.option("--overdue", is_flag=True, help="Only the tracks that are overdue.")
+@click.option("--by", type=click.Choice(["participant", "instance"]), default="participant", show_default=True,
+              help="Rows of the matrix: one per participant, or one per instance.")
+@click.option("--csv", "as_csv", is_flag=True, help="One line per track, as CSV, for spreadsheets.")
 @json_option
 @pass_app
-def status(app: App, instance: str | None, as_json: bool):
-    """Instances and their states; every participant against every instance.
+def status(app: App, instance: str | None, workflow: str | None, participants: tuple[str, ...],
+           overdue: bool, by: str, as_csv: bool, as_json: bool):
+    """Who has sent what, who is late, and what each step waits for.
 
-    With INSTANCE: its tracks, due dates, and what its next steps wait for.
+    Every participant against every open instance, with due dates and overdue marks,
+    a summary per instance and, under the matrix, what blocks each next step. With
+    INSTANCE: its tracks, due dates and next steps.
+
+    \b
+    rcmflow status --workflow thematic-consultation --overdue    who is late on the consultations
+    rcmflow status --participant NI --participant BZ             two countries, everywhere
+    rcmflow status --csv > status.csv                            for a spreadsheet
     """
+    from .engine import instance_json, select_tracks
+
     engine = app.engine
-    if as_json:
+    known = set(engine.members.countries)
+    for code in participants:
+        if code not in known:
+            raise BadInput(f"unknown participant {code!r}; participants: {', '.join(engine.members.countries)}")
+    if as_json and not (workflow or participants or overdue):
         # built by the database, for speed with thousands of instances; pretty on a terminal
         text = engine.status_json(instance)
         return emit_json(json.loads(text)) if sys.stdout.isatty() else click.echo(text)
-    views = engine.status(instance)
+    views = select_tracks(engine.status(instance, workflow), participants, overdue)
+    if as_json:
+        return emit_json({"instances": [instance_json(v) for v in views]})
+    if as_csv:
+        return write_csv(engine, views)
     from . import tables
 
     out = console()
@@ -430,13 +455,29 @@ def status(app: App, instance: str | None, as_json: bool):
             out.print(renderable)
         return
     if not views:
-        click.echo("no instances yet: start one with 'rcmflow start WORKFLOW'")
+        click.echo("nothing to show: no instance matches" if (workflow or participants or overdue)
+                   else "no instances yet: start them with 'rcmflow quickstart' or 'rcmflow start WORKFLOW'")
         return
     out.print(tables.instances_table(views))
     # the matrix is for the work still under way: every participant against every open instance
-    matrix = tables.participant_matrix([v for v in views if not engine.is_final(v)], engine.members)
+    open_views = [v for v in views if not engine.is_final(v)]
+    matrix = tables.participant_matrix(open_views, engine.members, by)
     if matrix is not None:
         out.print(matrix)
+    if open_views and len(open_views) <= 50:  # beyond that, ask for one workflow or instance
+        out.print(tables.waiting_table(open_views, engine.waiting_for))
+
+
+def write_csv(engine, views) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["instance", "workflow", "instance_state", "participant", "name", "state", "due", "overdue"])
+    for view in views:
+        for participant, track in view.tracks.items():
+            country = engine.members.countries.get(participant)
+            writer.writerow([view.id, view.workflow, view.state, participant, country.name() if country else "",
+                             track.state, track.due.isoformat() if track.due else "", str(track.overdue).lower()])
 
 
 @cli.command()

@@ -545,8 +545,10 @@ class Engine:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def triggers(self, instance_id: str, participant: str | None = None) -> list[TriggerOption]:
-        """The triggers of the current state, each allowed or blocked, with the reason."""
+    def triggers(self, instance_id: str, participant: str | None = None,
+                 check_roles: bool = True) -> list[TriggerOption]:
+        """The triggers of the current state, each allowed or blocked, with the reason.
+        With `check_roles=False`: what the process itself waits for, whoever fires it."""
         with self.db.reading() as session, session.begin():
             conn = session.connection()
             row = self._load(conn, instance_id)
@@ -568,7 +570,7 @@ class Engine:
             scope = self._scope(view, {"participant": participant, "actor": self.actor})
             options = []
             for t in mdef.triggers_from(state):
-                reasons = [inactive] if inactive else [r for r in [role_problem(t, ctx)] if r]
+                reasons = [inactive] if inactive else [r for r in [check_roles and role_problem(t, ctx)] if r]
                 if not reasons:
                     reasons = guard_reasons(t, ctx, self.plugins.registry, scope)
                 options.append(TriggerOption(t.trigger, t.dest, not reasons, "; ".join(reasons) or None, t.roles))
@@ -578,11 +580,13 @@ class Engine:
         with self.db.reading() as session, session.begin():
             return self._instance_view(self._load(session.connection(), instance_id))
 
-    def status(self, instance_id: str | None = None) -> list[InstanceView]:
-        """Every instance (or one) with its tracks, due dates and overdue marks (the
-        tracks' data is left out), in the order they were started."""
+    def status(self, instance_id: str | None = None, workflow: str | None = None) -> list[InstanceView]:
+        """Every instance (or one, or those of one workflow) with its tracks, due dates
+        and overdue marks (the tracks' data is left out), in the order they were started."""
+        if workflow is not None:
+            self.definition(workflow)  # an unknown name is an error, not an empty list
         views = []
-        for row in self._status_rows(instance_id):
+        for row in self._status_rows(instance_id, workflow=workflow):
             tracks = {p: TrackView(p, t["state"], dt.date.fromisoformat(t["due"]) if t["due"] else None, t["overdue"])
                       for p, t in json.loads(row.tracks or "{}").items()}
             views.append(InstanceView(
@@ -602,12 +606,12 @@ class Engine:
             parts.append(f'{head[:-1]}, "tracks": {row.tracks or "{}"}}}')
         return '{"instances": [' + ", ".join(parts) + "]}"
 
-    def _status_rows(self, instance_id: str | None, brief: bool = False):
+    def _status_rows(self, instance_id: str | None, brief: bool = False, workflow: str | None = None):
         with self.db.reading() as session, session.begin():
             conn = session.connection()
             if instance_id is not None:
                 self._load(conn, instance_id)
-            return status_rows(conn, self._overdue_condition(), instance_id, brief)
+            return status_rows(conn, self._overdue_condition(), instance_id, brief, workflow)
 
     def _overdue_condition(self) -> Callable[[Any], Any]:
         """`is_overdue` as SQL, for a track row `t` of the outer instance row."""
@@ -623,6 +627,16 @@ class Engine:
             return and_(t.c.due.is_not(None), t.c.due < today, or_(false(), *per_workflow))
 
         return condition
+
+    def waiting_for(self, view: InstanceView) -> str:
+        """In words, what the next step of an open instance waits for (from its guards)."""
+        options = self.triggers(view.id, check_roles=False)
+        ready = [o.trigger for o in options if o.allowed]
+        blocked = [f"{o.trigger}: {o.reason}" for o in options if not o.allowed]
+        if not options:
+            return "finished"
+        can = f"can fire now: {', '.join(ready)}" if ready else ""
+        return "; ".join(blocked + ([can] if can else []))
 
     def is_final(self, view: InstanceView) -> bool:
         """Whether the instance has reached a final state of its workflow."""
@@ -673,6 +687,21 @@ class Engine:
                                     "timeout", {}, [], now)
 
         return self._write(work, instance=instance_id, trigger="timeout")
+
+
+def select_tracks(views: list[InstanceView], participants: tuple[str, ...] = (),
+                  overdue_only: bool = False) -> list[InstanceView]:
+    """Keep only the given participants' tracks, or only overdue ones; instances left
+    without a track drop out when a filter is given."""
+    if not participants and not overdue_only:
+        return views
+    kept = []
+    for view in views:
+        tracks = {p: t for p, t in view.tracks.items()
+                  if (not participants or p in participants) and (t.overdue or not overdue_only)}
+        if tracks:
+            kept.append(replace(view, tracks=tracks))
+    return kept
 
 
 def is_overdue(definition: Definition | None, instance_state: str, track_state: str,

@@ -382,7 +382,7 @@ def insert_event(conn: Connection, **values: Any) -> int:
 
 
 def status_rows(conn: Connection, overdue: Callable[[Any], Any], instance_id: str | None = None,
-                brief: bool = False):
+                brief: bool = False, workflow: str | None = None):
     """(id, workflow, state, version, params, data, created_at, updated_at, timeout_at,
     tracks) per instance, in the order they were started; `tracks` is JSON text.
     `brief` leaves out params, data and times. `overdue(t)` is the SQL condition for
@@ -405,6 +405,8 @@ def status_rows(conn: Connection, overdue: Callable[[Any], Any], instance_id: st
              .order_by(INSTANCES.c.created_at, INSTANCES.c.id))
     if instance_id is not None:
         query = query.where(INSTANCES.c.id == instance_id)
+    if workflow is not None:
+        query = query.where(INSTANCES.c.workflow == workflow)
     return conn.execute(query).all()
 
 

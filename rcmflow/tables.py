@@ -52,8 +52,13 @@ def instances_table(views: Iterable["InstanceView"]) -> Table:
     return table
 
 
+STATE_STYLES = {"submitted": "green", "accepted": "bold green", "agreed": "bold green", "endorsed": "bold green",
+                "reviewed": "green", "proposed": "green", "no_comments": "cyan", "no_objection": "cyan",
+                "declined": "magenta", "objected": "bold magenta", "returned": "yellow", "drafting": "yellow"}
+
+
 def _cell(track, show_due: bool) -> Text:
-    text = Text(track.state)
+    text = Text(track.state, style=STATE_STYLES.get(track.state, ""))
     if show_due and track.due:
         text.append(f" · due {track.due.isoformat()}", style="dim")
     if track.overdue:
@@ -66,23 +71,42 @@ def _common_due(view: "InstanceView") -> dt.date | None:
     return dues.pop() if len(dues) == 1 else None
 
 
-def participant_matrix(views: list["InstanceView"], members: "Members") -> Table | None:
-    """Every participant (rows) against every instance with tracks (columns)."""
+def participant_matrix(views: list["InstanceView"], members: "Members", by: str = "participant") -> Table | None:
+    """Every participant against every instance with tracks: participants as rows, or
+    (by="instance") instances as rows."""
     tracked = [v for v in views if v.tracks]
     if not tracked:
         return None
     participants: list[str] = []
     for v in tracked:
         participants += [p for p in v.tracks if p not in participants]
+
+    def label(p: str) -> str:
+        country = members.countries.get(p)
+        return f"{p} {country.name()}" if country else p
+
+    if by == "instance":
+        table = _table("instance", "summary", *participants, title="Instances by participant")
+        for v in tracked:
+            table.add_row(v.id, track_summary(v), *[_cell(v.tracks[p], True) if p in v.tracks
+                                                  else Text("–", style="dim") for p in participants])
+        return table
     # One due date for the whole column goes in its heading; otherwise in each cell.
     common = [_common_due(v) for v in tracked]
     headings = [f"{v.id}\ndue {due.isoformat()}" if due else v.id for v, due in zip(tracked, common)]
     table = _table("participant", *headings, title="Participants")
     for p in participants:
-        country = members.countries.get(p)
-        label = f"{p} {country.name()}" if country else p
-        table.add_row(label, *[_cell(v.tracks[p], due is None) if p in v.tracks else Text("–", style="dim")
-                               for v, due in zip(tracked, common)])
+        table.add_row(label(p), *[_cell(v.tracks[p], due is None) if p in v.tracks else Text("–", style="dim")
+                                  for v, due in zip(tracked, common)])
+    table.add_row(Text("summary", style="bold"), *[Text(track_summary(v), style="bold") for v in tracked])
+    return table
+
+
+def waiting_table(views: list["InstanceView"], waiting_for) -> Table:
+    """One line per open instance: what its next step waits for, in words."""
+    table = _table("instance", "state", "next step", title="What each step waits for")
+    for v in views:
+        table.add_row(v.id, v.state, waiting_for(v))
     return table
 
 
