@@ -499,7 +499,11 @@ def history(app: App, instance: str, as_json: bool):
 @json_option
 @pass_app
 def tick(app: App, now_text: str | None, as_json: bool):
-    """Fire due timeouts and run due or failed actions. Run it from cron."""
+    """Fire due timeouts, send due reminders, run due or failed actions.
+
+    Safe to run from cron every few minutes: each timeout fires once, each reminder
+    is sent once, each action runs until it has succeeded.
+    """
     import datetime as dt
 
     from .definitions import parse_datetime
@@ -518,8 +522,10 @@ def tick(app: App, now_text: str | None, as_json: bool):
         click.echo(f"{fired.id}: timeout fired {fired.trigger} ({fired.source} -> {fired.dest})")
     for instance_id, reason in report.waiting:
         click.echo(f"{instance_id}: timeout due but waiting: {reason}")
-    click.echo(f"{len(report.fired)} timeouts fired, {report.actions_done} actions done, "
-               f"{report.actions_failed} failed")
+    for instance_id, participant, reminder in report.reminded:
+        click.echo(f"{instance_id}: reminded {participant} ({reminder})")
+    click.echo(f"{len(report.fired)} timeouts fired, {len(report.reminded)} reminders sent, "
+               f"{report.actions_done} actions done, {report.actions_failed} failed")
 
 
 @cli.group(invoke_without_command=True)

@@ -23,6 +23,8 @@ class TrackView:
     due: dt.date | None = None
     overdue: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+    #: the (UTC) day the participant was last reminded of its deadline
+    reminded: dt.date | None = None
 
 
 @dataclass(frozen=True)

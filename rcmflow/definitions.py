@@ -219,12 +219,28 @@ class MachineDef:
 
 
 @dataclass(frozen=True)
+class Reminder:
+    """Actions (a notify, typically) for each track still owing its input: `before`
+    the deadline, or `every` so often once it is overdue."""
+
+    actions: tuple[Call, ...]
+    before: dt.timedelta | None = None
+    every: dt.timedelta | None = None
+
+    def describe(self) -> str:
+        if self.before is not None:
+            return f"{self.before.days} days before the deadline" if self.before.days else "on the deadline"
+        return f"every {self.every.days} days while overdue"
+
+
+@dataclass(frozen=True)
 class TrackDef(MachineDef):
     deadline: Template | None = None
     #: track states in which the participant has done what the deadline asked
     deadline_met: tuple[str, ...] = ()
     #: instance states in which tracks may move; empty means any state
     active_in: tuple[str, ...] = ()
+    reminders: tuple[Reminder, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -267,7 +283,7 @@ WORKFLOW_KEYS = {
     "workflow", "version", "title", "description", "params", "participants",
     "track", "initial", "states", "transitions", "id",
 }
-TRACK_KEYS = {"initial", "states", "transitions", "deadline", "active_in"}
+TRACK_KEYS = {"initial", "states", "transitions", "deadline", "active_in", "reminders"}
 STATE_KEYS = {"name", "final", "on_enter", "on_exit", "timeout", "description"}
 TRANSITION_KEYS = {"trigger", "source", "dest", "guards", "roles", "actions", "description"}
 PARAM_KEYS = {"type", "choices", "labels", "required", "default", "description"}
@@ -481,6 +497,30 @@ class _Reader:
                 self.problems.add(raw_states, f"state {name!r} of {where} cannot be reached from {initial!r}", index)
         return str(initial), states, tuple(transitions)
 
+    def read_reminders(self, node: dict, has_deadline: bool) -> tuple[Reminder, ...]:
+        items = node.get("reminders") or []
+        if items and not has_deadline:
+            self.problems.add(node, "reminders need a track deadline to count from", "reminders")
+        if not isinstance(items, list):
+            self.problems.add(node, "reminders must be a list like [{before: 7d, actions: [...]}]", "reminders")
+            return ()
+        reminders = []
+        for index, spec in enumerate(items):
+            if not isinstance(spec, dict) or ("before" in spec) == ("every" in spec) or "actions" not in spec:
+                self.problems.add(items, "a reminder has either before: (e.g. 7d) or every: (e.g. 3d), "
+                                         "and actions: [...]", index)
+                continue
+            check_keys(spec, {"before", "every", "actions"}, "a reminder", self.problems)
+            try:
+                when = {key: parse_duration(spec[key]) for key in ("before", "every") if key in spec}
+            except BadInput as exc:
+                self.problems.add(items, str(exc), index)
+                continue
+            if when.get("every") is not None and when["every"] < dt.timedelta(days=1):
+                self.problems.add(items, "every: must be at least 1d, or countries get a message each tick", index)
+            reminders.append(Reminder(self.calls(spec, "actions", "action"), **when))
+        return tuple(reminders)
+
     def read_timeout(self, spec: dict, state: str) -> Timeout | None:
         node = spec["timeout"]
         if not isinstance(node, dict) or "trigger" not in node or ("at" in node) == ("after" in node):
@@ -570,7 +610,8 @@ def read_definition(data: Any, problems: Problems, registry: "Registry", members
             for s in active_in:
                 if s not in states:
                     problems.add(node, f"active_in names unknown workflow state {s!r}", "active_in")
-            track = TrackDef(t_initial, t_states, t_transitions, deadline, met, active_in)
+            reminders = reader.read_reminders(node, deadline is not None)
+            track = TrackDef(t_initial, t_states, t_transitions, deadline, met, active_in, reminders)
         if "participants" not in data:
             problems.add(data, "a workflow with a track needs participants (a group of members.yaml or a list of codes)", "track")
     if "participants" in data:

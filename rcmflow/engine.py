@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from .config import Config, load_config
 from .context import ActionContext, EventView, GuardContext, InstanceView, TrackView
 from .definitions import (
-    Call, Catalog, Definition, MachineDef, PARAM_TYPES, StateDef, TransitionDef, load_catalog,
+    Call, Catalog, Definition, MachineDef, PARAM_TYPES, Reminder, StateDef, TransitionDef, load_catalog,
     parse_date, parse_datetime, render_value, to_json_value,
 )
 from .dispatcher import Dispatcher
@@ -40,7 +40,7 @@ from .members import Members, load_members
 from .plugins import Plugins, load_plugins
 from .store import (
     Database, Event, Instance, InstanceRecord, LostRace, Track, TrackRecord, insert_attachment, insert_event,
-    insert_instance, insert_outbox, load_instance, save_instance, status_rows,
+    insert_instance, insert_outbox, load_instance, record_reminder, reminder_keys, save_instance, status_rows,
 )
 
 T = TypeVar("T")
@@ -85,12 +85,15 @@ class TickReport:
     fired: list[FireResult] = field(default_factory=list)
     #: timeouts that are due but whose guards still refuse: (instance, why)
     waiting: list[tuple[str, str]] = field(default_factory=list)
+    #: reminders sent: (instance, participant, which reminder)
+    reminded: list[tuple[str, str, str]] = field(default_factory=list)
     actions_done: int = 0
     actions_failed: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
             "now": self.now.isoformat(),
+            "reminded": [{"id": i, "participant": p, "reminder": r} for i, p, r in self.reminded],
             "fired": [{"id": f.id, "trigger": f.trigger, "source": f.source, "dest": f.dest,
                        "event_seq": f.event_seq} for f in self.fired],
             "waiting": [{"id": i, "reason": r} for i, r in self.waiting],
@@ -102,7 +105,8 @@ def instance_json(view: InstanceView) -> dict[str, Any]:
     """The stable `status --json` shape of one instance."""
     return {
         "id": view.id, "workflow": view.workflow, "state": view.state, "version": view.version,
-        "tracks": {p: {"state": t.state, "due": t.due.isoformat() if t.due else None, "overdue": t.overdue}
+        "tracks": {p: {"state": t.state, "due": t.due.isoformat() if t.due else None, "overdue": t.overdue,
+                       "reminded": t.reminded.isoformat() if t.reminded else None}
                    for p, t in view.tracks.items()},
     }
 
@@ -256,7 +260,8 @@ class Engine:
     def _track_view(self, definition: Definition | None, row: InstanceRecord | Instance,
                     track: TrackRecord | Track, today: dt.date) -> TrackView:
         overdue = is_overdue(definition, row.state, track.state, track.due, today)
-        return TrackView(track.participant, track.state, track.due, overdue, dict(track.data or {}))
+        reminded = track.reminded_at.date() if track.reminded_at else None
+        return TrackView(track.participant, track.state, track.due, overdue, dict(track.data or {}), reminded)
 
     def _instance_view(self, row: InstanceRecord | Instance, definition: Definition | None = None) -> InstanceView:
         definition = definition or self.catalog.definitions.get(row.workflow)
@@ -587,7 +592,7 @@ class Engine:
             self.definition(workflow)  # an unknown name is an error, not an empty list
         views = []
         for row in self._status_rows(instance_id, workflow=workflow):
-            tracks = {p: TrackView(p, t["state"], dt.date.fromisoformat(t["due"]) if t["due"] else None, t["overdue"])
+            tracks = {p: TrackView(p, t["state"], _date(t["due"]), t["overdue"], reminded=_date(t["reminded"]))
                       for p, t in json.loads(row.tracks or "{}").items()}
             views.append(InstanceView(
                 id=row.id, workflow=row.workflow, state=row.state, version=row.version, params=row.params or {},
@@ -670,10 +675,62 @@ class Engine:
                 report.fired.append(outcome.result)
                 report.actions_done += outcome.actions_done
                 report.actions_failed += outcome.actions_failed
+        for instance_id, participant, reminder, key in self._due_reminders(now):
+            try:
+                outcome = self._remind(instance_id, participant, reminder, key, now)
+            except IntegrityError:  # another tick sent this one a moment ago
+                continue
+            if outcome.result is not None:
+                report.reminded.append((instance_id, participant, reminder.describe()))
+                report.actions_done += outcome.actions_done
+                report.actions_failed += outcome.actions_failed
         done, failed = self.dispatcher.run_due(now)
         report.actions_done += done
         report.actions_failed += failed
         return report
+
+    def _due_reminders(self, now: dt.datetime):
+        """(instance, participant, reminder, key) for every reminder due and not yet sent."""
+        today = self.local(now).date()
+        for name, definition in self.catalog.definitions.items():
+            track_def = definition.track
+            if track_def is None or not track_def.reminders:
+                continue
+            views = [v for v in self.status(workflow=name) if not self.is_final(v)
+                     and (not track_def.active_in or v.state in track_def.active_in)]
+            if not views:
+                continue
+            with self.db.reading() as session, session.begin():
+                sent = reminder_keys(session.connection(), [v.id for v in views])
+            for view in views:
+                for participant, track in view.tracks.items():
+                    if track.due is None or track.state in track_def.deadline_met:
+                        continue
+                    for index, reminder in enumerate(track_def.reminders):
+                        occurrence = reminder_occurrence(reminder, track.due, today)
+                        key = f"{view.id}:{participant}:{index}:{occurrence}"
+                        if occurrence and key not in sent:
+                            yield view.id, participant, reminder, key
+
+    def _remind(self, instance_id: str, participant: str, reminder: Reminder, key: str,
+                now: dt.datetime) -> _Outcome:
+        """One reminder, in one transaction: its key (so it is sent once), an event in the
+        history, and its actions in the outbox. It changes no state, so no version."""
+
+        def work(conn: Connection) -> _Outcome:
+            row = self._load(conn, instance_id)
+            definition = self.definition(row.workflow)
+            track = row.track(participant)
+            if track is None or track.state in definition.track.deadline_met:
+                return _Outcome(None)  # answered since we looked
+            note = f"reminder: {reminder.describe()} ({track.due.isoformat()})"
+            event = self._record(conn, row, now, SYSTEM_ACTOR, trigger="remind", source=track.state,
+                                 dest=track.state, participant=participant, note=note, data={"reminder": key})
+            record_reminder(conn, key, row.id, participant, event.seq, now)
+            outbox = self._enqueue(conn, row, event, list(reminder.actions), self._instance_view(row, definition))
+            return _Outcome(event, [event.seq], outbox, now)
+
+        return self._write(work, instance=instance_id, trigger="remind", participant=participant)
 
     def _fire_timeout(self, instance_id: str, now: dt.datetime) -> _Outcome:
         def work(conn: Connection) -> _Outcome:
@@ -687,6 +744,10 @@ class Engine:
                                     "timeout", {}, [], now)
 
         return self._write(work, instance=instance_id, trigger="timeout")
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
 
 
 def select_tracks(views: list[InstanceView], participants: tuple[str, ...] = (),
@@ -714,6 +775,20 @@ def is_overdue(definition: Definition | None, instance_state: str, track_state: 
     if track.active_in and instance_state not in track.active_in:
         return False
     return track_state not in track.deadline_met
+
+
+def reminder_occurrence(reminder: Reminder, due: dt.date, today: dt.date) -> str | None:
+    """Which sending of `reminder` is due today, as part of its key, or None. A reminder
+    `before` the deadline is due from that day until the deadline; one `every` N days
+    after it, once per period (a tick that missed days sends the latest, not a burst)."""
+    if reminder.before is not None:
+        if due - reminder.before <= today <= due:
+            return f"before-{reminder.before.days}d:{due.isoformat()}"
+        return None
+    if today > due:
+        period = (today - due - dt.timedelta(days=1)) // reminder.every
+        return f"every-{reminder.every.days}d:{due.isoformat()}:{period}"
+    return None
 
 
 def event_view(event: Event) -> EventView:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from .errors import DatabaseError
 
 #: The Alembic revision this code expects; `rcmflow init` upgrades a database to it.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 # SQLite's INTEGER PRIMARY KEY autoincrements; elsewhere a BIGINT identity.
 SequenceId = BigInteger().with_variant(Integer(), "sqlite")
@@ -88,6 +88,8 @@ class Track(Base):
     due: Mapped[dt.date | None] = mapped_column(Date)
     data: Mapped[dict[str, Any]]
     updated_at: Mapped[dt.datetime]
+    #: when the participant was last reminded of its deadline
+    reminded_at: Mapped[dt.datetime | None]
 
     instance: Mapped[Instance] = relationship(back_populates="tracks")
 
@@ -143,6 +145,18 @@ class Attachment(Base):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ReminderSent(Base):
+    """One reminder of one track's deadline; its key makes `tick` send it once."""
+
+    __tablename__ = "reminders_sent"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    participant: Mapped[str] = mapped_column(String(20))
+    event_seq: Mapped[int] = mapped_column(ForeignKey("events.seq", ondelete="CASCADE"))
+    sent_at: Mapped[dt.datetime]
 
 
 class SentMessage(Base):
@@ -280,6 +294,7 @@ class TrackRecord:
     data: dict[str, Any]  # assign a new dict to change it: saving writes data only if it is not the one loaded
     updated_at: dt.datetime
     id: int | None = None
+    reminded_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         self.loaded_data = self.data
@@ -388,15 +403,17 @@ def status_rows(conn: Connection, overdue: Callable[[Any], Any], instance_id: st
     `brief` leaves out params, data and times. `overdue(t)` is the SQL condition for
     a track row `t` of the instance to be overdue."""
     # each instance's tracks in creation order (both databases accept this correlated subquery)
-    t = (select(TRACKS.c.participant, TRACKS.c.state, TRACKS.c.due)
+    t = (select(TRACKS.c.participant, TRACKS.c.state, TRACKS.c.due, TRACKS.c.reminded_at)
          .where(TRACKS.c.instance_id == INSTANCES.c.id).order_by(TRACKS.c.id)
          .correlate(INSTANCES).subquery("t"))
     if conn.dialect.name == "postgresql":
-        cell = func.json_build_object("state", t.c.state, "due", t.c.due, "overdue", overdue(t))
+        reminded = func.to_char(t.c.reminded_at, "YYYY-MM-DD")
+        cell = func.json_build_object("state", t.c.state, "due", t.c.due, "overdue", overdue(t), "reminded", reminded)
         tracks = select(cast(func.json_object_agg(t.c.participant, cell), Text))  # text, not decoded
     else:  # SQLite's JSON has no booleans but json('true') and json('false')
         flag = func.json(case((overdue(t), "true"), else_="false"))
-        cell = func.json_object("state", t.c.state, "due", t.c.due, "overdue", flag)
+        reminded = func.substr(t.c.reminded_at, 1, 10)  # the (UTC) day of the stored time
+        cell = func.json_object("state", t.c.state, "due", t.c.due, "overdue", flag, "reminded", reminded)
         tracks = select(func.json_group_object(t.c.participant, cell))
     columns = ["id", "workflow", "state", "version"]
     if not brief:
@@ -408,6 +425,19 @@ def status_rows(conn: Connection, overdue: Callable[[Any], Any], instance_id: st
     if workflow is not None:
         query = query.where(INSTANCES.c.workflow == workflow)
     return conn.execute(query).all()
+
+
+def record_reminder(conn: Connection, key: str, instance_id: str, participant: str, event_seq: int,
+                    now: dt.datetime) -> None:
+    conn.execute(insert(ReminderSent.__table__).values(key=key, instance_id=instance_id, participant=participant,
+                                                       event_seq=event_seq, sent_at=now))
+    conn.execute(update(TRACKS).where(TRACKS.c.instance_id == instance_id, TRACKS.c.participant == participant)
+                 .values(reminded_at=now))
+
+
+def reminder_keys(conn: Connection, instance_ids: list[str]) -> set[str]:
+    rows = conn.execute(select(ReminderSent.key).where(ReminderSent.instance_id.in_(instance_ids)))
+    return {key for (key,) in rows}
 
 
 def insert_attachment(conn: Connection, **values: Any) -> None:

@@ -63,6 +63,8 @@ def _cell(track, show_due: bool) -> Text:
         text.append(f" · due {track.due.isoformat()}", style="dim")
     if track.overdue:
         text.append(" OVERDUE", style="bold red")
+    if track.reminded:
+        text.append(f" · reminded {track.reminded:%m-%d}", style="dim")
     return text
 
 

@@ -38,7 +38,7 @@ def test_a_consultation_through_the_cli(rcmflow, opened):
     [instance] = status["instances"]
     assert set(instance) == {"id", "workflow", "state", "version", "tracks"}
     assert instance["state"] == "consolidating"
-    assert instance["tracks"]["MX"] == {"state": "submitted", "due": "2030-04-20", "overdue": False}
+    assert instance["tracks"]["MX"] == {"state": "submitted", "due": "2030-04-20", "overdue": False, "reminded": None}
 
     history = json.loads(rcmflow("history", opened, "--json").stdout)
     assert all(set(e) == {"seq", "at", "actor", "trigger", "source", "dest", "participant", "note"} for e in history)
