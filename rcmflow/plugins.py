@@ -20,7 +20,11 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 
-DEFAULT_PLUGINS = ("rcmflow.default_guards", "rcmflow.default_actions")
+DEFAULT_PLUGINS = (
+    "rcmflow.default_guards",
+    "rcmflow.default_actions",
+    "rcmflow.calendar_export",
+)
 ENTRY_POINT_GROUP = "rcmflow"
 
 
