@@ -24,6 +24,7 @@ DEFAULT_PLUGINS = (
     "rcmflow.default_guards",
     "rcmflow.default_actions",
     "rcmflow.calendar_export",
+    "rcmflow.documents",
 )
 ENTRY_POINT_GROUP = "rcmflow"
 
