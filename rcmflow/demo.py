@@ -52,6 +52,18 @@ Declaration of the Regional Conference on Migration on the Global Compact
    slavery, and protect and assist their victims.
 """
 
+# What some countries sent on theme 1 (human rights, inclusion, non-discrimination).
+THEME_1_INPUT = {
+    "CA": "Protection of the human rights of all migrants regardless of status; integration services from arrival.",
+    "CR": "Access to health and education for migrants; campaigns against xenophobia in host communities.",
+    "SV": "Consular protection and assistance to returned migrants, with special attention to children.",
+    "GT": "Migrants as victims of crimes: access to justice in countries of transit, return and destination.",
+    "HN": "Protection of unaccompanied migrant children and family reunification.",
+    "MX": "A rights-based approach to migration governance; non-detention of migrant children.",
+    "PA": "Shared responsibility for extra-regional migrants in transit; humanitarian assistance.",
+    "US": "Rule of law and orderly migration; protection of victims of trafficking.",
+}
+
 ADOPTED_TEXT = (DECLARATION_DRAFT
                 .replace(" and more efficient border management", "")
                 .replace("trafficking in persons and modern\n   slavery,", "trafficking in persons,\n  "))
@@ -133,7 +145,8 @@ def play(engine: Engine, clock: DemoClock, say: Callable[[str], None]) -> None:
     fire("gt-focal", "theme-1", "start_drafting", "GT")
     for country in MEMBERS:
         if country not in ("NI", "BZ"):
-            fire(f"{country.lower()}-focal", "theme-1", "submit", country)
+            fire(f"{country.lower()}-focal", "theme-1", "submit", country, **(
+                {"input": THEME_1_INPUT[country]} if country in THEME_1_INPUT else {}))
     clock.set("2017-04-21", 8)
     report = engine.tick()
     for instance, reason in report.waiting:
