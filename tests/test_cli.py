@@ -43,7 +43,9 @@ def test_a_consultation_through_the_cli(rcmflow, opened):
     history = json.loads(rcmflow("history", opened, "--json").stdout)
     assert all(set(e) == {"seq", "at", "actor", "trigger", "source", "dest", "participant", "note"} for e in history)
     assert [e["trigger"] for e in history][:2] == ["start", "open"]
-    assert history[-1]["trigger"] == "close_collection" and history[-1]["actor"] == "ts-officer"
+    assert history[-2]["trigger"] == "close_collection" and history[-2]["actor"] == "ts-officer"
+    # the regional input it built is in the history too, by rcmflow itself
+    assert (history[-1]["trigger"], history[-1]["actor"]) == ("build", "rcmflow")
 
     table = rcmflow("history", opened)
     assert "us-focal" in table.stdout and "close_collection" in table.stdout

@@ -293,9 +293,11 @@ def test_a_template_error_names_its_file_and_line(home, engine, rcmflow, consult
     missing = rcmflow("build", consultation, "--template", "nothing-here")
     assert missing.stderr.strip() == ("Error: no template workflows/templates/nothing-here.md.j2; templates: "
                                       "declaration-draft, deliverable, regional-input, troika-report, typo")
-    default = rcmflow("build", consultation)
-    assert default.exit_code == 1
-    assert "thematic-consultation names no build_document template: give --template, one of" in default.stderr
+    # without --template: the template the workflow's own build_document names
+    default = rcmflow("build", consultation, "--json")
+    assert default.exit_code == 0, default.stderr
+    assert [Path(f["path"]).name for f in json.loads(default.stdout)["files"]] == [
+        "regional-input.docx", "regional-input.html"]
 
 
 def test_no_name_can_lead_a_file_out_of_out(home, engine, rcmflow, consultation, tmp_path):

@@ -66,9 +66,9 @@ def test_a_home_plugin_adds_a_guard_an_action_and_a_command(home, rcmflow):
     write(home, "quorum.py", QUORUM_PLUGIN)
     path = home / "workflows" / "thematic-consultation.yaml"
     path.write_text(path.read_text().replace(
-        "guards: [{tracks_in: [accepted, declined]}]\n    actions: [{set: {consolidated: true}}]",
+        "guards: [{tracks_in: [accepted, declined]}]\n    actions:\n",
         "guards: [{tracks_in: [accepted, declined]}, {mexico_agrees: accepted}]\n"
-        "    actions: [{set: {consolidated: true}}, {stamp: regional}]"))
+        "    actions:\n      - {stamp: regional}\n"))
     assert rcmflow("workflows", "validate").exit_code == 0
 
     listed = {p["name"]: p for p in json.loads(rcmflow("plugins", "list", "--json").stdout)}

@@ -4,6 +4,7 @@ terms, the review that waits for the consultations, and each definition's refusa
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -35,10 +36,14 @@ def test_the_demo_plays_the_meeting_report_to_the_end(home, db_url):
         declaration = engine.get("declaration-2017")
         assert declaration.data["text"] == ADOPTED_TEXT
         assert len(declaration.tracks["GT"].data["amendments"]) == 3
-        adopted = engine.history("declaration-2017")[-1]
+        adopted = engine.history("declaration-2017")[-2]
         assert (adopted.trigger, adopted.actor, adopted.dest) == ("adopt", "sv-ppt", "adopted")
         timeout = [e for e in engine.history("background-paper") if e.trigger == "close_review"]
         assert [e.actor for e in timeout] == ["rcmflow"]
+        built = [e for e in engine.history("declaration-2017") if e.trigger == "build"]
+        assert [Path(f["path"]).name for f in built[-1].data["files"]] == ["declaration-draft.docx",
+                                                                          "declaration-draft.html"]
+        assert (home / "out" / "declaration-2017" / "declaration-draft.docx").exists()
     finally:
         engine.close()
 
