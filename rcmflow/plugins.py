@@ -25,6 +25,7 @@ DEFAULT_PLUGINS = (
     "rcmflow.default_actions",
     "rcmflow.calendar_export",
     "rcmflow.documents",
+    "rcmflow.notify",
 )
 ENTRY_POINT_GROUP = "rcmflow"
 
