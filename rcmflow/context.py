@@ -59,6 +59,8 @@ class EventView:
             "seq": self.seq, "at": self.at.isoformat(), "actor": self.actor,
             "trigger": self.trigger, "source": self.source, "dest": self.dest,
             "participant": self.participant, "note": self.note,
+            # what came with it: values given, attachments, data set, files built with their SHA-256
+            "data": self.data,
         }
 
 

@@ -41,7 +41,9 @@ def test_a_consultation_through_the_cli(rcmflow, opened):
     assert instance["tracks"]["MX"] == {"state": "submitted", "due": "2030-04-20", "overdue": False, "reminded": None}
 
     history = json.loads(rcmflow("history", opened, "--json").stdout)
-    assert all(set(e) == {"seq", "at", "actor", "trigger", "source", "dest", "participant", "note"} for e in history)
+    assert all(set(e) == {"seq", "at", "actor", "trigger", "source", "dest", "participant", "note", "data"}
+               for e in history)
+    assert history[-1]["data"]["files"][0]["path"] == "out/theme-1/regional-input.docx"
     assert [e["trigger"] for e in history][:2] == ["start", "open"]
     assert history[-2]["trigger"] == "close_collection" and history[-2]["actor"] == "ts-officer"
     # the regional input it built is in the history too, by rcmflow itself
