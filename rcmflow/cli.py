@@ -338,13 +338,21 @@ def workflows_validate(app: App, paths: tuple[str, ...]):
 
 @workflows.command("graph")
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]), default="mermaid", show_default=True,
+              help="Mermaid text (GitHub shows it as a diagram), Graphviz dot, or SVG (needs Graphviz).")
+@click.option("--instance", "instance_id", help="Highlight where this instance (and its tracks) stands.")
 @pass_app
-def workflows_graph(app: App, name: str, fmt: str):
-    """The state diagram of a workflow as Mermaid or Graphviz text."""
+def workflows_graph(app: App, name: str, fmt: str, instance_id: str | None):
+    """The state diagram of a workflow, e.g. rcmflow workflows graph thematic-consultation --instance theme-3."""
     from .graph import render_graph
 
-    click.echo(render_graph(app.engine.definition(name), fmt))
+    current, track_states = None, set()
+    if instance_id:
+        view = app.engine.get(instance_id)
+        if view.workflow != name:
+            raise BadInput(f"{instance_id} is a {view.workflow}, not a {name}")
+        current, track_states = view.state, {t.state for t in view.tracks.values()}
+    click.echo(render_graph(app.engine.definition(name), fmt, current, track_states))
 
 
 # --- running instances ------------------------------------------------------------------

@@ -143,3 +143,22 @@ def test_workflows_list_and_show(rcmflow):
     assert "collecting_input --> consolidating: close_collection" in graph.stdout
     dot = rcmflow("workflows", "graph", "thematic-consultation", "--format", "dot")
     assert '"collecting_input" -> "consolidating" [label="close_collection"]' in dot.stdout
+
+
+def test_the_graph_highlights_where_an_instance_stands(rcmflow):
+    import shutil
+
+    rcmflow("init")
+    rcmflow("start", "thematic-consultation", "--set", "theme=2", "--set", "deadline=2030-01-01")
+    rcmflow("fire", "theme-2", "open")
+    mermaid = rcmflow("workflows", "graph", "thematic-consultation", "--instance", "theme-2").stdout
+    assert "class collecting_input current" in mermaid and "class track_requested reached" in mermaid
+    dot = rcmflow("workflows", "graph", "thematic-consultation", "--instance", "theme-2", "--format", "dot").stdout
+    assert '"collecting_input" [label="collecting_input", fillcolor="#1f4e79", fontcolor=white];' in dot
+    wrong = rcmflow("workflows", "graph", "troika-meeting", "--instance", "theme-2")
+    assert wrong.exit_code == 1 and "theme-2 is a thematic-consultation, not a troika-meeting" in wrong.stderr
+    svg = rcmflow("workflows", "graph", "thematic-consultation", "--format", "svg")
+    if shutil.which("dot"):
+        assert svg.exit_code == 0 and svg.stdout.lstrip().startswith(("<?xml", "<svg")) and "collecting_input" in svg.stdout
+    else:
+        assert svg.exit_code == 1 and "needs Graphviz" in svg.stderr
