@@ -401,10 +401,10 @@ class _Reader:
         timeouts: list[tuple[Any, Timeout, str]] = []
         for index, item in enumerate(raw_states):
             if isinstance(item, str):
-                item_node, name = raw_states, item
+                name = item
                 spec: dict = {}
             elif isinstance(item, dict) and "name" in item:
-                item_node, name, spec = item, str(item["name"]), item
+                name, spec = str(item["name"]), item
                 check_keys(spec, STATE_KEYS, f"state {name}", self.problems)
             else:
                 self.problems.add(raw_states, "a state is a name or a mapping with a name", index)

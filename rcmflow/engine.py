@@ -22,12 +22,11 @@ from typing import Any, Callable, TypeVar
 from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from .config import Config, load_config
 from .context import ActionContext, EventView, GuardContext, InstanceView, TrackView
 from .definitions import (
-    Call, Catalog, Definition, MachineDef, PARAM_TYPES, Reminder, StateDef, TransitionDef, load_catalog,
+    Call, Catalog, Definition, MachineDef, PARAM_TYPES, Reminder, StateDef, load_catalog,
     parse_date, parse_datetime, render_value, to_json_value,
 )
 from .dispatcher import Dispatcher

@@ -139,3 +139,62 @@ def consultation(engine: Engine) -> str:
     engine.start("thematic-consultation", params={"theme": "1", "deadline": "2030-04-20"})
     engine.fire("theme-1", "open")
     return "theme-1"
+
+
+RECORDER_PLUGIN = '''\
+"""A test action: records each successful run; fails while fail.txt exists, and
+kills its own process while die.txt exists."""
+import os
+import signal
+from pathlib import Path
+
+import rcmflow
+
+HERE = Path(__file__).parent
+
+
+def record(ctx, args):
+    """Append a line to runs.txt."""
+    if (HERE / "die.txt").exists():
+        os.kill(os.getpid(), signal.SIGKILL)
+    if (HERE / "fail.txt").exists():
+        raise ConnectionError("mail server down")
+    with open(HERE / "runs.txt", "a") as handle:
+        handle.write(f"{ctx.idempotency_key} {args}\\n")
+
+
+@rcmflow.hookimpl
+def register_actions(register):
+    register("record", record)
+'''
+
+
+class Recorder:
+    """The `record` action of a test's home: what it did, and switches to make it fail or die."""
+
+    def __init__(self, plugins: Path):
+        self.plugins = plugins
+        (plugins / "recorder.py").write_text(RECORDER_PLUGIN)
+
+    def runs(self) -> list[str]:
+        """One line per successful run: "<idempotency key> <args>"."""
+        path = self.plugins / "runs.txt"
+        return path.read_text().splitlines() if path.exists() else []
+
+    def args(self) -> list[str]:
+        return [line.split(" ", 1)[1] for line in self.runs()]
+
+    def switch(self, name: str, on: bool) -> None:
+        flag = self.plugins / f"{name}.txt"
+        flag.write_text(name) if on else flag.unlink(missing_ok=True)
+
+    def fail(self, on: bool = True) -> None:
+        self.switch("fail", on)
+
+    def die(self, on: bool = True) -> None:
+        self.switch("die", on)
+
+
+@pytest.fixture
+def recorder(home: Path) -> Recorder:
+    return Recorder(home / "plugins")

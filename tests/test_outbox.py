@@ -27,43 +27,16 @@ transitions:
   - {trigger: ping, source: waiting, dest: pinged, actions: [{record: "pinged {{ instance.id }}"}]}
 """
 
-# Records each successful run; dies (SIGKILL) while die.txt exists; fails while fail.txt exists.
-RECORDER = """\
-import os, signal
-from pathlib import Path
-import rcmflow
-
-HERE = Path(__file__).parent
-
-def record(ctx, args):
-    \"\"\"Append a line to runs.txt.\"\"\"
-    if (HERE / "die.txt").exists():
-        os.kill(os.getpid(), signal.SIGKILL)
-    if (HERE / "fail.txt").exists():
-        raise ConnectionError("mail server down")
-    with open(HERE / "runs.txt", "a") as handle:
-        handle.write(f"{ctx.idempotency_key} {args}\\n")
-
-@rcmflow.hookimpl
-def register_actions(register):
-    register("record", record)
-"""
 
 
 @pytest.fixture
-def pinger(home: Path, make_engine):
+def pinger(home: Path, make_engine, recorder):
     (home / "workflows" / "ping.yaml").write_text(PING)
-    (home / "plugins" / "recorder.py").write_text(textwrap.dedent(RECORDER))
     engine = make_engine()
     engine.init()
     for n in (1, 2):
         engine.start("ping", f"ping-{n}")
     return engine
-
-
-def runs(home: Path) -> list[str]:
-    path = home / "plugins" / "runs.txt"
-    return path.read_text().splitlines() if path.exists() else []
 
 
 def fire_in_a_process_that_dies(home: Path, db_url: str, instance: str, before_dispatch: bool) -> int:
@@ -81,21 +54,21 @@ def fire_in_a_process_that_dies(home: Path, db_url: str, instance: str, before_d
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True).returncode
 
 
-def test_a_kill_between_commit_and_dispatch_loses_nothing(pinger, home, db_url):
+def test_a_kill_between_commit_and_dispatch_loses_nothing(pinger, home, db_url, recorder):
     assert fire_in_a_process_that_dies(home, db_url, "ping-1", before_dispatch=True) == -signal.SIGKILL
     assert pinger.get("ping-1").state == "pinged"  # the transition was committed
-    assert runs(home) == []
+    assert recorder.runs() == []
     [item] = pinger.dispatcher.items()
     assert (item["status"], item["attempts"]) == ("pending", 0)
     assert pinger.tick().actions_done == 1
     assert pinger.tick().actions_done == 0
-    assert runs(home) == ["outbox-1 pinged ping-1"]
+    assert recorder.runs() == ["outbox-1 pinged ping-1"]
 
 
-def test_a_kill_inside_the_action_is_retried_once_its_claim_expires(pinger, home, db_url):
-    (home / "plugins" / "die.txt").write_text("die")
+def test_a_kill_inside_the_action_is_retried_once_its_claim_expires(pinger, home, db_url, recorder):
+    recorder.die()
     assert fire_in_a_process_that_dies(home, db_url, "ping-2", before_dispatch=False) == -signal.SIGKILL
-    (home / "plugins" / "die.txt").unlink()
+    recorder.die(False)
     [item] = pinger.dispatcher.items()
     assert (item["status"], item["attempts"]) == ("running", 1)
     # Another dispatcher leaves a claimed action alone while its claim lasts...
@@ -104,11 +77,11 @@ def test_a_kill_inside_the_action_is_retried_once_its_claim_expires(pinger, home
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=11)
     assert pinger.tick(later).actions_done == 1
     assert pinger.tick(later + dt.timedelta(hours=1)).actions_done == 0
-    assert runs(home) == ["outbox-1 pinged ping-2"]
+    assert recorder.runs() == ["outbox-1 pinged ping-2"]
 
 
-def test_the_outbox_lists_and_retries(pinger, home, rcmflow):
-    (home / "plugins" / "fail.txt").write_text("down")
+def test_the_outbox_lists_and_retries(pinger, home, rcmflow, recorder):
+    recorder.fail()
     pinger.fire("ping-1", "ping")
     failed = json.loads(rcmflow("outbox", "--json").stdout)
     assert [(i["id"], i["action"], i["status"], i["last_error"]) for i in failed] == [
@@ -117,9 +90,9 @@ def test_the_outbox_lists_and_retries(pinger, home, rcmflow):
     assert "mail server down" in table and "pending" in table
     again = rcmflow("outbox", "retry", "1")
     assert again.exit_code == 1 and "action 1 failed again: ConnectionError: mail server down" in again.stderr
-    (home / "plugins" / "fail.txt").unlink()
+    recorder.fail(False)
     assert rcmflow("outbox", "retry", "1").stdout == "action 1 (record for ping-1) done\n"
-    assert runs(home) == ["outbox-1 pinged ping-1"]
+    assert recorder.runs() == ["outbox-1 pinged ping-1"]
     done = rcmflow("outbox", "retry", "1")
     assert done.exit_code == 1 and done.stderr == "Error: action 1 has already succeeded; nothing to retry\n"
     missing = rcmflow("outbox", "retry", "99")
@@ -127,10 +100,10 @@ def test_the_outbox_lists_and_retries(pinger, home, rcmflow):
     assert json.loads(rcmflow("outbox", "--failed", "--json").stdout) == []
 
 
-def test_an_action_that_keeps_failing_is_marked_failed(pinger, home):
+def test_an_action_that_keeps_failing_is_marked_failed(pinger, home, recorder):
     from rcmflow.dispatcher import MAX_ATTEMPTS
 
-    (home / "plugins" / "fail.txt").write_text("down")
+    recorder.fail()
     pinger.fire("ping-1", "ping")
     now = dt.datetime.now(dt.timezone.utc)
     for _ in range(MAX_ATTEMPTS):
@@ -139,4 +112,4 @@ def test_an_action_that_keeps_failing_is_marked_failed(pinger, home):
     [item] = pinger.dispatcher.items(failed_only=True)
     assert (item["status"], item["attempts"]) == ("failed", MAX_ATTEMPTS)
     assert pinger.tick(now + dt.timedelta(days=1)).actions_failed == 0  # given up: no more attempts
-    assert runs(home) == []
+    assert recorder.runs() == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -34,19 +33,6 @@ transitions:
   - {trigger: close, source: open, dest: closed}
 """
 
-RECORDER = """\
-from pathlib import Path
-import rcmflow
-
-def record(ctx, args):
-    \"\"\"Append a line to runs.txt.\"\"\"
-    with open(Path(__file__).parent / "runs.txt", "a") as handle:
-        handle.write(f"{args}\\n")
-
-@rcmflow.hookimpl
-def register_actions(register):
-    register("record", record)
-"""
 
 
 def day(text: str, hour: int = 8) -> dt.datetime:
@@ -62,14 +48,13 @@ class Clock:
 
 
 @pytest.fixture
-def call(home: Path, make_engine):
+def call(home: Path, make_engine, recorder):
     (home / "workflows" / "call-for-input.yaml").write_text(CALL)
-    (home / "plugins" / "recorder.py").write_text(textwrap.dedent(RECORDER))
     clock = Clock()
     engine = make_engine(clock=clock)
     engine.init()
     engine.start("call-for-input", "call-1", {"deadline": "2017-04-20"})
-    return engine, clock, home / "plugins" / "runs.txt"
+    return engine, clock, recorder
 
 
 def tick_on(engine, clock, text: str, times: int = 3):
@@ -78,7 +63,7 @@ def tick_on(engine, clock, text: str, times: int = 3):
 
 
 def test_each_reminder_goes_once_to_whoever_still_owes(call):
-    engine, clock, runs = call
+    engine, clock, recorder = call
     assert all(not r.reminded for r in tick_on(engine, clock, "2017-04-12"))  # 8 days left: nothing yet
     first = tick_on(engine, clock, "2017-04-13")  # 7 days left
     assert [len(r.reminded) for r in first] == [3, 0, 0]
@@ -88,7 +73,7 @@ def test_each_reminder_goes_once_to_whoever_still_owes(call):
     tick_on(engine, clock, "2017-04-21")  # overdue, first period
     tick_on(engine, clock, "2017-04-23")  # same period: nothing
     tick_on(engine, clock, "2017-04-24")  # second period
-    assert runs.read_text().splitlines() == [
+    assert recorder.args() == [
         "7 days left for HN", "7 days left for SV", "7 days left for PA",
         "1 day left for HN", "1 day left for PA",
         "overdue: HN", "overdue: PA",
@@ -105,16 +90,16 @@ def test_each_reminder_goes_once_to_whoever_still_owes(call):
 
 
 def test_a_tick_that_missed_days_sends_the_latest_not_a_burst(call):
-    engine, clock, runs = call
+    engine, clock, recorder = call
     tick_on(engine, clock, "2017-05-02", times=1)  # first tick long after the deadline
-    assert runs.read_text().splitlines() == ["overdue: HN", "overdue: SV", "overdue: PA"]
+    assert recorder.args() == ["overdue: HN", "overdue: SV", "overdue: PA"]
 
 
 def test_no_reminders_once_closed(call, rcmflow):
-    engine, clock, runs = call
+    engine, clock, recorder = call
     engine.fire("call-1", "close")
     tick_on(engine, clock, "2017-04-13")
-    assert not runs.exists()
+    assert recorder.runs() == []
 
 
 def test_tick_reports_reminders_and_status_shows_them(call, rcmflow):
@@ -129,12 +114,11 @@ def test_tick_reports_reminders_and_status_shows_them(call, rcmflow):
     assert "0 reminders sent" in again.stdout
 
 
-def test_reminders_are_validated(home):
+def test_reminders_are_validated(home, recorder):
     from rcmflow.definitions import load_catalog
     from rcmflow.members import load_members
     from rcmflow.plugins import load_plugins
 
-    (home / "plugins" / "recorder.py").write_text(textwrap.dedent(RECORDER))
     path = home / "workflows" / "call-for-input.yaml"
     path.write_text(CALL.replace("{before: 1d,", "{before: soon,").replace("{every: 3d,", "{every: 3d, before: 2d,"))
     members, _ = load_members(home)

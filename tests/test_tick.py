@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -28,23 +27,6 @@ transitions:
 """
 
 # An action that fails while a file says so, and records every successful run.
-RECORDER = """\
-from pathlib import Path
-import rcmflow
-
-HERE = Path(__file__).parent
-
-def record(ctx, args):
-    \"\"\"Append a line to runs.txt (fails while fail.txt exists).\"\"\"
-    if (HERE / "fail.txt").exists():
-        raise ConnectionError("mail server down")
-    with open(HERE / "runs.txt", "a") as handle:
-        handle.write(f"{ctx.idempotency_key} {args}\\n")
-
-@rcmflow.hookimpl
-def register_actions(register):
-    register("record", record)
-"""
 
 
 class Clock:
@@ -56,23 +38,17 @@ class Clock:
 
 
 @pytest.fixture
-def window(home: Path, make_engine):
+def window(home: Path, make_engine, recorder):
     (home / "workflows" / "review-window.yaml").write_text(WINDOW)
-    (home / "plugins" / "recorder.py").write_text(textwrap.dedent(RECORDER))
     clock = Clock(START)
     engine = make_engine(clock=clock)
     engine.init()
     engine.start("review-window", "window-1", {"closes": "2030-04-10"})
-    return engine, clock, home / "plugins"
-
-
-def runs(plugins: Path) -> list[str]:
-    path = plugins / "runs.txt"
-    return path.read_text().splitlines() if path.exists() else []
+    return engine, clock, recorder
 
 
 def test_a_timeout_fires_once_however_often_tick_runs(window):
-    engine, clock, plugins = window
+    engine, clock, recorder = window
     assert engine.tick(START + dt.timedelta(days=1)).fired == []
     clock.now = START + dt.timedelta(days=2, minutes=1)
     reports = [engine.tick(clock.now) for _ in range(5)]
@@ -80,11 +56,11 @@ def test_a_timeout_fires_once_however_often_tick_runs(window):
     assert engine.get("window-1").state == "closing"
     events = [e for e in engine.history("window-1") if e.trigger == "remind"]
     assert len(events) == 1 and events[0].actor == "rcmflow"
-    assert runs(plugins) == [f"outbox-1 reminded window-1"]
+    assert recorder.runs() == ["outbox-1 reminded window-1"]
 
 
 def test_an_absolute_timeout_falls_when_its_day_is_over(window):
-    engine, clock, plugins = window
+    engine, clock, recorder = window
     clock.now = START + dt.timedelta(days=3)
     engine.tick(clock.now)
     view = engine.get("window-1")
@@ -102,13 +78,13 @@ def test_a_failed_action_stays_queued_and_runs_once_when_it_can(window, db_url):
 
     from rcmflow.store import OutboxItem
 
-    engine, clock, plugins = window
-    (plugins / "fail.txt").write_text("down")
+    engine, clock, recorder = window
+    recorder.fail()
     clock.now = START + dt.timedelta(days=2, minutes=1)
     report = engine.tick(clock.now)
     assert len(report.fired) == 1 and report.actions_failed == 1
     assert engine.get("window-1").state == "closing"  # the transition stands
-    assert runs(plugins) == []
+    assert recorder.runs() == []
 
     def outbox():
         db = sa.create_engine(db_url)
@@ -121,11 +97,11 @@ def test_a_failed_action_stays_queued_and_runs_once_when_it_can(window, db_url):
     assert (item.status, item.attempts) == ("pending", 1)
     assert item.last_error == "ConnectionError: mail server down"
     assert engine.tick(clock.now).actions_done == 0  # not due again yet: backoff
-    (plugins / "fail.txt").unlink()
+    recorder.fail(False)
     clock.now += dt.timedelta(minutes=5)
     assert engine.tick(clock.now).actions_done == 1
     assert engine.tick(clock.now + dt.timedelta(hours=1)).actions_done == 0
-    assert runs(plugins) == ["outbox-1 reminded window-1"]
+    assert recorder.runs() == ["outbox-1 reminded window-1"]
     [item] = outbox()
     assert (item.status, item.attempts, item.last_error) == ("done", 2, None)
 
