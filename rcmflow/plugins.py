@@ -26,6 +26,7 @@ DEFAULT_PLUGINS = (
     "rcmflow.calendar_export",
     "rcmflow.documents",
     "rcmflow.notify",
+    "rcmflow.web",
 )
 ENTRY_POINT_GROUP = "rcmflow"
 
