@@ -323,7 +323,27 @@ class Pages:
                          "source": e.source, "dest": e.dest, "participant": e.participant, "note": e.note}
                         for e in engine.history(instance_id)],
             "documents": self._documents(view.id, links),
+            **self._diagram(view, definition),
         }
+
+    @staticmethod
+    def _diagram(view, definition) -> dict[str, Any]:
+        """The workflow's diagram with this instance's place in it: an SVG drawn by
+        Graphviz when it is installed, else the Mermaid text."""
+        from markupsafe import Markup
+
+        from .errors import RcmflowError
+        from .graph import render_graph
+
+        if definition is None:
+            return {}
+        where = (view.state, {t.state for t in view.tracks.values()})
+        try:
+            svg = render_graph(definition, "svg", *where)
+        except RcmflowError:
+            return {"diagram_text": render_graph(definition, "mermaid", *where)}
+        # Graphviz's SVG, from names the definition validated (no user text): safe inline.
+        return {"diagram_svg": Markup(svg[svg.index("<svg"):])}
 
     def _options(self, instance_id: str):
         # What the process waits for, whoever looks: guards are checked, the viewer's

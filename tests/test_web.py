@@ -266,6 +266,14 @@ def test_the_instance_page_in_chromium(server, tmp_path, db_url):
     assert sorted(r[6] for r in reminded) == ["BZ", "CR", "DO", "GT", "HN", "NI", "PA", "SV", "US"]
     assert dom.find("tr", data_participant="NI").find_all("td")[2].text == "2017-07-10"
     assert "OVERDUE" in dom.find("td", data_participant="BZ", data_instance="theme-4").text
+    # the diagram: Graphviz's SVG with the current state filled, or the Mermaid text
+    [diagram] = [n for n in dom.iter() if "diagram" in n.classes()]
+    if shutil.which("dot"):
+        current = [g for g in diagram.find_all("g") if "node" in g.classes()
+                   and [t.text for t in g.find_all("title")] == ["collecting_input"]]
+        assert current and current[0].find_all("path")[0].attrs.get("fill") == "#1f4e79"
+    else:
+        assert "class collecting_input current" in diagram.text
     assert "/out/theme-4/regional-input-theme-4.html" in [
         a.attrs["href"] for a in dom.find("ul", **{"class": "documents"}).find_all("a")]
 
