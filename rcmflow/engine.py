@@ -200,8 +200,10 @@ class Engine:
 
     # --- the unit of work ------------------------------------------------------------------
 
-    def _write(self, work: Callable[[Connection], _Outcome], **context: Any) -> _Outcome:
-        """Run `work` in one write transaction; retry it from the start when it lost a race."""
+    def _write(self, work: Callable[[Connection], _Outcome], retry_duplicate: bool = False,
+               **context: Any) -> _Outcome:
+        """Run `work` in one write transaction; retry it from the start when it lost a race.
+        `retry_duplicate`: a duplicate key (a concurrent start of the same id) is such a race."""
         log = get_logger()
         with bound(actor=self.actor, **context):
             for attempt in range(1, WRITE_ATTEMPTS + 1):
@@ -215,7 +217,7 @@ class Engine:
                 except IntegrityError as exc:
                     # A concurrent start took the same id; the next attempt sees it and
                     # says so. Anything else, or a second time, is a fault to show.
-                    if attempt > 1 or not isinstance(context.get("workflow"), str):
+                    if attempt > 1 or not retry_duplicate:
                         raise
                     log.info("write lost a race; retrying", attempt=attempt, error=str(exc.orig).splitlines()[0])
                 except OperationalError as exc:
@@ -328,7 +330,7 @@ class Engine:
             outbox = self._enqueue(conn, row, event, effects, view)
             return _Outcome(view, [event.seq], outbox, now)
 
-        outcome = self._write(work, workflow=workflow, trigger="start")
+        outcome = self._write(work, retry_duplicate=True, workflow=workflow, trigger="start")
         get_logger().info("instance started", instance=outcome.result.id, workflow=workflow)
         return outcome.result
 
