@@ -634,7 +634,8 @@ def _record(db: "Database", ctx: "ActionContext", key: str, rendered: Rendered, 
                 recipient=rendered.recipient.email, language=rendered.language, subject=rendered.subject,
                 message_id=msgid, transport=transport, path=str(path) if path else None, sent_at=ctx.now))
     except IntegrityError:
-        pass  # a run of this action that outlived its claim recorded it first
+        # A run of this action that outlived its claim recorded it first: nothing to add.
+        return
 
 
 # --- the action ------------------------------------------------------------------------
