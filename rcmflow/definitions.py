@@ -148,11 +148,13 @@ class Param:
     required: bool = False
     default: Any = None
     description: str = ""
-    #: a readable name for each choice, e.g. the title of each theme
-    labels: dict[Any, str] = field(default_factory=dict)
+    #: a readable name for each choice (the title of each theme), per language
+    labels: dict[Any, dict[str, str]] = field(default_factory=dict)
 
-    def label(self, value: Any) -> str:
-        return self.labels.get(value, "")
+    def label(self, value: Any, language: str = "en") -> str:
+        """The choice's name in `language`, else in English, else ""."""
+        names = self.labels.get(value, {})
+        return names.get(language) or names.get("en") or next(iter(names.values()), "")
 
     def parse(self, raw: Any) -> Any:
         """Convert a given value to this param's type; the error names what is valid."""
@@ -387,7 +389,9 @@ class _Reader:
             labels = {}
             for key, text in (spec.get("labels") or {}).items():
                 try:
-                    labels[item_type.parse(key)] = str(text)
+                    # a label is one text (English), or {en: …, es: …}
+                    labels[item_type.parse(key)] = ({str(k): str(v) for k, v in text.items()}
+                                                    if isinstance(text, dict) else {"en": str(text)})
                 except BadInput as exc:
                     self.problems.add(spec["labels"], f"label {key!r}: {exc}", key)
             self.params[param.name] = replace(param, labels=labels)

@@ -392,7 +392,7 @@ def template_scope(ctx: "ActionContext", recipient: Recipient,
         }
         theme = definition.params.get("theme")
         if theme is not None and view.params.get("theme") is not None:
-            names["theme_title"] = theme.label(view.params["theme"])
+            names["theme_title"] = theme.label(view.params["theme"], language)
         return names
 
     return scope

@@ -27,6 +27,7 @@ START = dt.datetime(2030, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
 LATER = START + dt.timedelta(minutes=30)  # past the first retry's backoff
 MEMBERS = ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]
 THEME_1 = "Human rights of all migrants, social inclusion, cohesion, and all forms of discrimination"
+TEMA_1 = "Derechos humanos de todas las personas migrantes, inclusión social y cohesión"
 
 # A consultation like the shipped one, with notifications wired in, and a `poke`
 # that sends the `probe` template (written by each test) to whoever params.to names.
@@ -41,7 +42,7 @@ params:
     choices: [1, 2]
     required: true
     labels:
-      1: {THEME_1}
+      1: {{en: "{THEME_1}", es: "{TEMA_1}"}}
       2: Drivers of migration
   deadline: {{type: date, required: true}}
   meeting: {{type: date}}
@@ -274,7 +275,7 @@ def test_participants_hear_in_their_own_language(mailer, smtp, db_url):
         assert message["Content-Language"] == "es"
         text = body(message)
         assert text.startswith("Estimado/a ")
-        assert "a más tardar el 20 de abril de 2030" in text and THEME_1 in text
+        assert "a más tardar el 20 de abril de 2030" in text and TEMA_1 in text and THEME_1 not in text
     assert "los insumos de México" in body(smtp.mailbox.to("focal@mx.example.org"))
     for address in ("focal@us.example.org", "focal@bz.example.org", "focal@ca.example.org"):
         message = smtp.mailbox.to(address)
