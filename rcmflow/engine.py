@@ -17,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -42,7 +42,6 @@ from .store import (
     insert_instance, insert_outbox, load_instance, record_reminder, reminder_keys, save_instance, status_rows,
 )
 
-T = TypeVar("T")
 
 INSTANCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024

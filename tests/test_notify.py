@@ -190,22 +190,22 @@ def start(engine, **params):
     return engine.start("mail-test", params=values).id
 
 
-def outbox(db_url: str) -> list:
+def rows(db_url: str, model, order) -> list:
+    """Every row of one table, read straight from the database."""
     db = sa.create_engine(db_url)
     try:
         with db.connect() as conn:
-            return conn.execute(sa.select(OutboxItem.__table__).order_by(OutboxItem.id)).all()
+            return conn.execute(sa.select(model.__table__).order_by(order)).all()
     finally:
         db.dispose()
+
+
+def outbox(db_url: str) -> list:
+    return rows(db_url, OutboxItem, OutboxItem.id)
 
 
 def sent_rows(db_url: str) -> list:
-    db = sa.create_engine(db_url)
-    try:
-        with db.connect() as conn:
-            return conn.execute(sa.select(SentMessage.__table__).order_by(SentMessage.key)).all()
-    finally:
-        db.dispose()
+    return rows(db_url, SentMessage, SentMessage.key)
 
 
 def body(message: email.message.EmailMessage) -> str:
