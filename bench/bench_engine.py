@@ -28,7 +28,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from rcmflow.engine import Engine
+from rcmflow.core.engine import Engine
 from rcmflow.log import configure
 from rcmflow.store import Event, Instance, Track, make_engine
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pluggy
 
-from .errors import RcmflowError
+from rcmflow.errors import RcmflowError
 
 __version__ = "0.1.0"
 
@@ -19,7 +19,7 @@ __all__ = ["Engine", "RcmflowError", "hookimpl", "__version__"]
 
 def __getattr__(name: str):
     if name == "Engine":
-        from .engine import Engine
+        from rcmflow.core.engine import Engine
 
         return Engine
     raise AttributeError(name)

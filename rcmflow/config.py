@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import BadInput
+from rcmflow.errors import BadInput
 
 CONFIG_FILE = "rcmflow.toml"
 

@@ -11,9 +11,9 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection
 
-    from .config import Config
-    from .definitions import Definition
-    from .members import Members
+    from rcmflow.config import Config
+    from rcmflow.model.definition import Definition
+    from rcmflow.model.members import Members
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,16 @@ from typing import Any, Callable
 
 import pluggy
 
-from . import hookspecs
-from .errors import PluginError
+from rcmflow import hookspecs
+from rcmflow.errors import PluginError
 
 DEFAULT_PLUGINS = (
-    "rcmflow.default_guards",
-    "rcmflow.default_actions",
-    "rcmflow.calendar_export",
-    "rcmflow.documents",
-    "rcmflow.notify",
-    "rcmflow.web",
+    "rcmflow.default_plugins.guards",
+    "rcmflow.default_plugins.actions",
+    "rcmflow.default_plugins.calendar",
+    "rcmflow.default_plugins.documents",
+    "rcmflow.default_plugins.notify",
+    "rcmflow.default_plugins.web",
 )
 ENTRY_POINT_GROUP = "rcmflow"
 

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from rcmflow.cli import cli
-from rcmflow.engine import Engine
+from rcmflow.core.engine import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("RCMFLOW_TEST_POSTGRES_URL")

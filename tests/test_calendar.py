@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from rcmflow.calendar_export import DEADLINE, MEETING, date_kind
+from rcmflow.default_plugins.calendar import DEADLINE, MEETING, date_kind
 
 
 def export(rcmflow, *args: str) -> Calendar:
@@ -185,5 +185,5 @@ def test_an_unwritable_out_is_one_line_and_a_failure(rcmflow, tmp_path, where):
 
 def test_the_plugin_is_built_in(rcmflow):
     plugins = {p["name"]: p for p in json.loads(rcmflow("plugins", "list", "--json").stdout)}
-    assert plugins["rcmflow.calendar_export"]["source"] == "built-in"
-    assert plugins["rcmflow.calendar_export"]["commands"] == ["calendar"]
+    assert plugins["rcmflow.default_plugins.calendar"]["source"] == "built-in"
+    assert plugins["rcmflow.default_plugins.calendar"]["commands"] == ["calendar"]

@@ -76,7 +76,7 @@ def test_plugins_list(rcmflow):
     guards = {g for p in plugins for g in p["guards"]}
     assert {"tracks_in", "tracks_min", "param_set", "before", "after"} <= guards
     sources = {p["name"]: p["source"] for p in plugins}
-    assert sources["rcmflow.default_guards"] == sources["rcmflow.default_actions"] == "built-in"
+    assert sources["rcmflow.default_plugins.guards"] == sources["rcmflow.default_plugins.actions"] == "built-in"
     assert sources["plugins/consensus.py"].endswith("/plugins/consensus.py")
     by_name = {p["name"]: p for p in plugins}
     assert by_name["plugins/amendments.py"]["commands"] == ["amendments"]

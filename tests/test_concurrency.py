@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from rcmflow.engine import Engine
+from rcmflow.core.engine import Engine
 
 WORKFLOW = "thematic-consultation"
 PARTICIPANTS = ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]
@@ -65,7 +65,7 @@ def _worker(name: str, home: str, db_url: str, commands, results, barrier) -> No
     run when both workers have reached the barrier."""
     from structlog.testing import capture_logs
 
-    from rcmflow.engine import Engine
+    from rcmflow.core.engine import Engine
     from rcmflow.errors import RcmflowError
 
     try:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rcmflow.definitions import load_catalog
-from rcmflow.members import load_members
+from rcmflow.model.definition import load_catalog
+from rcmflow.model.members import load_members
 from rcmflow.plugins import load_plugins
 
 VALID = """\

@@ -19,9 +19,9 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from rcmflow.demo import run_demo
-from rcmflow.documents import output_path, parse_markdown, to_docx
-from rcmflow.engine import Engine
+from rcmflow.default_plugins.scenario.demo import run_demo
+from rcmflow.default_plugins.documents import output_path, parse_markdown, to_docx
+from rcmflow.core.engine import Engine
 from rcmflow.errors import BadInput
 from rcmflow.store import OutboxItem
 
@@ -108,7 +108,7 @@ def test_the_regional_input_has_each_country_or_its_absence_and_who_contributed(
 
 
 def test_attached_md_and_docx_text_is_pulled_into_the_regional_input(theme4, home, tmp_path):
-    from rcmflow.documents import build
+    from rcmflow.default_plugins.documents import build
 
     (tmp_path / "notas.txt").write_text("# not a heading\n1. not a list\n", encoding="utf-8")
     (tmp_path / "notas.docx").write_bytes(b"not a zip file")
@@ -137,7 +137,7 @@ def test_attached_md_and_docx_text_is_pulled_into_the_regional_input(theme4, hom
 
 
 def test_the_declaration_draft_lists_the_amendments_by_country(demo, home):
-    from rcmflow.documents import build
+    from rcmflow.default_plugins.documents import build
 
     built = build(demo, "declaration-2017", "declaration-draft")
     assert [f.path for f in built.files] == ["out/declaration-2017/declaration-draft.docx",
@@ -167,7 +167,7 @@ def test_the_declaration_draft_lists_the_amendments_by_country(demo, home):
 
 
 def test_the_troika_report_and_the_deliverable(demo, home):
-    from rcmflow.documents import build
+    from rcmflow.default_plugins.documents import build
 
     build(demo, "troika-2017-03-30", "troika-report", ("docx",))
     items = paragraphs(home / "out" / "troika-2017-03-30" / "troika-report.docx")
@@ -220,7 +220,7 @@ class Tags(HTMLParser):
 
 
 def test_the_html_is_one_page_that_escapes_what_countries_wrote(theme4, home):
-    from rcmflow.documents import build
+    from rcmflow.default_plugins.documents import build
 
     build(theme4, "theme-4", "regional-input", ("html",))
     page = (home / "out" / "theme-4" / "regional-input.html").read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from rcmflow.migrations import head_revision
+from rcmflow.store.migrations import head_revision
 from rcmflow.store import SCHEMA_REVISION, Base
 
 
@@ -43,7 +43,7 @@ def test_an_old_schema_asks_for_init(engine, db_url, rcmflow):
 def test_init_upgrades_a_database_of_the_first_schema(home, db_url, make_engine):
     from alembic import command
 
-    from rcmflow.migrations import alembic_config
+    from rcmflow.store.migrations import alembic_config
     from rcmflow.store import Database
 
     old = Database(db_url)

@@ -20,7 +20,7 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from rcmflow.notify import check
+from rcmflow.default_plugins.notify import check
 from rcmflow.store import OutboxItem, SentMessage
 
 START = dt.datetime(2030, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
@@ -483,7 +483,7 @@ def test_a_refused_recipient_is_retried_alone(mailer, smtp, db_url):
 
 def test_the_same_action_run_twice_sends_once(mailer, smtp):
     # What a dispatcher does when it takes over an action whose claim expired.
-    from rcmflow.notify import notify
+    from rcmflow.default_plugins.notify import notify
 
     engine = mailer()
     instance = start(engine)

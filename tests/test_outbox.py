@@ -44,7 +44,7 @@ def fire_in_a_process_that_dies(home: Path, db_url: str, instance: str, before_d
     starts, or (with plugins/die.txt) inside the action."""
     code = textwrap.dedent(f"""
         import os, signal
-        from rcmflow.engine import Engine
+        from rcmflow.core.engine import Engine
         engine = Engine({str(home)!r}, {db_url!r}, "ts-officer", entry_points=False)
         if {before_dispatch!r}:
             engine.dispatcher.run = lambda ids, now=None: os.kill(os.getpid(), signal.SIGKILL)
@@ -101,7 +101,7 @@ def test_the_outbox_lists_and_retries(pinger, home, rcmflow, recorder):
 
 
 def test_an_action_that_keeps_failing_is_marked_failed(pinger, home, recorder):
-    from rcmflow.dispatcher import MAX_ATTEMPTS
+    from rcmflow.core.outbox import MAX_ATTEMPTS
 
     recorder.fail()
     pinger.fire("ping-1", "ping")

@@ -104,7 +104,7 @@ def test_a_plugin_that_fails_to_import_names_its_file_and_line(home, rcmflow):
 
 def test_two_plugins_cannot_register_the_same_guard(home):
     write(home, "one.py", "import rcmflow\n@rcmflow.hookimpl\ndef register_guards(register):\n    register('tracks_in', lambda c, a: None)\n")
-    with pytest.raises(PluginError, match="guard 'tracks_in' is registered by both rcmflow.default_guards and plugins/one.py"):
+    with pytest.raises(PluginError, match="guard 'tracks_in' is registered by both rcmflow.default_plugins.guards and plugins/one.py"):
         load_plugins(home, entry_points=False)
 
 

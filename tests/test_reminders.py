@@ -115,8 +115,8 @@ def test_tick_reports_reminders_and_status_shows_them(call, rcmflow):
 
 
 def test_reminders_are_validated(home, recorder):
-    from rcmflow.definitions import load_catalog
-    from rcmflow.members import load_members
+    from rcmflow.model.definition import load_catalog
+    from rcmflow.model.members import load_members
     from rcmflow.plugins import load_plugins
 
     path = home / "workflows" / "call-for-input.yaml"

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from rcmflow.cli import cli
-from rcmflow.demo import ADOPTED_TEXT, DECLARATION_DRAFT, run_demo
-from rcmflow.engine import Engine
+from rcmflow.default_plugins.scenario.demo import ADOPTED_TEXT, DECLARATION_DRAFT, run_demo
+from rcmflow.core.engine import Engine
 from rcmflow.errors import Blocked, Forbidden, InvalidTrigger
 
 MEMBERS = ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]

@@ -20,7 +20,7 @@ def mixed(make_engine, rcmflow):
     collecting (not yet due), the rest planned."""
     engine = make_engine(clock=lambda: AFTER_DEADLINE)
     engine.init()
-    from rcmflow.roadmap import apply_plan
+    from rcmflow.default_plugins.scenario.plan import apply_plan
 
     apply_plan(engine)
     for theme in ("theme-1", "theme-2"):

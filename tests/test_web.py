@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rcmflow.demo import run_demo
+from rcmflow.default_plugins.scenario.demo import run_demo
 from rcmflow.errors import DatabaseError
-from rcmflow.web import Links, Pages, StatusApp, access_allowed, make_server, presented_token, resolve_output
+from rcmflow.default_plugins.web import Links, Pages, StatusApp, access_allowed, make_server, presented_token, resolve_output
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = next((path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))),

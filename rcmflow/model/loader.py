@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem
+from rcmflow.errors import Problem
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 _scalars = yaml.constructor.SafeConstructor()

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import DefinitionError, RcmflowError
-from .loader import check_keys, line_of, load_yaml
+from rcmflow.errors import DefinitionError, RcmflowError
+from rcmflow.model.loader import check_keys, line_of, load_yaml
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from rcmflow.core.engine import Engine
 
 PLAN_FILE = "workflows/roadmap.yaml"
 

@@ -53,15 +53,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import hookimpl
-from .errors import BadInput
+from rcmflow import hookimpl
+from rcmflow.errors import BadInput
 
 if TYPE_CHECKING:  # the heavy libraries are imported on first build, not at start-up
     from markdown_it.token import Token
 
-    from .context import ActionContext, InstanceView
-    from .definitions import Definition
-    from .engine import Engine
+    from rcmflow.context import ActionContext, InstanceView
+    from rcmflow.model.definition import Definition
+    from rcmflow.core.engine import Engine
 
 FORMATS = ("docx", "html")
 TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -126,7 +126,7 @@ def build(engine: "Engine", instance: "str | InstanceView", template: str, forma
 
 def output_path(home: Path, instance_id: str, template: str, fmt: str) -> Path:
     """Where a build writes: out/<instance>/<template>.<fmt>, and never outside out/."""
-    from .engine import INSTANCE_ID
+    from rcmflow.core.engine import INSTANCE_ID
 
     check_template_name(template)
     if not INSTANCE_ID.match(instance_id):
@@ -216,7 +216,7 @@ def instance_attachments(engine: "Engine", instance_id: str) -> dict[str | None,
     the earlier one: a country's revised input is the one that counts."""
     from sqlalchemy import select
 
-    from .store import Attachment, Event
+    from rcmflow.store import Attachment, Event
 
     with engine.db.reading() as session, session.begin():
         rows = session.execute(
@@ -641,7 +641,7 @@ def _check_build_document(args: Any) -> str | None:
 
 def build_document(ctx: "ActionContext", args: dict[str, Any]) -> None:
     """Build a document from a template into out/<instance>/ (docx, html) and record it."""
-    from .machine import SYSTEM_ACTOR
+    from rcmflow.core.machine import SYSTEM_ACTOR
 
     build(ctx.engine, ctx.instance, args["template"], tuple(args.get("formats") or FORMATS),
           actor=SYSTEM_ACTOR, cause={"event_seq": ctx.event.seq, "action": ctx.idempotency_key})
@@ -680,7 +680,7 @@ def register_commands(cli):
         rcmflow build theme-1 --template regional-input
         rcmflow build declaration-2017 --template declaration-draft --format docx
         """
-        from .cli import emit_json, get_engine
+        from rcmflow.cli import emit_json, get_engine
 
         engine = get_engine()
         view = engine.get(instance)

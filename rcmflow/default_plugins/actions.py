@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import hookimpl
-from .context import ActionContext
+from rcmflow import hookimpl
+from rcmflow.context import ActionContext
 
 LEVELS = ("debug", "info", "warning", "error")
 

@@ -71,9 +71,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import hookimpl
-from .errors import RcmflowError
-from .log import get_logger
+from rcmflow import hookimpl
+from rcmflow.errors import RcmflowError
+from rcmflow.log import get_logger
 
 # The command line loads every built-in plugin to list its commands, so the mail,
 # TLS and database modules are imported when a notification is built, not here.
@@ -84,9 +84,9 @@ if TYPE_CHECKING:
 
     import jinja2
 
-    from .context import ActionContext
-    from .members import Person
-    from .store import Database
+    from rcmflow.context import ActionContext
+    from rcmflow.model.members import Person
+    from rcmflow.store import Database
 
 KEYWORDS = ("participants", "participant", "secretariat", "ppt")
 TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -596,7 +596,7 @@ def _database(ctx: "ActionContext") -> "Database":
     if engine is not None:
         return engine.db
     # A context made without its engine: one Database per URL for the process.
-    from .store import Database
+    from rcmflow.store import Database
 
     if ctx.config.db_url not in _databases:
         _databases[ctx.config.db_url] = Database(ctx.config.db_url)
@@ -613,7 +613,7 @@ def sent_key(ctx: "ActionContext", email: str) -> str:
 def _already_sent(db: "Database", keys: list[str]) -> set[str]:
     from sqlalchemy import select
 
-    from .store import SentMessage
+    from rcmflow.store import SentMessage
 
     with db.reading() as session, session.begin():
         return set(session.scalars(select(SentMessage.key).where(SentMessage.key.in_(keys))))
@@ -624,7 +624,7 @@ def _record(db: "Database", ctx: "ActionContext", key: str, rendered: Rendered, 
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError
 
-    from .store import SentMessage
+    from rcmflow.store import SentMessage
 
     outbox = re.fullmatch(r"outbox-(\d+)", ctx.idempotency_key)
     try:

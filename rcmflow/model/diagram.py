@@ -9,8 +9,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from .definitions import Definition, MachineDef
-from .errors import BadInput
+from rcmflow.model.definition import Definition, MachineDef
+from rcmflow.errors import BadInput
 
 FORMATS = ("mermaid", "dot", "svg")
 

@@ -23,21 +23,21 @@ from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.engine import Connection
 
-from .config import Config, load_config
-from .context import ActionContext, EventView, GuardContext, InstanceView, TrackView
-from .definitions import (
+from rcmflow.config import Config, load_config
+from rcmflow.context import ActionContext, EventView, GuardContext, InstanceView, TrackView
+from rcmflow.model.definition import (
     Call, Catalog, Definition, MachineDef, PARAM_TYPES, Reminder, StateDef, load_catalog,
     parse_date, parse_datetime, render_value, to_json_value,
 )
-from .dispatcher import Dispatcher
-from .errors import (
+from rcmflow.core.outbox import Dispatcher
+from rcmflow.errors import (
     BadInput, Blocked, Conflict, DatabaseError, DefinitionError, Forbidden, InvalidTrigger, NotFound,
 )
-from .log import bound, get_logger
-from .machine import SYSTEM_ACTOR, CompiledMachine, Subject, guard_reasons, role_problem
-from .members import Members, load_members
-from .plugins import Plugins, load_plugins
-from .store import (
+from rcmflow.log import bound, get_logger
+from rcmflow.core.machine import SYSTEM_ACTOR, CompiledMachine, Subject, guard_reasons, role_problem
+from rcmflow.model.members import Members, load_members
+from rcmflow.plugins import Plugins, load_plugins
+from rcmflow.store import (
     Database, Event, Instance, InstanceRecord, LostRace, Track, TrackRecord, insert_attachment, insert_event,
     insert_instance, insert_outbox, load_instance, record_reminder, reminder_keys, save_instance, status_rows,
 )
@@ -173,7 +173,7 @@ class Engine:
 
     def init(self) -> str:
         """Create the schema or upgrade it; returns the database URL shown to users."""
-        from .migrations import upgrade
+        from rcmflow.store.migrations import upgrade
 
         try:
             upgrade(self.db)

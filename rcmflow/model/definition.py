@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadInput, Problem
-from .loader import Problems, check_keys, line_of, load_yaml
-from .members import Members
+from rcmflow.errors import BadInput, Problem
+from rcmflow.model.loader import Problems, check_keys, line_of, load_yaml
+from rcmflow.model.members import Members
 
 if TYPE_CHECKING:
-    from .plugins import Registry
+    from rcmflow.plugins import Registry
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 REFERENCE = re.compile(r"\{\{\s*([a-z_]+)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -657,7 +657,7 @@ class Catalog:
     problems: list[Problem]
 
     def get(self, name: str) -> Definition:
-        from .errors import NotFound
+        from rcmflow.errors import NotFound
 
         if name not in self.definitions:
             valid = ", ".join(sorted(self.definitions)) or "none (add a YAML file to workflows/)"

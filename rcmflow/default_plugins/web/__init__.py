@@ -9,7 +9,7 @@ do not use a terminal:
 - `/instances/ID`: one instance: params, data, tracks, next steps, its whole
   history and the documents built for it in `out/ID/` (downloads: `/out/ID/FILE`).
 
-Pages come from the Jinja2 templates in `rcmflow/web_templates/`, with autoescape
+Pages come from the Jinja2 templates in `rcmflow/default_plugins/web/templates/`, with autoescape
 on: whatever a country typed (notes, amendments, reasons) arrives as text, never as
 markup. The database is the only state: every request reads it afresh.
 
@@ -42,9 +42,9 @@ from rcmflow.errors import BadInput, DatabaseError, NotFound
 
 if TYPE_CHECKING:
     from rcmflow.context import InstanceView, TrackView
-    from rcmflow.engine import Engine
+    from rcmflow.core.engine import Engine
 
-TEMPLATES = Path(__file__).parent / "web_templates"
+TEMPLATES = Path(__file__).parent / "templates"
 REFRESH_SECONDS = 60
 #: beyond this many open steps the matrix is unreadable; the list below still has them all
 MATRIX_COLUMNS = 40
@@ -219,7 +219,7 @@ class Pages:
     def __init__(self, engine: "Engine"):
         import jinja2
 
-        from rcmflow.tables import track_summary
+        from rcmflow.cli.render import track_summary
 
         self.engine = engine
         self.summary = track_summary  # the words of `rcmflow status`, e.g. "8/11 submitted"
@@ -332,8 +332,8 @@ class Pages:
         Graphviz when it is installed, else the Mermaid text."""
         from markupsafe import Markup
 
-        from .errors import RcmflowError
-        from .graph import render_graph
+        from rcmflow.errors import RcmflowError
+        from rcmflow.model.diagram import render_graph
 
         if definition is None:
             return {}
@@ -341,9 +341,9 @@ class Pages:
         try:
             svg = render_graph(definition, "svg", *where)
         except RcmflowError:
-            return {"diagram_text": render_graph(definition, "mermaid", *where)}
+            return {"diagram_svg": None, "diagram_text": render_graph(definition, "mermaid", *where)}
         # Graphviz's SVG, from names the definition validated (no user text): safe inline.
-        return {"diagram_svg": Markup(svg[svg.index("<svg"):])}
+        return {"diagram_svg": Markup(svg[svg.index("<svg"):]), "diagram_text": None}
 
     def _options(self, instance_id: str):
         # What the process waits for, whoever looks: guards are checked, the viewer's

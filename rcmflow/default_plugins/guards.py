@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from . import hookimpl
-from .context import GuardContext
-from .definitions import parse_datetime
+from rcmflow import hookimpl
+from rcmflow.context import GuardContext
+from rcmflow.model.definition import parse_datetime
 
 
 def _state_list(args: Any) -> list[str] | None:

@@ -28,14 +28,14 @@ import click
 
 import rcmflow
 from rcmflow.cli import get_engine
-from rcmflow.definitions import PARAM_TYPES, Definition, Param, parse_date
+from rcmflow.model.definition import PARAM_TYPES, Definition, Param, parse_date
 from rcmflow.errors import BadInput, RcmflowError
 
 if TYPE_CHECKING:
     from icalendar import Calendar
 
     from rcmflow.context import InstanceView
-    from rcmflow.engine import Engine
+    from rcmflow.core.engine import Engine
 
 CALENDAR_NAME = "RCM roadmap"
 PRODID = f"-//RCM Technical Secretariat//rcmflow {rcmflow.__version__}//EN"

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .loader import Problems, check_keys, load_yaml
+from rcmflow.model.loader import Problems, check_keys, load_yaml
 
 #: Roles that every project has; members.yaml may add more through `roles:`.
 BUILTIN_ROLES = frozenset({"secretariat", "focal_point", "ppt"})

@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 from transitions import Machine
 
-from .context import GuardContext
-from .definitions import Call, MachineDef, TransitionDef, render_value
-from .plugins import Registry
+from rcmflow.context import GuardContext
+from rcmflow.model.definition import Call, MachineDef, TransitionDef, render_value
+from rcmflow.plugins import Registry
 
 #: The actor `tick` uses to fire timeouts; it passes role checks, never guards.
 SYSTEM_ACTOR = "rcmflow"

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 
-from .errors import BadInput, NotFound
-from .log import get_logger
-from .store import OUTBOX, Event, Instance, OutboxItem
+from rcmflow.errors import BadInput, NotFound
+from rcmflow.log import get_logger
+from rcmflow.store import OUTBOX, Event, Instance, OutboxItem
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from rcmflow.core.engine import Engine
 
 MAX_ATTEMPTS = 8
 #: how long a claimed action may run before another dispatcher may take it over
@@ -97,7 +97,7 @@ class Dispatcher:
         item = self._claim(item_id, now)
         if item is None:
             return None
-        from .engine import event_view
+        from rcmflow.core.engine import event_view
 
         log = get_logger(instance=item.instance_id, action=item.action, outbox_id=item.id)
         engine = self.engine

@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
-from .engine import Engine
-from .errors import Blocked, RcmflowError
-from .roadmap import apply_plan
+from rcmflow.core.engine import Engine
+from rcmflow.errors import Blocked, RcmflowError
+from rcmflow.default_plugins.scenario.plan import apply_plan
 
 MEMBERS = ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-from .errors import DatabaseError
+from rcmflow.errors import DatabaseError
 
 #: The Alembic revision this code expects; `rcmflow init` upgrades a database to it.
 SCHEMA_REVISION = "0003"

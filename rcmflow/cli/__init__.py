@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .errors import BadInput, RcmflowError
+from rcmflow.errors import BadInput, RcmflowError
 
 
 class UserError(click.ClickException):
@@ -39,7 +39,7 @@ class App:
     @property
     def config(self):
         if self._config is None:
-            from .config import load_config
+            from rcmflow.config import load_config
 
             self._config = load_config(self.home, self.db, self.actor)
         return self._config
@@ -47,7 +47,7 @@ class App:
     @property
     def plugins(self):
         if self._plugins is None:
-            from .plugins import load_plugins
+            from rcmflow.plugins import load_plugins
 
             self._plugins = load_plugins(self.config.home)
         return self._plugins
@@ -55,7 +55,7 @@ class App:
     @property
     def engine(self):
         if self._engine is None:
-            from .engine import Engine
+            from rcmflow.core.engine import Engine
 
             self._engine = Engine(config=self.config, plugins=self.plugins)
         return self._engine
@@ -113,7 +113,7 @@ class RcmflowGroup(click.Group):
 
 def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
     """A database failure as one line, with the likely remedy."""
-    from .errors import DatabaseError
+    from rcmflow.errors import DatabaseError
 
     app = ctx.find_object(App)
     url = app.engine.db.display_url if app and app._engine else "the database"
@@ -190,7 +190,7 @@ def cli(ctx, home, db, actor, log_format, log_level, verbose):
       rcmflow history theme-1                        who did what, and when
       rcmflow demo                                   the meeting report's story, end to end
     """
-    from .log import configure
+    from rcmflow.log import configure
 
     configure(log_format, log_level or ("info" if verbose else None))
     if ctx.obj is None:  # the plugin look-up may have made it already
@@ -214,7 +214,7 @@ def init(app: App):
 def quickstart(ctx, app: App):
     """Set up the roadmap: create the database if needed, start every instance that
     workflows/roadmap.yaml plans and is not started yet, and show the status."""
-    from .roadmap import apply_plan
+    from rcmflow.default_plugins.scenario.plan import apply_plan
 
     click.echo(f"database ready: {app.engine.init()}")
     for item, started in apply_plan(app.engine):
@@ -237,9 +237,9 @@ def demo(ctx, app: App, demo_home: str | None):
     import shutil
     import tempfile
 
-    from .config import load_config
-    from .demo import run_demo
-    from .engine import Engine
+    from rcmflow.config import load_config
+    from rcmflow.default_plugins.scenario.demo import run_demo
+    from rcmflow.core.engine import Engine
 
     source = app.config.home
     if not (source / "workflows").is_dir():
@@ -272,8 +272,8 @@ def workflows():
 
 
 def _catalog(app: App, files: list[Path] | None = None):
-    from .definitions import load_catalog
-    from .members import load_members
+    from rcmflow.model.definition import load_catalog
+    from rcmflow.model.members import load_members
 
     members, member_problems = load_members(app.config.home)
     catalog = load_catalog(app.config.home, app.plugins.registry, members, files)
@@ -295,7 +295,7 @@ def workflows_list(app: App, as_json: bool):
     } for d in definitions]
     if as_json:
         return emit_json(rows)
-    from .tables import workflows_table
+    from rcmflow.cli.render import workflows_table
 
     console().print(workflows_table(rows))
     for problem in app.engine.catalog.problems:
@@ -311,7 +311,7 @@ def workflows_show(app: App, name: str, as_json: bool):
     definition = app.engine.definition(name)
     if as_json:
         return emit_json(definition.source)
-    from .tables import definition_tables
+    from rcmflow.cli.render import definition_tables
 
     out = console()
     for renderable in definition_tables(definition):
@@ -344,7 +344,7 @@ def workflows_validate(app: App, paths: tuple[str, ...]):
 @pass_app
 def workflows_graph(app: App, name: str, fmt: str, instance_id: str | None):
     """The state diagram of a workflow, e.g. rcmflow workflows graph thematic-consultation --instance theme-3."""
-    from .graph import render_graph
+    from rcmflow.model.diagram import render_graph
 
     current, track_states = None, set()
     if instance_id:
@@ -383,7 +383,7 @@ def triggers(app: App, instance: str, participant: str | None, as_json: bool):
     options = app.engine.triggers(instance, participant)
     if as_json:
         return emit_json([o.as_json() for o in options])
-    from .tables import triggers_table
+    from rcmflow.cli.render import triggers_table
 
     console().print(triggers_table(options))
 
@@ -439,7 +439,7 @@ def status(app: App, instance: str | None, workflow: str | None, participants: t
     rcmflow status --participant NI --participant BZ             two countries, everywhere
     rcmflow status --csv > status.csv                            for a spreadsheet
     """
-    from .engine import instance_json, select_tracks
+    from rcmflow.core.engine import instance_json, select_tracks
 
     engine = app.engine
     known = set(engine.members.countries)
@@ -455,7 +455,7 @@ def status(app: App, instance: str | None, workflow: str | None, participants: t
         return emit_json({"instances": [instance_json(v) for v in views]})
     if as_csv:
         return write_csv(engine, views)
-    from . import tables
+    from rcmflow.cli import render as tables
 
     out = console()
     if instance:
@@ -497,7 +497,7 @@ def history(app: App, instance: str, as_json: bool):
     events = app.engine.history(instance)
     if as_json:
         return emit_json([e.as_json() for e in events])
-    from .tables import history_table
+    from rcmflow.cli.render import history_table
 
     console().print(history_table(events, app.engine.config.timezone))
 
@@ -514,7 +514,7 @@ def tick(app: App, now_text: str | None, as_json: bool):
     """
     import datetime as dt
 
-    from .definitions import parse_datetime
+    from rcmflow.model.definition import parse_datetime
 
     engine = app.engine
     now = None
@@ -552,7 +552,7 @@ def outbox(ctx, app: App, failed: bool, as_json: bool):
     items = app.engine.dispatcher.items(failed_only=failed)
     if as_json:
         return emit_json(items)
-    from .tables import outbox_table
+    from rcmflow.cli.render import outbox_table
 
     console().print(outbox_table(items, app.engine.config.timezone))
 
@@ -582,7 +582,7 @@ def plugins_list(app: App, as_json: bool):
     infos = app.plugins.describe()
     if as_json:
         return emit_json([i.as_json() for i in infos])
-    from .tables import plugins_table
+    from rcmflow.cli.render import plugins_table
 
     console().print(plugins_table(infos))
 
@@ -590,7 +590,7 @@ def plugins_list(app: App, as_json: bool):
 @plugins.command("hooks")
 def plugins_hooks():
     """The hooks a plugin can implement, with their documentation (Markdown)."""
-    from .plugins import hook_reference
+    from rcmflow.plugins import hook_reference
 
     click.echo(hook_reference(), nl=False)
 

@@ -11,11 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from .context import EventView, InstanceView
-    from .definitions import Definition
-    from .engine import Engine, TriggerOption
-    from .members import Members
-    from .plugins import PluginInfo
+    from rcmflow.context import EventView, InstanceView
+    from rcmflow.model.definition import Definition
+    from rcmflow.core.engine import Engine, TriggerOption
+    from rcmflow.model.members import Members
+    from rcmflow.plugins import PluginInfo
 
 
 def _table(*columns: str, title: str | None = None) -> Table:
