@@ -25,7 +25,6 @@ from pathlib import Path
 import click
 
 import rcmflow
-from rcmflow.cli import get_engine
 
 FEED = Path("out") / "activity.log"
 
@@ -67,12 +66,13 @@ def register_guards(register):
 
 
 @rcmflow.hookimpl
-def register_commands(cli):
+def register_commands(cli, pass_engine):
     @cli.command("feed")
     @click.option("--lines", "-n", default=20, show_default=True, help="How many of the last lines.")
-    def show_feed(lines):
+    @pass_engine
+    def show_feed(engine, lines):
         """The last lines of the activity feed (out/activity.log)."""
-        path = get_engine().home / FEED
+        path = engine.home / FEED
         if not path.exists():
             click.echo("the feed is empty: no step has used the feed action yet")
             return

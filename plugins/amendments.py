@@ -18,7 +18,6 @@ import json
 import click
 
 import rcmflow
-from rcmflow.cli import get_engine
 from rcmflow.errors import BadInput
 
 FIELDS = ("item", "line", "change", "reason")
@@ -44,14 +43,32 @@ def register_actions(register):
 
 
 @rcmflow.hookimpl
-def register_commands(cli):
+def document_context(context, instance):
+    """Documents list the amendments: `amendments` (all, in country order) and each
+    track's own; an amendment alone is not a country's input."""
+    everyone = []
+    for code, track in context["tracks"].items():
+        data = instance.tracks[code].data
+        mine = [{"item": None, "line": None, "change": None, "reason": None, "at": None, **a,
+                 "participant": code, "country": track["name"]}
+                for a in data.get("amendments", []) if isinstance(a, dict)]
+        track["amendments"] = mine
+        everyone += mine
+        track["has_input"] = bool(track["attachments"]) or any(
+            v not in (None, "", [], {}) for k, v in data.items() if k != "amendments")
+    context["amendments"] = everyone
+
+
+@rcmflow.hookimpl
+def register_commands(cli, pass_engine):
     @cli.command()
     @click.argument("instance")
     @click.option("--participant", "-p", help="Only this country's amendments.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-    def amendments(instance, participant, as_json):
+    @pass_engine
+    def amendments(engine, instance, participant, as_json):
         """The amendments proposed to INSTANCE's text, by country."""
-        view = get_engine().get(instance)
+        view = engine.get(instance)
         rows = [
             {"participant": p, **a}
             for p, track in view.tracks.items() if participant in (None, p)

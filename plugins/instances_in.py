@@ -12,10 +12,7 @@ exist at all (default 1), so that a consultation not yet started is not forgotte
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 import rcmflow
-from rcmflow.store import Instance
 
 KEYS = {"workflow", "states", "params", "min"}
 
@@ -31,11 +28,7 @@ def _check(args):
 def instances_in(ctx, args):
     """Other instances of a workflow (matching params) are all in the given states."""
     workflow, states = args["workflow"], args["states"]
-    wanted = {k: str(v) for k, v in (args.get("params") or {}).items()}
-    rows = ctx.session.execute(
-        select(Instance.id, Instance.state, Instance.params).where(Instance.workflow == workflow)
-        .order_by(Instance.id)).all()
-    rows = [r for r in rows if all(str(r.params.get(k)) == v for k, v in wanted.items())]
+    rows = ctx.instances(workflow, **(args.get("params") or {}))
     needed = int(args.get("min", 1))
     behind = [f"{r.id} ({r.state})" for r in rows if r.state not in states]
     if behind:

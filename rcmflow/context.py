@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -14,6 +16,12 @@ if TYPE_CHECKING:
     from rcmflow.config import Config
     from rcmflow.model.definition import Definition
     from rcmflow.model.members import Members
+
+
+#: who acts when rcmflow acts by itself (timeouts, reminders, built documents)
+SYSTEM_ACTOR = "rcmflow"
+#: what an instance id may be: it names folders (out/<id>/) and appears in URLs
+INSTANCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,16 @@ class InstanceView:
     updated_at: dt.datetime | None = None
     timeout_at: dt.datetime | None = None
 
+    @property
+    def summary(self) -> str:
+        """The tracks in words, e.g. "8/11 submitted, 3/11 requested (2 overdue)"."""
+        if not self.tracks:
+            return ""
+        counts = Counter(t.state for t in self.tracks.values())
+        parts = [f"{n}/{len(self.tracks)} {state}" for state, n in counts.most_common()]
+        overdue = sum(t.overdue for t in self.tracks.values())
+        return ", ".join(parts) + (f" ({overdue} overdue)" if overdue else "")
+
 
 @dataclass(frozen=True)
 class EventView:
@@ -64,6 +82,20 @@ class EventView:
         }
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to an instance with `fire --attach` (or by a plugin)."""
+
+    filename: str
+    size: int
+    sha256: str
+    content: bytes = field(repr=False)
+    participant: str | None
+    event_seq: int
+    #: when the event that brought it happened
+    at: dt.datetime | None = None
+
+
 @dataclass
 class GuardContext:
     """Everything a guard may look at when it decides."""
@@ -80,6 +112,14 @@ class GuardContext:
     session: "Connection | None" = None
     #: the note given with the trigger (`fire --note`); None when listing triggers
     note: str | None = None
+
+    #: set by the engine: other instances, read in the guard's own transaction
+    finder: Callable[..., list[InstanceView]] | None = field(default=None, repr=False)
+
+    def instances(self, workflow: str | None = None, **params: Any) -> list[InstanceView]:
+        """Other instances (of `workflow`, whose params equal `params`), in id order,
+        as typed views read in the same transaction as the decision."""
+        return self.finder(workflow, params) if self.finder else []
 
     @property
     def tracks(self) -> dict[str, TrackView]:
@@ -113,3 +153,12 @@ class ActionContext:
     log: Any = None
     #: the engine running the action, e.g. to `record` what it did in the history
     engine: Any = None
+
+    def record(self, trigger: str, note: str | None = None, data: dict[str, Any] | None = None) -> int:
+        """Add an event that changes no state to the instance's history (a document built,
+        a message sent) and return its seq. For actions that run after the commit."""
+        return self.engine.record(self.instance.id, trigger, note=note, data=data).seq
+
+    def attachments(self, participant: str | None = None) -> list[Attachment]:
+        """The files attached to the instance (only `participant`'s, if given), oldest first."""
+        return self.engine.attachments(self.instance.id, participant)

@@ -53,13 +53,16 @@ def register_actions(register):
 
 
 @hookspec
-def register_commands(cli):
+def register_commands(cli, pass_engine):
     """Add commands to the `rcmflow` command line.
 
     `cli` is the top-level click group: decorate new commands with
-    `@cli.command()`. Inside a command, `rcmflow.cli.get_engine()` gives the
-    engine for the home and database the user chose. A command whose name is taken
-    stops rcmflow at start-up with an error naming the plugin.
+    `@cli.command()`. `pass_engine` is a decorator for such a command: the command
+    then receives the `rcmflow.Engine` for the home, database and actor the user
+    chose as its first argument (`rcmflow.cli.get_engine()` does the same from
+    inside a command, for older plugins). `rcmflow.output` has `emit_json` and
+    `console` for printing the way the built-in commands do. A command whose name is
+    taken stops rcmflow at start-up with an error naming the plugin.
     """
 
 
@@ -72,4 +75,17 @@ def on_event(event, instance, engine):
     `rcmflow.Engine`. The transition is already final: an exception here is
     logged and does not undo it, and nothing retries it. For work that must happen
     reliably, register an action instead.
+    """
+
+
+@hookspec
+def document_context(context, instance, definition):
+    """Add to the template context of a document being built (`build_document`, `rcmflow build`).
+
+    `context` is the dict the Jinja2 template will see (`instance`, `definition`,
+    `members`, `tracks`, `countries`, `inputs`, `now`, …): add keys to it or change
+    them in place; the return value is ignored. `instance` is the
+    `rcmflow.context.InstanceView` the document is built from, `definition` its
+    `rcmflow.model.definition.Definition`. Called in plugin order; it must only
+    compute (no writes, no e-mail), since documents are rebuilt at will.
     """

@@ -17,50 +17,52 @@ from contextlib import contextmanager
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
-#: what `configure` chose; None leaves structlog as the host program set it up
+#: what `configure` chose; None: the default (warnings on stderr), or the host's set-up
 _chosen: tuple[str, str | None] | None = None
-_configured = False
 
 
 def configure(fmt: str = "console", level: str | None = None) -> None:
     """`fmt` is console or json. Console logging is quiet (warnings) unless asked;
-    JSON logging, meant for files, records info too. Takes effect at the first log line."""
-    global _chosen, _configured
-    _chosen, _configured = (fmt, level), False
+    JSON logging, meant for files, records info too. Takes effect at the next log line."""
+    global _chosen
+    _chosen = (fmt, level)
 
 
-def _structlog():
-    global _configured
+def _processors(fmt: str) -> list:
     import structlog
 
-    if _chosen is not None and not _configured:
-        fmt, level = _chosen
-        level = level or ("info" if fmt == "json" else "warning")
-        renderer = (structlog.processors.JSONRenderer() if fmt == "json"
-                    else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
-        structlog.configure(
-            processors=[
-                structlog.contextvars.merge_contextvars,
-                structlog.processors.add_log_level,
-                structlog.processors.TimeStamper(fmt="iso", utc=True),
-                structlog.processors.format_exc_info if fmt == "json" else structlog.dev.set_exc_info,
-                renderer,
-            ],
-            wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
-            # looked up per logger, so a redirected stderr (tests, pipes) is honoured
-            logger_factory=lambda *args: structlog.PrintLogger(sys.stderr),
-            cache_logger_on_first_use=False,
-        )
-        _configured = True
-    return structlog
+    renderer = (structlog.processors.JSONRenderer() if fmt == "json"
+                else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info if fmt == "json" else structlog.dev.set_exc_info,
+        renderer,
+    ]
 
 
 def get_logger(**context):
-    return _structlog().get_logger("rcmflow").bind(**context)
+    """rcmflow's logger. It never writes to stdout: without `configure`, it logs warnings
+    and above to stderr, unless the host program has set structlog up itself."""
+    import structlog
+
+    if _chosen is None and structlog.is_configured():
+        return structlog.get_logger("rcmflow").bind(**context)
+    fmt, level = _chosen or ("console", None)
+    level = level or ("info" if fmt == "json" else "warning")
+    # Built on each call, so a redirected stderr (tests, pipes) is honoured; structlog's
+    # global configuration, which belongs to the host program, is left alone.
+    return structlog.wrap_logger(
+        structlog.PrintLogger(sys.stderr), processors=_processors(fmt),
+        wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
+    ).bind(**context)
 
 
 @contextmanager
 def bound(**context):
     """Bind `context` to every log line written inside the block (the unit of work)."""
-    with _structlog().contextvars.bound_contextvars(**context):
+    import structlog
+
+    with structlog.contextvars.bound_contextvars(**context):
         yield

@@ -82,7 +82,8 @@ class Plugins:
         self.commands: dict[str, list[str]] = {}
 
     def _collect(self, hook: str, into: dict[str, Registered]) -> None:
-        # Each implementation gets its own `register` so clashes can name both plugins.
+        # Each plugin is called alone, through pluggy (so it gets only the arguments it
+        # declares), with its own `register`, so that a clash can name both plugins.
         for impl in getattr(self.pm.hook, hook).get_hookimpls():  # registration order
             plugin = impl.plugin_name
 
@@ -93,13 +94,18 @@ class Plugins:
                         f"{into[name].plugin} and {_plugin}; rename one of them")
                 into[name] = Registered(name, function, _plugin, check, in_transaction)
 
-            impl.function(register=register)
+            self._only(hook, impl.plugin)(register=register)
 
-    def add_commands(self, cli) -> None:
+    def _only(self, hook: str, plugin: object):
+        """The hook `hook` as one plugin implements it, called through pluggy."""
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        return self.pm.subset_hook_caller(hook, remove_plugins=others)
+
+    def add_commands(self, cli, pass_engine) -> None:
         """Let every plugin add its commands to the click group `cli`."""
         for impl in self.pm.hook.register_commands.get_hookimpls():
             before = dict(cli.commands)
-            impl.function(cli=cli)
+            self._only("register_commands", impl.plugin)(cli=cli, pass_engine=pass_engine)
             added = [name for name in cli.commands if before.get(name) is not cli.commands[name]]
             for name in added:
                 if name in before:

@@ -41,7 +41,7 @@ def register_actions(register):
 
 
 @rcmflow.hookimpl
-def register_commands(cli):
+def register_commands(cli, pass_engine):
     @cli.command()
     @click.argument("instance")
     def late(instance):

@@ -6,6 +6,7 @@ stderr and exit non-zero. Plugins add commands through `register_commands`.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import click
 
 from rcmflow.errors import BadInput, RcmflowError
+from rcmflow.output import console, emit_json
 
 
 class UserError(click.ClickException):
@@ -66,6 +68,16 @@ def get_engine():
     return click.get_current_context().find_object(App).engine
 
 
+def pass_engine(command):
+    """Decorate a command so that it receives the `Engine` as its first argument."""
+
+    @click.pass_context
+    def with_engine(ctx: click.Context, *args, **kwargs):
+        return ctx.invoke(command, ctx.find_object(App).engine, *args, **kwargs)
+
+    return functools.update_wrapper(with_engine, command)
+
+
 class RcmflowGroup(click.Group):
     """Adds plugin commands on first look-up and turns user errors into one line."""
 
@@ -86,7 +98,7 @@ class RcmflowGroup(click.Group):
             ctx.obj = App(ctx.params.get("home"), ctx.params.get("db"), ctx.params.get("actor"))
         before = set(self.commands)
         try:
-            ctx.obj.plugins.add_commands(self)
+            ctx.obj.plugins.add_commands(self, pass_engine)
         except RcmflowError as exc:
             raise UserError(exc) from None
         finally:
@@ -121,20 +133,6 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
     if "no such table" in message or "does not exist" in message and "relation" in message:
         return DatabaseError(f"{url} has no rcmflow tables yet: run 'rcmflow init'")
     return DatabaseError(f"cannot use the database {url}: {message}")
-
-
-def emit_json(value: Any) -> None:
-    # Indented for a person at a terminal; compact (and several times faster to
-    # write, with the C encoder) for the scripts that read it from a pipe.
-    indent = 2 if sys.stdout.isatty() else None
-    click.echo(json.dumps(value, indent=indent, ensure_ascii=False, default=str))
-
-
-def console():
-    from rich.console import Console
-
-    # Piped output is read by people with wide windows and by grep: never truncate it.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 def parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:

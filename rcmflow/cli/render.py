@@ -34,21 +34,10 @@ def _short(value, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def track_summary(view: "InstanceView") -> str:
-    """e.g. "8/11 submitted, 3 requested (2 overdue)"."""
-    if not view.tracks:
-        return ""
-    counts = Counter(t.state for t in view.tracks.values())
-    total = len(view.tracks)
-    parts = [f"{n}/{total} {state}" for state, n in counts.most_common()]
-    overdue = sum(t.overdue for t in view.tracks.values())
-    return ", ".join(parts) + (f" ({overdue} overdue)" if overdue else "")
-
-
 def instances_table(views: Iterable["InstanceView"]) -> Table:
     table = _table("instance", "workflow", "state", "tracks", "timeout", title="Instances")
     for v in views:
-        table.add_row(v.id, v.workflow, Text(v.state, style="bold"), track_summary(v), _when(v.timeout_at))
+        table.add_row(v.id, v.workflow, Text(v.state, style="bold"), v.summary, _when(v.timeout_at))
     return table
 
 
@@ -90,7 +79,7 @@ def participant_matrix(views: list["InstanceView"], members: "Members", by: str 
     if by == "instance":
         table = _table("instance", "summary", *participants, title="Instances by participant")
         for v in tracked:
-            table.add_row(v.id, track_summary(v), *[_cell(v.tracks[p], True) if p in v.tracks
+            table.add_row(v.id, v.summary, *[_cell(v.tracks[p], True) if p in v.tracks
                                                   else Text("–", style="dim") for p in participants])
         return table
     # One due date for the whole column goes in its heading; otherwise in each cell.
@@ -100,7 +89,7 @@ def participant_matrix(views: list["InstanceView"], members: "Members", by: str 
     for p in participants:
         table.add_row(label(p), *[_cell(v.tracks[p], due is None) if p in v.tracks else Text("–", style="dim")
                                   for v, due in zip(tracked, common)])
-    table.add_row(Text("summary", style="bold"), *[Text(track_summary(v), style="bold") for v in tracked])
+    table.add_row(Text("summary", style="bold"), *[Text(v.summary, style="bold") for v in tracked])
     return table
 
 
@@ -142,7 +131,7 @@ def instance_detail(engine: "Engine", view: "InstanceView", options: list["Trigg
         head.append("\ndata: " + ", ".join(f"{k}={_short(v)}" for k, v in view.data.items()))
     parts: list = [head]
     if view.tracks:
-        table = _table("participant", "name", "state", "due", "", title=f"Tracks: {track_summary(view)}")
+        table = _table("participant", "name", "state", "due", "", title=f"Tracks: {view.summary}")
         for p, t in view.tracks.items():
             country = engine.members.countries.get(p)
             table.add_row(p, country.name() if country else "", t.state,

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.engine import Connection
 
 from rcmflow.config import Config, load_config
-from rcmflow.context import ActionContext, EventView, GuardContext, InstanceView, TrackView
+from rcmflow.context import INSTANCE_ID, SYSTEM_ACTOR, ActionContext, Attachment, EventView, GuardContext, InstanceView, TrackView
 from rcmflow.model.definition import (
     Call, Catalog, Definition, MachineDef, PARAM_TYPES, Reminder, StateDef, load_catalog,
     parse_date, parse_datetime, render_value, to_json_value,
@@ -34,16 +34,15 @@ from rcmflow.errors import (
     BadInput, Blocked, Conflict, DatabaseError, DefinitionError, Forbidden, InvalidTrigger, NotFound,
 )
 from rcmflow.log import bound, get_logger
-from rcmflow.core.machine import SYSTEM_ACTOR, CompiledMachine, Subject, guard_reasons, role_problem
+from rcmflow.core.machine import CompiledMachine, Subject, guard_reasons, role_problem
 from rcmflow.model.members import Members, load_members
 from rcmflow.plugins import Plugins, load_plugins
 from rcmflow.store import (
-    Database, Event, Instance, InstanceRecord, LostRace, Track, TrackRecord, insert_attachment, insert_event,
+    Database, Event, Instance, InstanceRecord, LostRace, Track, TrackRecord, attachment_rows, insert_attachment, insert_event,
     insert_instance, insert_outbox, load_instance, record_reminder, reminder_keys, save_instance, status_rows,
 )
 
 
-INSTANCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 #: how often a command that keeps losing races is tried before the user hears of it
 WRITE_ATTEMPTS = 8
@@ -381,7 +380,8 @@ class Engine:
         view = self._instance_view(row, definition)
         level, mdef, state, track = self._level(definition, row, view, trigger, participant)
         transition = next(t for t in mdef.triggers_from(state) if t.trigger == trigger)
-        ctx = GuardContext(view, definition, self.members, actor, self.local(now), participant, values, conn, note)
+        ctx = GuardContext(view, definition, self.members, actor, self.local(now), participant, values, conn, note,
+                           self._finder(conn))
         problem = role_problem(transition, ctx)
         if problem:
             raise Forbidden(f"{row.id}: {problem}")
@@ -571,7 +571,7 @@ class Engine:
                 inactive = (f"tracks move only while {row.id} is in {'|'.join(active)}; it is {row.state}"
                             if active and row.state not in active else None)
             ctx = GuardContext(view, definition, self.members, self.actor, self.local(self.now()),
-                               participant, {}, conn)
+                               participant, {}, conn, finder=self._finder(conn))
             scope = self._scope(view, {"participant": participant, "actor": self.actor})
             options = []
             for t in mdef.triggers_from(state):
@@ -580,6 +580,26 @@ class Engine:
                     reasons = guard_reasons(t, ctx, self.plugins.registry, scope)
                 options.append(TriggerOption(t.trigger, t.dest, not reasons, "; ".join(reasons) or None, t.roles))
             return options
+
+    def _finder(self, conn: Connection) -> Callable[[str | None, dict[str, Any]], list[InstanceView]]:
+        """`GuardContext.instances`, on the guard's own connection."""
+
+        def find(workflow: str | None, params: dict[str, Any]) -> list[InstanceView]:
+            query = select(Instance.id).order_by(Instance.id)
+            if workflow is not None:
+                query = query.where(Instance.workflow == workflow)
+            views = [self._instance_view(load_instance(conn, i)) for i in conn.scalars(query).all()]
+            # YAML and the command line give strings; the views hold typed values.
+            return [v for v in views if all(str(v.params.get(k)) == str(x) for k, x in params.items())]
+
+        return find
+
+    def attachments(self, instance_id: str, participant: str | None = None) -> list[Attachment]:
+        """The files attached to an instance (one participant's, if given), oldest first."""
+        with self.db.reading() as session, session.begin():
+            conn = session.connection()
+            self._load(conn, instance_id)
+            return [Attachment(**row) for row in attachment_rows(conn, instance_id, participant)]
 
     def get(self, instance_id: str) -> InstanceView:
         with self.db.reading() as session, session.begin():

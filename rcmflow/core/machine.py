@@ -22,7 +22,7 @@ from rcmflow.model.definition import Call, MachineDef, TransitionDef, render_val
 from rcmflow.plugins import Registry
 
 #: The actor `tick` uses to fire timeouts; it passes role checks, never guards.
-SYSTEM_ACTOR = "rcmflow"
+from rcmflow.context import SYSTEM_ACTOR
 
 
 @dataclass

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 import rcmflow
-from rcmflow.cli import get_engine
 from rcmflow.model.definition import PARAM_TYPES, Definition, Param, parse_date
 from rcmflow.errors import BadInput, RcmflowError
 
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
     from icalendar import Calendar
 
     from rcmflow.context import InstanceView
-    from rcmflow.core.engine import Engine
+    from rcmflow import Engine
 
 CALENDAR_NAME = "RCM roadmap"
 PRODID = f"-//RCM Technical Secretariat//rcmflow {rcmflow.__version__}//EN"
@@ -269,16 +268,16 @@ def _phrase(text: str) -> str:
 
 
 @rcmflow.hookimpl
-def register_commands(cli):
+def register_commands(cli, pass_engine):
     @cli.command()
     @click.option("--out", "-o", metavar="FILE", help="Write the calendar to FILE instead of standard output.")
-    def calendar(out):
+    @pass_engine
+    def calendar(engine, out):
         """Deadlines, meetings and timeouts of the open instances, as an iCalendar file.
 
         Import it into Outlook or Google Calendar; importing a newer export updates
         the events instead of adding copies.
         """
-        engine = get_engine()
         entries = calendar_entries(engine)
         data = build_calendar(engine, entries).to_ical()
         if out is None:

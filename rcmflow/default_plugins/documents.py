@@ -54,14 +54,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rcmflow import hookimpl
+from rcmflow.context import INSTANCE_ID, SYSTEM_ACTOR
 from rcmflow.errors import BadInput
+from rcmflow.output import emit_json
 
 if TYPE_CHECKING:  # the heavy libraries are imported on first build, not at start-up
     from markdown_it.token import Token
 
     from rcmflow.context import ActionContext, InstanceView
     from rcmflow.model.definition import Definition
-    from rcmflow.core.engine import Engine
+    from rcmflow import Engine
 
 FORMATS = ("docx", "html")
 TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -71,7 +73,6 @@ OUT_FOLDER = "out"
 #: what an attached .docx may unpack to before its text is left out (a zip bomb guard)
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 #: track data that is bookkeeping of other plugins, not a country's input
-NOT_INPUT = frozenset({"amendments"})
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,6 @@ def build(engine: "Engine", instance: "str | InstanceView", template: str, forma
 
 def output_path(home: Path, instance_id: str, template: str, fmt: str) -> Path:
     """Where a build writes: out/<instance>/<template>.<fmt>, and never outside out/."""
-    from rcmflow.core.engine import INSTANCE_ID
 
     check_template_name(template)
     if not INSTANCE_ID.match(instance_id):
@@ -175,17 +175,11 @@ def document_context(engine: "Engine", view: "InstanceView", definition: "Defini
     files = instance_attachments(engine, view.id)
     attachments = {code: files.get(code, []) for code in view.tracks}
     tracks: dict[str, dict[str, Any]] = {}
-    amendments: list[dict[str, Any]] = []
     for code, track in view.tracks.items():
-        mine = [{"item": None, "line": None, "change": None, "reason": None, "at": None, **a,
-                 "participant": code, "country": name(code)}
-                for a in track.data.get("amendments", []) if isinstance(a, dict)]
-        amendments += mine
         tracks[code] = {
             "code": code, "name": name(code), "state": track.state, "due": track.due, "overdue": track.overdue,
-            "data": dict(track.data), "attachments": attachments[code], "amendments": mine,
-            "has_input": bool(attachments[code]) or any(
-                v not in (None, "", [], {}) for k, v in track.data.items() if k not in NOT_INPUT),
+            "data": dict(track.data), "attachments": attachments[code],
+            "has_input": bool(attachments[code]) or any(v not in (None, "", [], {}) for v in track.data.values()),
         }
     labels = {}
     for param, value in view.params.items():
@@ -193,7 +187,7 @@ def document_context(engine: "Engine", view: "InstanceView", definition: "Defini
         if spec is not None and spec.labels and spec.label(value):
             labels[param] = spec.label(value)
     now = engine.local(engine.now())
-    return {
+    context = {
         "instance": {
             "id": view.id, "workflow": view.workflow, "state": view.state, "params": dict(view.params),
             "data": dict(view.data), "labels": labels, "attachments": files.get(None, []),
@@ -203,28 +197,19 @@ def document_context(engine: "Engine", view: "InstanceView", definition: "Defini
         "members": {code: {"code": code, "name": c.name("en"), "names": dict(c.names), "language": c.language,
                            "member": c.member} for code, c in countries.items()},
         "tracks": tracks,
-        "amendments": amendments,
         "attachments": attachments,
         "now": now,
         "today": now.date(),
     }
+    engine.plugins.pm.hook.document_context(context=context, instance=view, definition=definition)
+    return context
 
 
 def instance_attachments(engine: "Engine", instance_id: str) -> dict[str | None, list[dict[str, Any]]]:
     """The files sent with the instance's transitions, by participant (None: the
     instance's own), oldest first. A file sent again under the same name replaces
     the earlier one: a country's revised input is the one that counts."""
-    from sqlalchemy import select
-
-    from rcmflow.store import Attachment, Event
-
-    with engine.db.reading() as session, session.begin():
-        rows = session.execute(
-            select(Attachment.participant, Attachment.filename, Attachment.size, Attachment.sha256,
-                   Attachment.content, Event.at)
-            .join(Event, Event.seq == Attachment.event_seq)
-            .where(Attachment.instance_id == instance_id)
-            .order_by(Attachment.event_seq, Attachment.id)).all()
+    rows = engine.attachments(instance_id)
     latest: dict[tuple[str | None, str], Any] = {}
     for row in rows:
         latest.pop((row.participant, row.filename), None)
@@ -641,7 +626,6 @@ def _check_build_document(args: Any) -> str | None:
 
 def build_document(ctx: "ActionContext", args: dict[str, Any]) -> None:
     """Build a document from a template into out/<instance>/ (docx, html) and record it."""
-    from rcmflow.core.machine import SYSTEM_ACTOR
 
     build(ctx.engine, ctx.instance, args["template"], tuple(args.get("formats") or FORMATS),
           actor=SYSTEM_ACTOR, cause={"event_seq": ctx.event.seq, "action": ctx.idempotency_key})
@@ -665,7 +649,7 @@ def register_actions(register):
 
 
 @hookimpl
-def register_commands(cli):
+def register_commands(cli, pass_engine):
     @cli.command("build")
     @click.argument("instance")
     @click.option("--template", "-t", metavar="NAME",
@@ -673,16 +657,14 @@ def register_commands(cli):
     @click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
                   help="docx or html; repeat for both (default: both).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-    def build_command(instance, template, formats, as_json):
+    @pass_engine
+    def build_command(engine, instance, template, formats, as_json):
         """Build INSTANCE's document into out/INSTANCE/ and record it in the history.
 
         \b
         rcmflow build theme-1 --template regional-input
         rcmflow build declaration-2017 --template declaration-draft --format docx
         """
-        from rcmflow.cli import emit_json, get_engine
-
-        engine = get_engine()
         view = engine.get(instance)
         if template is None:
             template = default_template(engine.definition(view.workflow))

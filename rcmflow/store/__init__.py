@@ -440,6 +440,17 @@ def reminder_keys(conn: Connection, instance_ids: list[str]) -> set[str]:
     return {key for (key,) in rows}
 
 
+def attachment_rows(conn: Connection, instance_id: str, participant: str | None = None) -> list[dict[str, Any]]:
+    """The attachments of an instance with the time of their event, oldest first."""
+    query = (select(Attachment.filename, Attachment.size, Attachment.sha256, Attachment.content,
+                    Attachment.participant, Attachment.event_seq, Event.at)
+             .join(Event, Event.seq == Attachment.event_seq)
+             .where(Attachment.instance_id == instance_id).order_by(Attachment.event_seq, Attachment.id))
+    if participant is not None:
+        query = query.where(Attachment.participant == participant)
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
 def insert_attachment(conn: Connection, **values: Any) -> None:
     conn.execute(insert(Attachment.__table__), values)
 

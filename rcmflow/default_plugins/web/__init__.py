@@ -42,7 +42,7 @@ from rcmflow.errors import BadInput, DatabaseError, NotFound
 
 if TYPE_CHECKING:
     from rcmflow.context import InstanceView, TrackView
-    from rcmflow.core.engine import Engine
+    from rcmflow import Engine
 
 TEMPLATES = Path(__file__).parent / "templates"
 REFRESH_SECONDS = 60
@@ -219,10 +219,9 @@ class Pages:
     def __init__(self, engine: "Engine"):
         import jinja2
 
-        from rcmflow.cli.render import track_summary
 
         self.engine = engine
-        self.summary = track_summary  # the words of `rcmflow status`, e.g. "8/11 submitted"
+        self.summary = lambda view: view.summary  # the words of `rcmflow status`, e.g. "8/11 submitted"
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
             trim_blocks=True, lstrip_blocks=True)
@@ -544,13 +543,12 @@ def make_server(app: StatusApp, host: str = "127.0.0.1", port: int = 8000):
 
 
 @rcmflow.hookimpl
-def register_commands(cli):
-    from rcmflow.cli import get_engine
-
+def register_commands(cli, pass_engine):
     @cli.command()
     @click.option("--host", help="Address to listen on [rcmflow.toml [serve] host; default 127.0.0.1].")
     @click.option("--port", type=click.IntRange(0, 65535), help="Port [rcmflow.toml [serve] port; default 8000].")
-    def serve(host: str | None, port: int | None):
+    @pass_engine
+    def serve(engine, host: str | None, port: int | None):
         """Show the status in a browser: a read-only web page that refreshes itself.
 
         \b
@@ -560,7 +558,6 @@ def register_commands(cli):
         Only this machine may look, unless rcmflow.toml sets [serve] token = "…": then a
         browser elsewhere adds ?token=… to the address (start with --host 0.0.0.0).
         """
-        engine = get_engine()
         settings = engine.config.section("serve")
         token = configured_token(settings)
         host = host or settings.get("host", "127.0.0.1")
@@ -591,14 +588,15 @@ def register_commands(cli):
     @cli.command()
     @click.option("--html", "html_file", required=True, type=click.Path(dir_okay=False),
                   help="Write the report to this HTML file.")
-    def report(html_file: str):
+    @pass_engine
+    def report(engine, html_file: str):
         """Write the status as one self-contained HTML file, to send by e-mail.
 
         The matrix of every country against every open step, the list of all steps,
         and the detail of each open step with its history, in one file that needs
         nothing else (no links out, styles inside).
         """
-        pages = Pages(get_engine())
+        pages = Pages(engine)
         html = pages.report()
         try:
             Path(html_file).write_text(html, encoding="utf-8")
