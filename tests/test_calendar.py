@@ -42,7 +42,7 @@ def expected_dates(engine) -> dict[str, dt.date]:
         definition = engine.catalog.definitions[view.workflow]
         for name, param in definition.params.items():
             if param.type == "date" and view.params.get(name):
-                expected[f"{view.id}.{name}@rcmflow"] = dt.date.fromisoformat(view.params[name])
+                expected[f"{view.id}.{name}@rcmflow"] = view.params[name]
     return expected
 
 

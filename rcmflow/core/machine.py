@@ -13,16 +13,11 @@ them to the outbox in the same transaction as the new state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from transitions import Machine
 
-from rcmflow.context import GuardContext
-from rcmflow.model.definition import Call, MachineDef, TransitionDef, render_value
-from rcmflow.plugins import Registry
-
-#: The actor `tick` uses to fire timeouts; it passes role checks, never guards.
-from rcmflow.context import SYSTEM_ACTOR
+from rcmflow.model.definition import Call, MachineDef, TransitionDef
 
 
 @dataclass
@@ -79,34 +74,3 @@ class CompiledMachine:
             return subject.trigger(trigger)
         finally:
             self.machine.remove_model(subject)
-
-
-def guard_reasons(transition: TransitionDef, ctx: GuardContext, registry: Registry,
-                  scope: dict[str, Any]) -> list[str]:
-    """Why the guards of `transition` refuse it now; empty when they all allow it."""
-    reasons = []
-    for call in transition.guards:
-        reason = registry.guards[call.name].function(ctx, render_value(call.args, scope))
-        if reason:
-            reasons.append(reason)
-    return reasons
-
-
-def role_problem(transition: TransitionDef, ctx: GuardContext) -> str | None:
-    """Why the actor may not fire `transition`, or None. Checked before any guard."""
-    if ctx.actor == SYSTEM_ACTOR:
-        return None
-    person = ctx.members.person(ctx.actor)
-    if person and person.country and ctx.participant and person.country != ctx.participant:
-        return (f"{person.id} is a focal point of {person.country} and cannot act on "
-                f"{ctx.participant}'s track")
-    if not transition.roles:
-        return None
-    needed = "|".join(transition.roles)
-    if person is None:
-        return (f"{transition.trigger} needs role {needed}, and actor {ctx.actor!r} is not in "
-                f"workflows/members.yaml; choose one with --actor or RCMFLOW_ACTOR")
-    if not person.roles & set(transition.roles):
-        held = ", ".join(sorted(person.roles)) or "no role"
-        return f"{transition.trigger} needs role {needed}; {person.id} has {held}"
-    return None

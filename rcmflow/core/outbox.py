@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import Any, Callable
 
 from sqlalchemy import or_, select, update
 
 from rcmflow.errors import BadInput, NotFound
 from rcmflow.log import get_logger
-from rcmflow.store import OUTBOX, Event, Instance, OutboxItem
-
-if TYPE_CHECKING:
-    from rcmflow.core.engine import Engine
+from rcmflow.store import OUTBOX, Database, OutboxItem
 
 MAX_ATTEMPTS = 8
 #: how long a claimed action may run before another dispatcher may take it over
@@ -34,12 +31,15 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 class Dispatcher:
-    def __init__(self, engine: "Engine"):
-        self.engine = engine
+    """Runs outbox rows; `perform(item)` does one action's work (the engine loads the
+    instance and the event, and calls the plugin's function with its context)."""
+
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime], perform: Callable[[Any], None]):
+        self.db, self.clock, self.perform = db, clock, perform
 
     def run_due(self, now: dt.datetime) -> tuple[int, int]:
         """Run every action whose time has come, including expired claims."""
-        with self.engine.db.reading() as session, session.begin():
+        with self.db.reading() as session, session.begin():
             ids = session.scalars(
                 select(OutboxItem.id)
                 .where(or_(OutboxItem.status == "pending", OutboxItem.status == "running"))
@@ -53,12 +53,12 @@ class Dispatcher:
         query = select(OUTBOX).order_by(OUTBOX.c.id)
         if failed_only:
             query = query.where(OUTBOX.c.status == "failed")
-        with self.engine.db.reading() as session, session.begin():
+        with self.db.reading() as session, session.begin():
             return [dict(row._mapping) for row in session.connection().execute(query)]
 
     def retry(self, item_id: int, now: dt.datetime) -> bool | None:
         """Run one action now, whatever its backoff; a failed one gets another chance."""
-        with self.engine.db.writing() as conn:
+        with self.db.writing() as conn:
             item = conn.execute(select(OUTBOX.c.status).where(OUTBOX.c.id == item_id)).first()
             if item is None:
                 raise NotFound(f"no action {item_id} in the outbox; 'rcmflow outbox' lists them")
@@ -73,14 +73,14 @@ class Dispatcher:
         """Run the given actions; returns (succeeded, failed this time)."""
         done = failed = 0
         for item_id in ids:
-            outcome = self._run_one(item_id, now or self.engine.now())
+            outcome = self._run_one(item_id, now or self.clock())
             done += outcome is True
             failed += outcome is False
         return done, failed
 
     def _claim(self, item_id: int, now: dt.datetime):
         """Take the action for this dispatcher; None if it is not due or someone else has it."""
-        with self.engine.db.writing() as conn:
+        with self.db.writing() as conn:
             item = conn.execute(select(OUTBOX).where(OUTBOX.c.id == item_id)).first()
             if item is None or item.status not in ("pending", "running") or item.next_attempt_at > now:
                 return None
@@ -97,31 +97,21 @@ class Dispatcher:
         item = self._claim(item_id, now)
         if item is None:
             return None
-        from rcmflow.core.engine import event_view
-
         log = get_logger(instance=item.instance_id, action=item.action, outbox_id=item.id)
-        engine = self.engine
         try:
-            with engine.db.reading() as session, session.begin():
-                row = session.get(Instance, item.instance_id)
-                event = session.get(Event, item.event_seq)
-                definition = engine.definition(row.workflow)
-                view = engine._instance_view(row, definition)
-            action = engine.plugins.registry.actions[item.action]
-            ctx = engine.action_context(view, event_view(event), definition, f"outbox-{item.id}")
-            action.function(ctx, item.args)
+            self.perform(item)
         except Exception as exc:  # any failure keeps the action queued, with its reason
             message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
             final = item.attempts >= MAX_ATTEMPTS
-            with engine.db.writing() as conn:
+            with self.db.writing() as conn:
                 conn.execute(update(OUTBOX).where(OUTBOX.c.id == item.id).values(
                     status="failed" if final else "pending", last_error=message,
                     next_attempt_at=now + backoff(item.attempts)))
             log.warning("action failed" + ("; giving up" if final else "; will retry"),
                         attempts=item.attempts, error=message)
             return False
-        with engine.db.writing() as conn:
+        with self.db.writing() as conn:
             conn.execute(update(OUTBOX).where(OUTBOX.c.id == item.id).values(
-                status="done", done_at=engine.now(), last_error=None))
+                status="done", done_at=self.clock(), last_error=None))
         log.info("action done", attempts=item.attempts)
         return True

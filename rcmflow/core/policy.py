@@ -1,0 +1,69 @@
+"""Who may fire a transition (roles), and whether its guards let it: one decision,
+used alike by `fire` and by `triggers`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rcmflow.context import SYSTEM_ACTOR, GuardContext
+from rcmflow.model.definition import TransitionDef, render_value
+from rcmflow.plugins import Registry
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a transition may fire now: `role` says why the actor may not, `guards`
+    what the process still waits for."""
+
+    role: str | None
+    guards: tuple[str, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.role is None and not self.guards
+
+    @property
+    def reasons(self) -> list[str]:
+        return [self.role] if self.role else list(self.guards)
+
+
+def decide(transition: TransitionDef, ctx: GuardContext, registry: Registry, scope: dict[str, Any],
+           check_roles: bool = True) -> Verdict:
+    """The one place guards are evaluated. Roles come first: a guard is not asked on
+    behalf of someone who may not fire the transition at all."""
+    role = role_problem(transition, ctx) if check_roles else None
+    if role:
+        return Verdict(role, ())
+    return Verdict(None, tuple(guard_reasons(transition, ctx, registry, scope)))
+
+
+def guard_reasons(transition: TransitionDef, ctx: GuardContext, registry: Registry,
+                  scope: dict[str, Any]) -> list[str]:
+    """Why the guards of `transition` refuse it now; empty when they all allow it."""
+    reasons = []
+    for call in transition.guards:
+        reason = registry.guards[call.name].function(ctx, render_value(call.args, scope))
+        if reason:
+            reasons.append(reason)
+    return reasons
+
+
+def role_problem(transition: TransitionDef, ctx: GuardContext) -> str | None:
+    """Why the actor may not fire `transition`, or None. Checked before any guard."""
+    if ctx.actor == SYSTEM_ACTOR:
+        return None
+    person = ctx.members.person(ctx.actor)
+    if person and person.country and ctx.participant and person.country != ctx.participant:
+        return (f"{person.id} is a focal point of {person.country} and cannot act on "
+                f"{ctx.participant}'s track")
+    if not transition.roles:
+        return None
+    needed = "|".join(transition.roles)
+    if person is None:
+        return (f"{transition.trigger} needs role {needed}, and actor {ctx.actor!r} is not in "
+                f"workflows/members.yaml; choose one with --actor or RCMFLOW_ACTOR")
+    if not person.roles & set(transition.roles):
+        held = ", ".join(sorted(person.roles)) or "no role"
+        return f"{transition.trigger} needs role {needed}; {person.id} has {held}"
+    return None

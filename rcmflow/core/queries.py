@@ -1,0 +1,131 @@
+"""Reading: one instance, the status of all, the history, the attachments, and the
+triggers of a state with why each is allowed or blocked. Each in one read transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import select
+
+from rcmflow.context import Attachment, EventView, InstanceView
+from rcmflow.core import views
+from rcmflow.core.policy import decide
+from rcmflow.core.runtime import Runtime
+from rcmflow.core.transition import guard_context, load, view_of
+from rcmflow.errors import BadInput, NotFound
+from rcmflow.store import Database, Event, attachment_rows, status_rows
+
+
+@dataclass(frozen=True)
+class TriggerOption:
+    trigger: str
+    dest: str
+    allowed: bool
+    reason: str | None
+    roles: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"trigger": self.trigger, "dest": self.dest, "allowed": self.allowed, "reason": self.reason}
+
+
+class Queries:
+    def __init__(self, rt: Runtime, db: Database):
+        self.rt, self.db = rt, db
+
+    def get(self, instance_id: str) -> InstanceView:
+        with self.db.reading() as session, session.begin():
+            return view_of(self.rt, load(session.connection(), instance_id))
+
+    def triggers(self, instance_id: str, participant: str | None = None,
+                 check_roles: bool = True) -> list[TriggerOption]:
+        rt = self.rt
+        with self.db.reading() as session, session.begin():
+            conn = session.connection()
+            row = load(conn, instance_id)
+            definition = rt.definition(row.workflow)
+            view = view_of(rt, row, definition)
+            if participant is None:
+                mdef, state, inactive = definition.instance, row.state, None
+            else:
+                if definition.track is None:
+                    raise BadInput(f"{row.id} has no participants; list its triggers without --participant")
+                if participant not in view.tracks:
+                    raise NotFound(f"{participant!r} has no track in {row.id}; participants: {', '.join(view.tracks)}")
+                mdef, state = definition.track, view.tracks[participant].state
+                active = mdef.active_in
+                inactive = (f"tracks move only while {row.id} is in {'|'.join(active)}; it is {row.state}"
+                            if active and row.state not in active else None)
+            ctx = guard_context(rt, conn, view, definition, rt.actor, rt.now(), participant)
+            scope = views.scope(view, {"participant": participant, "actor": rt.actor})
+            options = []
+            for t in mdef.triggers_from(state):
+                reasons = [inactive] if inactive else decide(t, ctx, rt.plugins.registry, scope, check_roles).reasons
+                options.append(TriggerOption(t.trigger, t.dest, not reasons, "; ".join(reasons) or None, t.roles))
+            return options
+
+    def status(self, instance_id: str | None = None, workflow: str | None = None) -> list[InstanceView]:
+        if workflow is not None:
+            self.rt.definition(workflow)  # an unknown name is an error, not an empty list
+        definitions = self.rt.catalog.definitions
+        return [views.status_view(row, definitions.get(row.workflow))
+                for row in self._status_rows(instance_id, workflow=workflow)]
+
+    def status_json(self, instance_id: str | None = None) -> str:
+        # The database builds the tracks' JSON; it is passed through, not decoded.
+        parts = []
+        for row in self._status_rows(instance_id, brief=True):
+            head = json.dumps({"id": row.id, "workflow": row.workflow, "state": row.state,
+                               "version": row.version}, ensure_ascii=False)
+            parts.append(f'{head[:-1]}, "tracks": {row.tracks or "{}"}}}')
+        return '{"instances": [' + ", ".join(parts) + "]}"
+
+    def _status_rows(self, instance_id: str | None, brief: bool = False, workflow: str | None = None):
+        overdue = views.overdue_condition(self.rt.catalog.definitions, self.rt.today())
+        with self.db.reading() as session, session.begin():
+            conn = session.connection()
+            if instance_id is not None:
+                load(conn, instance_id)
+            return status_rows(conn, overdue, instance_id, brief, workflow)
+
+    def history(self, instance_id: str) -> list[EventView]:
+        with self.db.reading() as session, session.begin():
+            load(session.connection(), instance_id)
+            rows = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))
+            return [views.event_view(e) for e in rows]
+
+    def attachments(self, instance_id: str, participant: str | None = None) -> list[Attachment]:
+        with self.db.reading() as session, session.begin():
+            conn = session.connection()
+            load(conn, instance_id)
+            return [Attachment(**row) for row in attachment_rows(conn, instance_id, participant)]
+
+    def is_final(self, view: InstanceView) -> bool:
+        definition = self.rt.catalog.definitions.get(view.workflow)
+        state = definition.instance.states.get(view.state) if definition else None
+        return bool(state and state.final)
+
+    def waiting_for(self, view: InstanceView) -> str:
+        options = self.triggers(view.id, check_roles=False)
+        ready = [o.trigger for o in options if o.allowed]
+        blocked = [f"{o.trigger}: {o.reason}" for o in options if not o.allowed]
+        if not options:
+            return "finished"
+        can = f"can fire now: {', '.join(ready)}" if ready else ""
+        return "; ".join(blocked + ([can] if can else []))
+
+
+def select_tracks(found: list[InstanceView], participants: tuple[str, ...] = (),
+                  overdue_only: bool = False) -> list[InstanceView]:
+    """Keep only the given participants' tracks, or only overdue ones; instances left
+    without a track drop out when a filter is given."""
+    if not participants and not overdue_only:
+        return found
+    kept = []
+    for view in found:
+        tracks = {p: t for p, t in view.tracks.items()
+                  if (not participants or p in participants) and (t.overdue or not overdue_only)}
+        if tracks:
+            kept.append(replace(view, tracks=tracks))
+    return kept

@@ -1,0 +1,153 @@
+"""What time does by itself, run by `tick`: timeouts that fall and reminders that are
+due. Each timeout fires once and each reminder is sent once, however often cron runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from rcmflow.context import SYSTEM_ACTOR
+from rcmflow.core import transition
+from rcmflow.core.outbox import Dispatcher
+from rcmflow.core.queries import Queries
+from rcmflow.core.runtime import Runtime
+from rcmflow.core.transition import Contexts, FireResult, Move
+from rcmflow.core.unit_of_work import Outcome, UnitOfWork
+from rcmflow.errors import Blocked
+from rcmflow.model.definition import Reminder
+from rcmflow.store import Database, Instance, load_instance, record_reminder, reminder_keys
+
+
+@dataclass
+class TickReport:
+    now: dt.datetime
+    fired: list[FireResult] = field(default_factory=list)
+    #: timeouts that are due but whose guards still refuse: (instance, why)
+    waiting: list[tuple[str, str]] = field(default_factory=list)
+    #: reminders sent: (instance, participant, which reminder)
+    reminded: list[tuple[str, str, str]] = field(default_factory=list)
+    actions_done: int = 0
+    actions_failed: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        self.actions_done += outcome.actions_done
+        self.actions_failed += outcome.actions_failed
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "reminded": [{"id": i, "participant": p, "reminder": r} for i, p, r in self.reminded],
+            "fired": [{"id": f.id, "trigger": f.trigger, "source": f.source, "dest": f.dest,
+                       "event_seq": f.event_seq} for f in self.fired],
+            "waiting": [{"id": i, "reason": r} for i, r in self.waiting],
+            "actions_done": self.actions_done, "actions_failed": self.actions_failed,
+        }
+
+
+def reminder_occurrence(reminder: Reminder, due: dt.date, today: dt.date) -> str | None:
+    """Which sending of `reminder` is due today, as part of its key, or None. A reminder
+    `before` the deadline is due from that day until the deadline; one `every` N days
+    after it, once per period (a tick that missed days sends the latest, not a burst)."""
+    if reminder.before is not None:
+        if due - reminder.before <= today <= due:
+            return f"before-{reminder.before.days}d:{due.isoformat()}"
+        return None
+    if today > due:
+        period = (today - due - dt.timedelta(days=1)) // reminder.every
+        return f"every-{reminder.every.days}d:{due.isoformat()}:{period}"
+    return None
+
+
+class Timers:
+    def __init__(self, rt: Runtime, db: Database, uow: UnitOfWork, queries: Queries,
+                 dispatcher: Dispatcher, contexts: Contexts):
+        self.rt, self.db, self.uow, self.queries = rt, db, uow, queries
+        self.dispatcher, self.contexts = dispatcher, contexts
+
+    def tick(self, now: dt.datetime) -> TickReport:
+        report = TickReport(now)
+        with self.db.reading() as session, session.begin():
+            due = session.scalars(select(Instance.id).where(Instance.timeout_at <= now)
+                                  .order_by(Instance.timeout_at, Instance.id)).all()
+        for instance_id in due:
+            try:
+                outcome = self.fire_timeout(instance_id, now)
+            except Blocked as exc:
+                report.waiting.append((instance_id, str(exc)))
+                continue
+            if outcome.result is not None:
+                report.fired.append(outcome.result)
+                report.count(outcome)
+        for instance_id, participant, reminder, key in self.due_reminders(now):
+            try:
+                outcome = self.remind(instance_id, participant, reminder, key, now)
+            except IntegrityError:  # another tick sent this one a moment ago
+                continue
+            if outcome.result is not None:
+                report.reminded.append((instance_id, participant, reminder.describe()))
+                report.count(outcome)
+        done, failed = self.dispatcher.run_due(now)
+        report.actions_done += done
+        report.actions_failed += failed
+        return report
+
+    def due_reminders(self, now: dt.datetime) -> Iterator[tuple[str, str, Reminder, str]]:
+        """(instance, participant, reminder, key) for every reminder due and not yet sent."""
+        today = self.rt.today(now)
+        for name, definition in self.rt.catalog.definitions.items():
+            track_def = definition.track
+            if track_def is None or not track_def.reminders:
+                continue
+            open_ = [v for v in self.queries.status(workflow=name) if not self.queries.is_final(v)
+                     and (not track_def.active_in or v.state in track_def.active_in)]
+            if not open_:
+                continue
+            with self.db.reading() as session, session.begin():
+                sent = reminder_keys(session.connection(), [v.id for v in open_])
+            for view in open_:
+                for participant, track in view.tracks.items():
+                    if track.due is None or track.state in track_def.deadline_met:
+                        continue
+                    for index, reminder in enumerate(track_def.reminders):
+                        occurrence = reminder_occurrence(reminder, track.due, today)
+                        key = f"{view.id}:{participant}:{index}:{occurrence}"
+                        if occurrence and key not in sent:
+                            yield view.id, participant, reminder, key
+
+    def remind(self, instance_id: str, participant: str, reminder: Reminder, key: str,
+               now: dt.datetime) -> Outcome:
+        """One reminder, in one transaction: its key (so it is sent once), an event in the
+        history, and its actions in the outbox. It changes no state, so no version."""
+
+        def work(conn: Connection) -> Outcome:
+            row = transition.load(conn, instance_id)
+            definition = self.rt.definition(row.workflow)
+            track = row.track(participant)
+            if track is None or track.state in definition.track.deadline_met:
+                return Outcome(None)  # answered since we looked
+            note = f"reminder: {reminder.describe()} ({track.due.isoformat()})"
+            event = transition.record(conn, row, now, SYSTEM_ACTOR, trigger="remind", source=track.state,
+                                      dest=track.state, participant=participant, note=note, data={"reminder": key})
+            record_reminder(conn, key, row.id, participant, event.seq, now)
+            view = transition.view_of(self.rt, row, definition, now)
+            outbox = transition.enqueue(conn, row, event, list(reminder.actions), view)
+            return Outcome(event, [event.seq], outbox, now)
+
+        return self.uow.run(work, self.rt.actor, instance=instance_id, trigger="remind", participant=participant)
+
+    def fire_timeout(self, instance_id: str, now: dt.datetime) -> Outcome:
+        def work(conn: Connection) -> Outcome:
+            row = load_instance(conn, instance_id)
+            # Someone (another tick, a user) may have moved it since we looked.
+            if row is None or row.timeout_at is None or row.timeout_at > now:
+                return Outcome(None)
+            timeout = self.rt.definition(row.workflow).instance.states[row.state].timeout
+            move = Move(timeout.trigger, None, SYSTEM_ACTOR, "timeout", {}, [], now)
+            return transition.fire(self.rt, conn, row, move, self.contexts)
+
+        return self.uow.run(work, self.rt.actor, instance=instance_id, trigger="timeout")

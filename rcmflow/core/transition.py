@@ -1,0 +1,335 @@
+"""One transition inside a write transaction: decide it through the compiled machine,
+then write the new state, one history event and the queued actions together.
+
+Every function here takes the open connection: the unit of work frames the
+transaction around them and they never commit.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from rcmflow.context import INSTANCE_ID, ActionContext, EventView, GuardContext, InstanceView
+from rcmflow.core import views
+from rcmflow.core.machine import Subject
+from rcmflow.core.policy import decide
+from rcmflow.core.runtime import Runtime
+from rcmflow.core.unit_of_work import Outcome
+from rcmflow.errors import BadInput, Blocked, Forbidden, InvalidTrigger, NotFound
+from rcmflow.log import get_logger
+from rcmflow.model.definition import (
+    Call, Definition, MachineDef, StateDef, TransitionDef, parse_date, parse_datetime, render_value, to_json_value,
+)
+from rcmflow.store import (
+    Instance, InstanceRecord, TrackRecord, insert_attachment, insert_event, insert_instance, insert_outbox,
+    load_instance,
+    save_instance,
+)
+
+
+@dataclass(frozen=True)
+class FireResult:
+    id: str
+    state: str
+    participant: str | None
+    track_state: str | None
+    event_seq: int
+    trigger: str
+    source: str
+    dest: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "participant": self.participant,
+                "track_state": self.track_state, "event_seq": self.event_seq}
+
+
+@dataclass(frozen=True)
+class Move:
+    """A transition a command asks for: what, on whose track, by whom, with what."""
+
+    trigger: str
+    participant: str | None
+    actor: str
+    note: str | None
+    values: dict[str, Any]
+    files: list[tuple[str, bytes]]
+    now: dt.datetime
+
+
+#: builds the context an action runs with: (view, event, definition, idempotency key)
+Contexts = Callable[[InstanceView, EventView, Definition, str], ActionContext]
+
+
+def load(conn: Connection, instance_id: str) -> InstanceRecord:
+    """The instance, or a NotFound that lists what exists."""
+    row = load_instance(conn, instance_id)
+    if row is None:
+        known = conn.scalars(select(Instance.id).order_by(Instance.id).limit(12)).all()
+        hint = f"; instances: {', '.join(known)}" if known else "; no instance is started yet (rcmflow start WORKFLOW)"
+        raise NotFound(f"unknown instance {instance_id!r}{hint}")
+    return row
+
+
+def view_of(rt: Runtime, row: InstanceRecord, definition: Definition | None = None,
+            now: dt.datetime | None = None) -> InstanceView:
+    definition = definition or rt.catalog.definitions.get(row.workflow)
+    return views.instance_view(row, definition, rt.today(now))
+
+
+def guard_context(rt: Runtime, conn: Connection, view: InstanceView, definition: Definition, actor: str,
+                  now: dt.datetime, participant: str | None = None, given: dict[str, Any] | None = None,
+                  note: str | None = None) -> GuardContext:
+    return GuardContext(view, definition, rt.members, actor, rt.local(now), participant, given or {}, conn, note,
+                        finder(rt, conn))
+
+
+def finder(rt: Runtime, conn: Connection):
+    """`GuardContext.instances`, read on the guard's own connection."""
+
+    def find(workflow: str | None, params: dict[str, Any]) -> list[InstanceView]:
+        query = select(Instance.id).order_by(Instance.id)
+        if workflow is not None:
+            query = query.where(Instance.workflow == workflow)
+        found = [view_of(rt, load_instance(conn, i)) for i in conn.scalars(query).all()]
+        # YAML and the command line give strings; the views hold typed values.
+        return [v for v in found if all(str(v.params.get(k)) == str(x) for k, x in params.items())]
+
+    return find
+
+
+def start_id(definition: Definition, instance_id: str | None, values: dict[str, Any]) -> str | None:
+    """The id asked for, or the one the definition's id template makes; None: numbered."""
+    if instance_id is not None and not INSTANCE_ID.match(instance_id):
+        raise BadInput(f"instance id {instance_id!r} must be lower case letters, digits, '.', '-' or '_' "
+                       f"(up to 100), e.g. theme-3")
+    scope = {"params": values, "data": {}, "instance": {"workflow": definition.name}, "event": {}}
+    wanted = instance_id or (str(definition.id_template.render(scope)) if definition.id_template else None)
+    if wanted is not None and not INSTANCE_ID.match(wanted):
+        raise BadInput(f"the id {wanted!r} made from {definition.path} is not a valid instance id; give --id")
+    return wanted
+
+
+def next_id(conn: Connection, workflow: str) -> str:
+    count = conn.scalar(select(func.count()).select_from(Instance).where(Instance.workflow == workflow))
+    n = (count or 0) + 1
+    while conn.scalar(select(Instance.id).where(Instance.id == f"{workflow}-{n}")) is not None:
+        n += 1
+    return f"{workflow}-{n}"
+
+
+def start(rt: Runtime, conn: Connection, definition: Definition, wanted: str | None, values: dict[str, Any],
+          now: dt.datetime, contexts: Contexts) -> Outcome:
+    """Write a new instance in its initial state, its tracks, its first event and actions."""
+    new_id = wanted or next_id(conn, definition.name)
+    existing = load_instance(conn, new_id)
+    if existing is not None:
+        raise BadInput(f"instance {new_id} already exists ({existing.workflow}, state {existing.state}); "
+                       f"choose another --id")
+    initial = definition.instance.states[definition.instance.initial]
+    scope = {"params": values, "data": {}, "instance": {"workflow": definition.name}, "event": {}}
+    row = InstanceRecord(
+        id=new_id, workflow=definition.name, definition_version=definition.version, state=initial.name,
+        params={k: to_json_value(v) for k, v in values.items()}, data={}, version=1,
+        state_entered_at=now, timeout_at=timeout_at(rt, initial, now, scope),
+        created_at=now, updated_at=now,
+    )
+    if definition.track:
+        due = definition.track.deadline.render(scope) if definition.track.deadline else None
+        row.tracks = [TrackRecord(participant, definition.track.initial, parse_date(due) if due else None,
+                                  {}, now) for participant in definition.participants]
+    fields = dict(trigger="start", source=None, dest=initial.name, participant=None, note=None)
+    effects, changed = apply_inline(rt, row, None, definition, list(initial.on_enter), rt.actor, now, fields,
+                                    {"params": row.params}, contexts)
+    insert_instance(conn, row)
+    event = record(conn, row, now, rt.actor, **fields, data={"params": row.params, **changed})
+    view = view_of(rt, row, definition, now)
+    outbox = enqueue(conn, row, event, effects, view)
+    return Outcome(view, [event.seq], outbox, now)
+
+
+def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, contexts: Contexts) -> Outcome:
+    """Run `move` on the instance (or one of its tracks) and write what it did."""
+    definition = rt.definition(row.workflow)
+    view = view_of(rt, row, definition, move.now)
+    level, mdef, state, track = _level(definition, row, view, move.trigger, move.participant)
+    candidates = [t for t in mdef.triggers_from(state) if t.trigger == move.trigger]
+    ctx = guard_context(rt, conn, view, definition, move.actor, move.now, move.participant, move.values, move.note)
+    scope = views.scope(view, {"trigger": move.trigger, "participant": move.participant,
+                               "actor": move.actor, "note": move.note})
+    verdicts = {id(t): decide(t, ctx, rt.plugins.registry, scope, check_roles=t is candidates[0])
+                for t in candidates}
+    if verdicts[id(candidates[0])].role:
+        raise Forbidden(f"{row.id}: {verdicts[id(candidates[0])].role}")
+    subject = Subject(state, lambda t: verdicts[id(t)].reasons)
+    if not rt.machine(definition, level).fire(subject, move.trigger):
+        where = f"{move.participant}'s track in {row.id}" if move.participant else row.id
+        raise Blocked(f"{move.trigger} is blocked on {where}: {'; '.join(subject.reasons)}")
+    return _write(rt, conn, row, track, definition, mdef, state, subject, move, scope, contexts)
+
+
+def _write(rt: Runtime, conn: Connection, row: InstanceRecord, track: TrackRecord | None,
+           definition: Definition, mdef: MachineDef, state: str, subject: Subject, move: Move,
+           scope: dict[str, Any], contexts: Contexts) -> Outcome:
+    dest, now = subject.state, move.now
+    event_data: dict[str, Any] = {}
+    if move.values:
+        event_data["values"] = {k: to_json_value(v) for k, v in move.values.items()}
+    if track is not None:
+        track.state, track.updated_at = dest, now
+        if move.values:
+            track.data = {**(track.data or {}), **event_data["values"]}
+    else:
+        if move.values:
+            row.data = {**(row.data or {}), **event_data["values"]}
+        enter(rt, row, mdef, state, dest, move.trigger, now, scope)
+    row.updated_at = now
+    fields = dict(trigger=move.trigger, source=state, dest=dest, participant=move.participant, note=move.note)
+    effects, changed = apply_inline(rt, row, track, definition, subject.queued, move.actor, now, fields, event_data,
+                                    contexts)
+    if move.files:
+        event_data["attachments"] = [{"filename": f, "sha256": hashlib.sha256(c).hexdigest(), "size": len(c)}
+                                     for f, c in move.files]
+    # The version check: the instance (even when only a track moved) is written
+    # only if nobody else wrote it since we read it.
+    save_instance(conn, row, track)
+    event = record(conn, row, now, move.actor, **fields, data={**event_data, **changed})
+    for filename, content in move.files:
+        insert_attachment(conn, event_seq=event.seq, instance_id=row.id, participant=move.participant,
+                          filename=filename, size=len(content),
+                          sha256=hashlib.sha256(content).hexdigest(), content=content)
+    outbox = enqueue(conn, row, event, effects, view_of(rt, row, definition, now)) if effects else []
+    result = FireResult(row.id, row.state, move.participant, dest if track is not None else None,
+                        event.seq, move.trigger, state, dest)
+    get_logger().info("transition", instance=row.id, trigger=move.trigger, source=state, dest=dest,
+                      participant=move.participant, event_seq=event.seq)
+    return Outcome(result, [event.seq], outbox, now)
+
+
+def _level(definition: Definition, row: InstanceRecord, view: InstanceView, trigger: str,
+           participant: str | None) -> tuple[str, MachineDef, str, TrackRecord | None]:
+    """Which machine a trigger runs on, checked: the instance's, or one track's."""
+    if participant is None:
+        mdef, state = definition.instance, row.state
+        if state not in mdef.states:
+            raise InvalidTrigger(f"{row.id} is in state {state!r}, which {definition.path} no longer defines")
+        if trigger not in {t.trigger for t in mdef.triggers_from(state)}:
+            if definition.track and trigger in definition.track.trigger_names():
+                raise BadInput(f"{trigger} is a trigger of each participant's track: add --participant "
+                               f"(one of {', '.join(definition.participants)})")
+            raise InvalidTrigger(not_possible(row.id, state, trigger, mdef))
+        return "instance", mdef, state, None
+    if definition.track is None:
+        raise BadInput(f"{row.id} has no participants; fire its triggers without --participant")
+    track = row.track(participant)
+    if track is None:
+        raise NotFound(f"{participant!r} has no track in {row.id}; participants: {', '.join(view.tracks)}")
+    mdef = definition.track
+    if mdef.active_in and row.state not in mdef.active_in:
+        raise InvalidTrigger(f"tracks of {row.id} move only while it is in {'|'.join(mdef.active_in)}; "
+                             f"it is {row.state}")
+    if trigger not in {t.trigger for t in mdef.triggers_from(track.state)}:
+        raise InvalidTrigger(not_possible(f"{participant}'s track in {row.id}", track.state, trigger, mdef))
+    return "track", mdef, track.state, track
+
+
+def not_possible(where: str, state: str, trigger: str, mdef: MachineDef) -> str:
+    possible = sorted({t.trigger for t in mdef.triggers_from(state)})
+    now = f"possible now: {', '.join(possible)}" if possible else "nothing can be fired from it"
+    return f"{trigger!r} is not possible: {where} is in state {state}; {now}"
+
+
+def enter(rt: Runtime, row: InstanceRecord, mdef: MachineDef, source: str, dest: str, trigger: str,
+          now: dt.datetime, scope: dict) -> None:
+    """Move the instance row to `dest` and work out when its timeout falls.
+
+    A timeout fires once per entry into its state: if its trigger loops back
+    into the same state, it is not armed again."""
+    state = mdef.states[dest]
+    if dest != source:
+        row.state = dest
+        row.state_entered_at = now
+        row.timeout_at = timeout_at(rt, state, now, scope)
+    elif state.timeout and state.timeout.trigger == trigger:
+        row.timeout_at = None
+
+
+def timeout_at(rt: Runtime, state: StateDef, entered: dt.datetime, scope: dict) -> dt.datetime | None:
+    """When the timeout of `state`, entered at `entered`, falls (UTC), or None."""
+    timeout = state.timeout
+    if timeout is None:
+        return None
+    if timeout.after is not None:
+        return entered + timeout.after
+    value = timeout.at.render(scope)
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        moment = value
+    else:
+        text = str(value)
+        moment = parse_date(text) if len(text) == 10 else parse_datetime(text)
+    if not isinstance(moment, dt.datetime):  # a date: the timeout falls when that day is over
+        moment = dt.datetime.combine(moment + dt.timedelta(days=1), dt.time())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=rt.config.timezone)
+    return moment.astimezone(dt.timezone.utc)
+
+
+def record(conn: Connection, row: InstanceRecord, now: dt.datetime, actor: str, **fields: Any) -> EventView:
+    """Write one history event and return it."""
+    seq = insert_event(conn, at=now, actor=actor, instance_id=row.id, **fields)
+    return EventView(seq=seq, at=now, actor=actor, instance_id=row.id, **fields)
+
+
+def apply_inline(rt: Runtime, row: InstanceRecord, track: TrackRecord | None, definition: Definition,
+                 calls: list[Call], actor: str, now: dt.datetime, fields: dict[str, Any],
+                 event_data: dict[str, Any], contexts: Contexts) -> tuple[list[Call], dict[str, Any]]:
+    """Run the in-transaction actions on the instance's (and the moving track's) data
+    before anything is written, so that state, data and event go out together. Returns
+    the actions left for the outbox, and what changed, for the event: {"set": …} for
+    the instance, {"track_set": …} for the track."""
+    registry = rt.plugins.registry.actions
+    effects = [c for c in calls if not registry[c.name].in_transaction]
+    inline = [c for c in calls if registry[c.name].in_transaction]
+    if not inline:
+        return effects, {}
+    view = view_of(rt, row, definition, now)
+    # Not written yet, so it has no seq; actions see what it will record.
+    event = EventView(seq=0, at=now, actor=actor, instance_id=row.id, data=dict(event_data), **fields)
+    scope = views.scope(view, {**fields, "actor": actor})
+    data = copy.deepcopy(row.data or {})
+    track_data = copy.deepcopy(track.data or {}) if track is not None else None
+    for call in inline:
+        ctx = contexts(view, event, definition, f"{row.id}-{call.name}")
+        ctx.data, ctx.track_data = data, track_data
+        registry[call.name].function(ctx, render_value(call.args, scope))
+    changes = {}
+    for key, holder, new in (("set", row, data), ("track_set", track, track_data)):
+        if holder is None:
+            continue
+        old = holder.data or {}
+        changed = {k: to_json_value(v) for k, v in new.items() if old.get(k) != v}
+        if changed:
+            holder.data = new
+            changes[key] = changed
+    return effects, changes
+
+
+def enqueue(conn: Connection, row: InstanceRecord, event: EventView, calls: list[Call],
+            view: InstanceView) -> list[int]:
+    """Write each effect to the outbox, in the transition's transaction."""
+    if not calls:
+        return []
+    scope = views.scope(view, {"trigger": event.trigger, "participant": event.participant,
+                               "actor": event.actor, "note": event.note, "seq": event.seq})
+    return insert_outbox(conn, [
+        dict(instance_id=row.id, event_seq=event.seq, action=call.name, args=render_value(call.args, scope),
+             status="pending", attempts=0, next_attempt_at=event.at, created_at=event.at)
+        for call in calls])

@@ -1,0 +1,75 @@
+"""The one place a write transaction opens.
+
+`UnitOfWork.run(work)` runs `work(conn)` in one transaction (state, event and queued
+actions together, or nothing). A write that lost a race (the instance's version moved
+under it) is retried from the start, guards included, so the loser either succeeds on
+the new state or gets a clear error. After the commit it runs the follow-up work:
+the queued actions, then the `on_event` listeners.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from rcmflow.errors import Conflict, DatabaseError
+from rcmflow.log import bound, get_logger
+from rcmflow.store import Database, LostRace
+
+#: how often a command that keeps losing races is tried before the user hears of it
+WRITE_ATTEMPTS = 8
+
+
+@dataclass
+class Outcome:
+    """What one write transaction did, for the work that follows its commit."""
+
+    result: Any
+    events: list[int] = field(default_factory=list)
+    outbox: list[int] = field(default_factory=list)
+    #: the time the transaction acted at (`tick --now` may differ from the clock)
+    now: dt.datetime | None = None
+    #: how the queued actions went when they were run right after the commit
+    actions_done: int = 0
+    actions_failed: int = 0
+
+
+class UnitOfWork:
+    def __init__(self, db: Database, after_commit: Callable[[Outcome], None]):
+        self.db = db
+        self.after_commit = after_commit
+
+    def run(self, work: Callable[[Connection], Outcome], actor: str, retry_duplicate: bool = False,
+            **context: Any) -> Outcome:
+        """Run `work` in one write transaction, retried when it lost a race.
+        `retry_duplicate`: a duplicate key (a concurrent start of the same id) is such a race."""
+        log = get_logger()
+        with bound(actor=actor, **context):
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                try:
+                    with self.db.writing() as conn:
+                        outcome = work(conn)
+                    break
+                except LostRace:
+                    log.info("write lost a race; retrying", attempt=attempt)
+                except IntegrityError as exc:
+                    # A concurrent start took the same id; the next attempt sees it and
+                    # says so. Anything else, or a second time, is a fault to show.
+                    if attempt > 1 or not retry_duplicate:
+                        raise
+                    log.info("write lost a race; retrying", attempt=attempt, error=_first_line(exc))
+                except OperationalError as exc:
+                    raise DatabaseError(f"database error on {self.db.display_url}: {_first_line(exc)}") from None
+            else:
+                raise Conflict(f"{context.get('instance', 'the instance')} kept changing while this command ran "
+                               f"({WRITE_ATTEMPTS} attempts); try again")
+            self.after_commit(outcome)
+        return outcome
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", exc)).splitlines()[0]

@@ -1,0 +1,106 @@
+"""The one way rows become the read-only views plugins and commands see, and the
+overdue rule, written once (the SQL of `status` is derived from the same fields)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Callable
+
+from sqlalchemy import and_, false, or_, true
+
+from rcmflow.context import EventView, InstanceView, TrackView
+from rcmflow.model.definition import PARAM_TYPES, Definition
+from rcmflow.store import Instance
+
+
+def is_overdue(definition: Definition | None, instance_state: str, track_state: str,
+               due: dt.date | None, today: dt.date) -> bool:
+    """A track is overdue once its due date is over, while its instance still waits
+    for it (a track-active state) and it has not reached a state that meets the deadline."""
+    if due is None or today <= due or definition is None or definition.track is None:
+        return False
+    track = definition.track
+    if track.active_in and instance_state not in track.active_in:
+        return False
+    return track_state not in track.deadline_met
+
+
+def overdue_condition(definitions: dict[str, Definition], today: dt.date) -> Callable[[Any], Any]:
+    """`is_overdue` as SQL, for a track row `t` of the outer instance row: the same
+    three conditions, per workflow (tests hold the two to the same answers)."""
+
+    def condition(t):
+        per_workflow = [
+            and_(Instance.workflow == name,
+                 Instance.state.in_(d.track.active_in) if d.track.active_in else true(),
+                 t.c.state.not_in(d.track.deadline_met) if d.track.deadline_met else true())
+            for name, d in definitions.items() if d.track is not None
+        ]
+        return and_(t.c.due.is_not(None), t.c.due < today, or_(false(), *per_workflow))
+
+    return condition
+
+
+def typed_params(definition: Definition | None, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Stored params (JSON) as the types their definition declares (a date is a date)."""
+    params = dict(params or {})
+    if definition is None:
+        return params
+    typed = {}
+    for name, value in params.items():
+        param = definition.params.get(name)
+        typed[name] = PARAM_TYPES[param.type](value) if param and value is not None else value
+    return typed
+
+
+def instance_view(row: Any, definition: Definition | None, today: dt.date) -> InstanceView:
+    """A view of an instance row (a record or an ORM row) with all its tracks."""
+    tracks = {}
+    for t in row.tracks:
+        reminded = t.reminded_at.date() if t.reminded_at else None
+        overdue = is_overdue(definition, row.state, t.state, t.due, today)
+        tracks[t.participant] = TrackView(t.participant, t.state, t.due, overdue, dict(t.data or {}), reminded)
+    return InstanceView(
+        id=row.id, workflow=row.workflow, state=row.state, version=row.version,
+        params=typed_params(definition, row.params), data=dict(row.data or {}), tracks=tracks,
+        created_at=row.created_at, updated_at=row.updated_at, timeout_at=row.timeout_at,
+    )
+
+
+def status_view(row: Any, definition: Definition | None) -> InstanceView:
+    """A view of a `status` row, whose tracks come as JSON built by the database
+    (overdue already decided there; the tracks' data is left out)."""
+    tracks = {p: TrackView(p, t["state"], _date(t["due"]), t["overdue"], reminded=_date(t["reminded"]))
+              for p, t in json.loads(row.tracks or "{}").items()}
+    return InstanceView(
+        id=row.id, workflow=row.workflow, state=row.state, version=row.version,
+        params=typed_params(definition, row.params), data=dict(row.data or {}), tracks=tracks,
+        created_at=row.created_at, updated_at=row.updated_at, timeout_at=row.timeout_at)
+
+
+def event_view(event: Any) -> EventView:
+    return EventView(seq=event.seq, at=event.at, actor=event.actor, instance_id=event.instance_id,
+                     trigger=event.trigger, source=event.source, dest=event.dest,
+                     participant=event.participant, note=event.note, data=dict(event.data or {}))
+
+
+def instance_json(view: InstanceView) -> dict[str, Any]:
+    """The stable `status --json` shape of one instance."""
+    return {
+        "id": view.id, "workflow": view.workflow, "state": view.state, "version": view.version,
+        "tracks": {p: {"state": t.state, "due": t.due.isoformat() if t.due else None, "overdue": t.overdue,
+                       "reminded": t.reminded.isoformat() if t.reminded else None}
+                   for p, t in view.tracks.items()},
+    }
+
+
+def scope(view: InstanceView, event: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """What `{{ }}` references in a definition may name."""
+    return {"params": view.params, "data": view.data,
+            "instance": {"id": view.id, "workflow": view.workflow, "state": view.state},
+            "event": event or {}}
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
