@@ -204,3 +204,51 @@ def outbox_table(items: list[dict], tz) -> Table:
     if not items:
         table.add_row("", "(the outbox is empty)", "", "", "", "", "", "")
     return table
+
+
+def print_all(renderables: Iterable) -> None:
+    """Print tables and texts on standard output; a plain `str` as it is."""
+    import click
+
+    from rcmflow.output import console
+
+    out = console()
+    for renderable in renderables:
+        if isinstance(renderable, str):
+            click.echo(renderable)
+        else:
+            out.print(renderable)
+
+
+def status_parts(engine: "Engine", views: list["InstanceView"], instance: str | None, filtered: bool,
+                 by: str = "participant") -> list:
+    """What `rcmflow status` shows: one instance in detail, or the instances, the
+    participant matrix of the open ones and what each of their next steps waits for."""
+    if instance:
+        return instance_detail(engine, views[0], engine.triggers(instance))
+    if not views:
+        return ["nothing to show: no instance matches" if filtered else
+                "no instances yet: start them with 'rcmflow quickstart' or 'rcmflow start WORKFLOW'"]
+    parts: list = [instances_table(views)]
+    # the matrix is for the work still under way: every participant against every open instance
+    open_views = [v for v in views if not engine.is_final(v)]
+    matrix = participant_matrix(open_views, engine.members, by)
+    if matrix is not None:
+        parts.append(matrix)
+    if open_views and len(open_views) <= 50:  # beyond that, ask for one workflow or instance
+        parts.append(waiting_table(open_views, engine.waiting_for))
+    return parts
+
+
+def write_csv(engine: "Engine", views: list["InstanceView"]) -> None:
+    """`rcmflow status --csv`: one line per track on standard output."""
+    import csv
+    import sys
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["instance", "workflow", "instance_state", "participant", "name", "state", "due", "overdue"])
+    for view in views:
+        for participant, track in view.tracks.items():
+            country = engine.members.countries.get(participant)
+            writer.writerow([view.id, view.workflow, view.state, participant, country.name() if country else "",
+                             track.state, track.due.isoformat() if track.due else "", str(track.overdue).lower()])

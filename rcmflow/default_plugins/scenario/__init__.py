@@ -1,1 +1,93 @@
-"""default_plugins/scenario"""
+"""The RCM scenario, built in: `rcmflow quickstart` starts the roadmap that
+`workflows/roadmap.yaml` plans (`plan.py`), `rcmflow demo` plays the meeting report's
+story in a folder of its own (`demo.py`).
+
+A plugin like any other: it uses only the plugin API, and shows the status by running
+the `status` command it finds on the group it is given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rcmflow import hookimpl
+from rcmflow.errors import BadInput
+
+
+@hookimpl
+def register_commands(cli, pass_engine):
+    cli.add_command(quickstart_command(cli, pass_engine))
+    cli.add_command(demo_command(cli, pass_engine))
+
+
+def show_status(cli: click.Group, engine=None) -> None:
+    """Run `rcmflow status` (with its defaults) from inside another command, on
+    `engine` if given, else on the engine the user chose."""
+    ctx = click.get_current_context()
+    if engine is not None:
+        ctx.obj = engine  # `pass_engine` hands a command the nearest engine
+    ctx.invoke(cli.get_command(ctx, "status"))
+
+
+def quickstart_command(cli: click.Group, pass_engine) -> click.Command:
+    @click.command()
+    @pass_engine
+    def quickstart(engine):
+        """Set up the roadmap: create the database if needed, start every instance that
+        workflows/roadmap.yaml plans and is not started yet, and show the status."""
+        from rcmflow.default_plugins.scenario.plan import apply_plan
+
+        click.echo(f"database ready: {engine.init()}")
+        for item, started in apply_plan(engine):
+            click.echo(f"{'started' if started else 'already running'}: {item.id} ({item.workflow})")
+        show_status(cli)
+
+    return quickstart
+
+
+def demo_command(cli: click.Group, pass_engine) -> click.Command:
+    @click.command()
+    @click.option("--home", "demo_home", type=click.Path(file_okay=False),
+                  help="Play in this folder and keep it (default: a new temporary folder).")
+    @pass_engine
+    def demo(engine, demo_home: str | None):
+        """Play the RCM roadmap scenario end to end in a folder of its own.
+
+        Copies workflows/ and plugins/ of the home into the demo folder, then runs the
+        meeting report's story on its own SQLite database and a 2017 clock, printing each
+        step and the final status. Your own database is never touched.
+        """
+        from rcmflow import Engine
+        from rcmflow.config import load_config
+        from rcmflow.default_plugins.scenario.demo import run_demo
+
+        target = copy_home(engine.home, demo_home)
+        click.echo(f"Playing the RCM roadmap in {target}")
+        config = load_config(target, f"sqlite:///{target / 'rcmflow.db'}", "ts-officer")
+        played = run_demo(lambda clock: Engine(config=config, clock=clock), click.echo)
+        click.echo("")
+        show_status(cli, played)
+        click.echo(f"\nThe demo's home is {target}: try  rcmflow --home {target} history declaration-2017")
+
+    return demo
+
+
+def copy_home(source: Path, demo_home: str | None) -> Path:
+    """A new project folder (`demo_home`, or a temporary one) with the workflows/ and
+    plugins/ of `source`."""
+    import shutil
+    import tempfile
+
+    if not (source / "workflows").is_dir():
+        raise BadInput(f"{source} has no workflows/ folder to play with; run the demo from the rcmflow "
+                       f"folder or give rcmflow --home DIR")
+    target = Path(demo_home or tempfile.mkdtemp(prefix="rcmflow-demo-")).resolve()
+    if (target / "rcmflow.db").exists() or (target / "workflows").exists():
+        raise BadInput(f"{target} already holds a project; give --home an empty or new folder")
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in ("workflows", "plugins"):
+        if (source / folder).is_dir():
+            shutil.copytree(source / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return target

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
-from rcmflow.core.engine import Engine
+from rcmflow import Engine
 from rcmflow.errors import Blocked, RcmflowError
 from rcmflow.default_plugins.scenario.plan import apply_plan
 
@@ -84,63 +84,86 @@ class DemoClock:
         self.now = dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=dt.timezone.utc)
 
 
-def play(engine: Engine, clock: DemoClock, say: Callable[[str], None]) -> None:
-    """Run the whole scenario on `engine`, whose clock is `clock`, telling each step."""
+TS, PPT = "ts-officer", "sv-ppt"
 
-    def fire(actor: str, instance: str, trigger: str, participant: str | None = None,
+
+class Story:
+    """The scenario's narrator: fires each step as its actor and tells what happened."""
+
+    def __init__(self, engine: Engine, clock: DemoClock, say: Callable[[str], None]):
+        self.engine, self.clock, self.say = engine, clock, say
+
+    def fire(self, actor: str, instance: str, trigger: str, participant: str | None = None,
              note: str | None = None, quiet: bool = False, **values: str) -> bool:
-        who = engine.acting_as(actor)
+        who = self.engine.acting_as(actor)
         where = f"{instance} {participant}" if participant else instance
         try:
             result = who.fire(instance, trigger, participant, note, values)
         except Blocked as exc:
-            say(f"  {clock.now:%Y-%m-%d}  {actor:<15} {trigger:<22} {where:<22} BLOCKED: {exc}")
+            self.tell(f"{actor:<15} {trigger:<22} {where:<22} BLOCKED: {exc}")
             return False
         if not quiet:
-            say(f"  {clock.now:%Y-%m-%d}  {actor:<15} {trigger:<22} {where:<22} {result.source} -> {result.dest}")
+            self.tell(f"{actor:<15} {trigger:<22} {where:<22} {result.source} -> {result.dest}")
         return True
 
-    def summary(instance: str, what: str) -> None:
-        tracks = engine.get(instance).tracks.values()
+    def tell(self, line: str) -> None:
+        """One line of the story, dated by the scenario's clock."""
+        self.say(f"  {self.clock.now:%Y-%m-%d}  {line}")
+
+    def summary(self, instance: str, what: str) -> None:
+        tracks = self.engine.get(instance).tracks.values()
         states = ", ".join(f"{sum(t.state == s for t in tracks)} {s}" for s in sorted({t.state for t in tracks}))
-        say(f"  {clock.now:%Y-%m-%d}  {'(every member)':<15} {what:<22} {instance:<22} {states}")
+        self.tell(f"{'(every member)':<15} {what:<22} {instance:<22} {states}")
 
-    def chapter(title: str) -> None:
-        say("")
-        say(title)
+    def chapter(self, title: str) -> None:
+        self.say("")
+        self.say(title)
 
-    ts, ppt = "ts-officer", "sv-ppt"
 
-    chapter("1. The roadmap is set up (rcmflow quickstart)")
-    clock.set("2017-03-29", 9)
-    engine.init()
-    for item, started in apply_plan(engine):
+def play(engine: Engine, clock: DemoClock, say: Callable[[str], None]) -> None:
+    """Run the whole scenario on `engine`, whose clock is `clock`, telling each step."""
+    story = Story(engine, clock, say)
+    for chapter in (set_up, troika_meeting, theme_1, themes_2_and_3, amendments, adoption,
+                    regional_review, background_paper):
+        chapter(story)
+
+
+def set_up(story: Story) -> None:
+    story.chapter("1. The roadmap is set up (rcmflow quickstart)")
+    story.clock.set("2017-03-29", 9)
+    story.engine.init()
+    for item, started in apply_plan(story.engine):
         if started:
-            say(f"  started {item.id} ({item.workflow})")
+            story.say(f"  started {item.id} ({item.workflow})")
 
-    chapter("2. The Troikas of the RCM and the SACM agree their agenda and meet")
-    troika = "troika-2017-03-30"
-    fire(ppt, troika, "call_for_agenda")
+
+def troika_meeting(story: Story) -> None:
+    fire, troika = story.fire, "troika-2017-03-30"
+    story.chapter("2. The Troikas of the RCM and the SACM agree their agenda and meet")
+    fire(PPT, troika, "call_for_agenda")
     fire("hn-focal", troika, "propose_items", "HN", items="Extra-regional and extra-continental migrants")
     fire("sv-focal", troika, "propose_items", "SV", items="Experiences of the RCPs, for the Caribbean")
     fire("pa-focal", troika, "propose_items", "PA", items="Extra-regional flows, seen from transit countries")
     fire("sacm-focal", troika, "propose_items", "SACM", items="Contents and schedule of the GCM")
-    fire(ppt, troika, "agree_agenda")  # blocked: no agenda text yet
-    fire(ppt, troika, "agree_agenda", agenda=(
+    fire(PPT, troika, "agree_agenda")  # blocked: no agenda text yet
+    fire(PPT, troika, "agree_agenda", agenda=(
         "1. Contents and schedule of the GCM; 2. Migration flows towards the RCM region and towards "
         "Europe, extra-regional and extra-continental migrants; 3. The RCM's joint declaration on the "
         "GCM; 4. Agreements and non-agreements concerning the GCM"))
-    clock.set("2017-03-30", 15)
-    fire(ppt, troika, "hold_meeting")
-    fire(ppt, troika, "record_outcome",
+    story.clock.set("2017-03-30", 15)
+    fire(PPT, troika, "hold_meeting")
+    fire(PPT, troika, "record_outcome",
          agreements="The GCM is the only topic; human rights as the focus of bi-regional input",
          non_agreements="Whether the Caribbean process prepares a report of the meeting")
-    fire(ts, troika, "circulate_report")
+    fire(TS, troika, "circulate_report")
 
-    chapter("3. Countries send their input on the first three themes")
+
+def theme_1(story: Story) -> None:
+    fire, engine, clock = story.fire, story.engine, story.clock
+    story.chapter("3. Countries send their input on the first three themes")
     clock.set("2017-03-31")
     for theme in ("theme-1", "theme-2", "theme-3"):
-        fire(ts, theme, "open")
+        fire(TS, theme, "open")
     clock.set("2017-04-12")
     fire("gt-focal", "theme-1", "start_drafting", "GT")
     for country in MEMBERS:
@@ -150,88 +173,105 @@ def play(engine: Engine, clock: DemoClock, say: Callable[[str], None]) -> None:
     clock.set("2017-04-21", 8)
     report = engine.tick()
     for instance, reason in report.waiting:
-        say(f"  {clock.now:%Y-%m-%d}  rcmflow tick      deadline of {instance} passed, waiting: {reason.split(': ', 1)[1]}")
+        story.tell(f"rcmflow tick      deadline of {instance} passed, waiting: {reason.split(': ', 1)[1]}")
     late = [c for c, t in engine.get("theme-1").tracks.items() if t.overdue]
-    say(f"  {clock.now:%Y-%m-%d}  status            overdue on theme-1: {', '.join(late)}")
+    story.tell(f"status            overdue on theme-1: {', '.join(late)}")
     clock.set("2017-04-24")
     fire("ni-focal", "theme-1", "submit", "NI", note="sent after the deadline")
     fire("bz-focal", "theme-1", "submit", "BZ", note="sent after the deadline")
     for fired in engine.tick().fired:
-        say(f"  {clock.now:%Y-%m-%d}  rcmflow tick      {fired.id}: {fired.trigger} ({fired.source} -> {fired.dest})")
-    fire(ts, "theme-1", "return_for_revision", "CR", note="please add the figures on returns")
+        story.tell(f"rcmflow tick      {fired.id}: {fired.trigger} ({fired.source} -> {fired.dest})")
+    fire(TS, "theme-1", "return_for_revision", "CR", note="please add the figures on returns")
     fire("cr-focal", "theme-1", "submit", "CR")
     for country in MEMBERS:
-        fire(ts, "theme-1", "accept", country, quiet=True)
-    summary("theme-1", "accept")
-    fire(ts, "theme-1", "circulate")
-    fire(ppt, "theme-1", "submit_regional_input")
+        fire(TS, "theme-1", "accept", country, quiet=True)
+    story.summary("theme-1", "accept")
+    fire(TS, "theme-1", "circulate")
+    fire(PPT, "theme-1", "submit_regional_input")
+
+
+def themes_2_and_3(story: Story) -> None:
+    fire = story.fire
     for theme in ("theme-2", "theme-3"):
         for country in MEMBERS:
             if country == "US" and theme == "theme-2":
                 fire("us-focal", theme, "decline", country, note="no input on this theme")
                 continue
             fire(f"{country.lower()}-focal", theme, "submit", country, quiet=True)
-            fire(ts, theme, "accept", country, quiet=True)
-        summary(theme, "submit, accept")
-        fire(ts, theme, "close_collection")
-        fire(ts, theme, "circulate")
-        fire(ppt, theme, "submit_regional_input")
+            fire(TS, theme, "accept", country, quiet=True)
+        story.summary(theme, "submit, accept")
+        fire(TS, theme, "close_collection")
+        fire(TS, theme, "circulate")
+        fire(PPT, theme, "submit_regional_input")
 
-    chapter("4. Mexico's base text: amendments, the agreed draft, the declaration")
-    declaration = "declaration-2017"
+
+DECLARATION = "declaration-2017"
+
+
+def amendments(story: Story) -> None:
+    fire, clock = story.fire, story.clock
+    story.chapter("4. Mexico's base text: amendments, the agreed draft, the declaration")
     clock.set("2017-03-31")
-    fire(ts, declaration, "share_base_text", text=BASE_TEXT)
+    fire(TS, DECLARATION, "share_base_text", text=BASE_TEXT)
     clock.set("2017-04-07")
-    fire("gt-focal", declaration, "propose_amendment", "GT", item="1", line="3",
+    fire("gt-focal", DECLARATION, "propose_amendment", "GT", item="1", line="3",
          change='say "victims of crimes"', reason="migrants can be victims of various crimes")
-    fire("gt-focal", declaration, "propose_amendment", "GT", item="1",
+    fire("gt-focal", DECLARATION, "propose_amendment", "GT", item="1",
          change="include access to justice, and mechanisms for it in countries of transit, return and destination")
-    fire("gt-focal", declaration, "propose_amendment", "GT", item="5",
+    fire("gt-focal", DECLARATION, "propose_amendment", "GT", item="5",
          change='drop "and more efficient border management"', reason="territorial claim with Belize")
-    fire("hn-focal", declaration, "propose_amendment", "HN", item="new",
+    fire("hn-focal", DECLARATION, "propose_amendment", "HN", item="new",
          change="add an item on migrant smuggling and trafficking in persons")
-    fire("us-focal", declaration, "propose_amendment", "US", change='do not use the terms "slavery" or "modern slavery"',
+    fire("us-focal", DECLARATION, "propose_amendment", "US", change='do not use the terms "slavery" or "modern slavery"',
          exclude_terms="slavery; modern slavery")
     for country in MEMBERS:
         if country not in ("GT", "HN", "US"):
-            fire(f"{country.lower()}-focal", declaration, "no_comments", country, quiet=True)
-    summary(declaration, "no_comments")
+            fire(f"{country.lower()}-focal", DECLARATION, "no_comments", country, quiet=True)
+    story.summary(DECLARATION, "no_comments")
+
+
+def adoption(story: Story) -> None:
+    fire, clock = story.fire, story.clock
     clock.set("2017-04-14")
-    fire(ts, declaration, "agree_draft")
-    fire(ppt, declaration, "draft_declaration")
-    fire(ts, declaration, "revise_text", text=DECLARATION_DRAFT)
-    fire(ppt, declaration, "circulate_declaration")
+    fire(TS, DECLARATION, "agree_draft")
+    fire(PPT, DECLARATION, "draft_declaration")
+    fire(TS, DECLARATION, "revise_text", text=DECLARATION_DRAFT)
+    fire(PPT, DECLARATION, "circulate_declaration")
     for country in MEMBERS:
-        fire(f"{country.lower()}-focal", declaration, "finalise_input", country, quiet=True)
-    summary(declaration, "finalise_input")
+        fire(f"{country.lower()}-focal", DECLARATION, "finalise_input", country, quiet=True)
+    story.summary(DECLARATION, "finalise_input")
     clock.set("2017-04-24", 15)
-    fire(ppt, declaration, "hold_online_meeting", note="videoconference of 24 April")
-    fire(ppt, declaration, "open_adoption")
+    fire(PPT, DECLARATION, "hold_online_meeting", note="videoconference of 24 April")
+    fire(PPT, DECLARATION, "open_adoption")
     for country in MEMBERS:
         if country != "GT":
-            fire(f"{country.lower()}-focal", declaration, "agree", country, quiet=True)
-    summary(declaration, "agree")
-    fire("gt-focal", declaration, "object", "GT", reason="item 5 still speaks of more efficient border management")
-    fire(ppt, declaration, "adopt")  # blocked: the objection, and "modern slavery"
-    fire(ts, declaration, "revise_text", text=ADOPTED_TEXT, note="item 5 shortened; item 8 without the restricted term")
-    fire("gt-focal", declaration, "withdraw_objection", "GT")
-    fire(ppt, declaration, "adopt")
+            fire(f"{country.lower()}-focal", DECLARATION, "agree", country, quiet=True)
+    story.summary(DECLARATION, "agree")
+    fire("gt-focal", DECLARATION, "object", "GT", reason="item 5 still speaks of more efficient border management")
+    fire(PPT, DECLARATION, "adopt")  # blocked: the objection, and "modern slavery"
+    fire(TS, DECLARATION, "revise_text", text=ADOPTED_TEXT, note="item 5 shortened; item 8 without the restricted term")
+    fire("gt-focal", DECLARATION, "withdraw_objection", "GT")
+    fire(PPT, DECLARATION, "adopt")
 
-    chapter("5. The regional review waits for every consultation")
-    fire(ts, "review-2017", "compile")
 
-    chapter("6. The Technical Secretariat's background paper")
+def regional_review(story: Story) -> None:
+    story.chapter("5. The regional review waits for every consultation")
+    story.fire(TS, "review-2017", "compile")
+
+
+def background_paper(story: Story) -> None:
+    fire, clock = story.fire, story.clock
+    story.chapter("6. The Technical Secretariat's background paper")
     clock.set("2017-05-02")
-    fire(ts, "background-paper", "send_for_review")
+    fire(TS, "background-paper", "send_for_review")
     clock.set("2017-05-20")
     for country in ("MX", "GT", "CA", "PA"):
         fire(f"{country.lower()}-focal", "background-paper", "review", country, comments="see attached remarks")
     fire("us-focal", "background-paper", "no_comments", "US")
     clock.set("2017-06-01", 6)
-    for fired in engine.tick().fired:
-        say(f"  {clock.now:%Y-%m-%d}  rcmflow tick      {fired.id}: review closed by its deadline "
-            f"({fired.source} -> {fired.dest})")
-    fire(ts, "background-paper", "publish")
+    for fired in story.engine.tick().fired:
+        story.tell(f"rcmflow tick      {fired.id}: review closed by its deadline ({fired.source} -> {fired.dest})")
+    fire(TS, "background-paper", "publish")
 
 
 def run_demo(engine_factory: Callable[[DemoClock], Engine], say: Callable[[str], None]) -> Engine:

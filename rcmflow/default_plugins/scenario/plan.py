@@ -14,7 +14,7 @@ from rcmflow.errors import DefinitionError, RcmflowError
 from rcmflow.model.loader import check_keys, line_of, load_yaml
 
 if TYPE_CHECKING:
-    from rcmflow.core.engine import Engine
+    from rcmflow import Engine
 
 PLAN_FILE = "workflows/roadmap.yaml"
 

@@ -1,0 +1,209 @@
+"""The `rcmflow` click group: global options, plugin commands, one-line errors.
+
+Nothing here imports SQLAlchemy, rich or the engine at module level, so that
+`rcmflow --help` stays cheap; the engine is built the first time a command asks.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from rcmflow.errors import RcmflowError
+
+
+class UserError(click.ClickException):
+    """A `RcmflowError` on its way to the terminal: one line, its own exit code."""
+
+    def __init__(self, error: RcmflowError):
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class App:
+    """What the global options chose; config, plugins and engine are built on first use."""
+
+    def __init__(self, home: str | None, db: str | None, actor: str | None):
+        self.home, self.db, self.actor = home, db, actor
+        self._config = None
+        self._plugins = None
+        self._engine = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            from rcmflow.config import load_config
+
+            self._config = load_config(self.home, self.db, self.actor)
+        return self._config
+
+    @property
+    def plugins(self):
+        if self._plugins is None:
+            from rcmflow.plugins import load_plugins
+
+            self._plugins = load_plugins(self.config.home)
+        return self._plugins
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from rcmflow.core.engine import Engine
+
+            self._engine = Engine(config=self.config, plugins=self.plugins)
+        return self._engine
+
+
+def _nearest(ctx: click.Context):
+    """The nearest context object that is an `Engine` (a command may run another on an
+    engine of its own, as `demo` does with `status`), else the `App` of the global options."""
+    from rcmflow.core.engine import Engine
+
+    node: click.Context | None = ctx
+    while node is not None:
+        if isinstance(node.obj, (Engine, App)):
+            return node.obj
+        node = node.parent
+    raise RuntimeError("no rcmflow engine: run this command through the rcmflow command line")
+
+
+def engine_of(ctx: click.Context):
+    """The engine a command in `ctx` works on."""
+    found = _nearest(ctx)
+    return found.engine if isinstance(found, App) else found
+
+
+def config_of(ctx: click.Context):
+    """The settings (home, database, time zone...) of the command in `ctx`, without
+    building an engine."""
+    return _nearest(ctx).config
+
+
+def get_engine():
+    """The engine for the current command's home, database and actor (for plugin commands)."""
+    return engine_of(click.get_current_context())
+
+
+def pass_engine(command):
+    """Decorate a command so that it receives the `Engine` as its first argument.
+
+    To run a command on another engine, set `ctx.obj` to that engine and
+    `ctx.invoke` the command (see `rcmflow demo`).
+    """
+
+    @click.pass_context
+    def with_engine(ctx: click.Context, *args, **kwargs):
+        return ctx.invoke(command, engine_of(ctx), *args, **kwargs)
+
+    return functools.update_wrapper(with_engine, command)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+class RcmflowGroup(click.Group):
+    """Adds plugin commands on first look-up and turns user errors into one line."""
+
+    _plugin_commands: list[str] | None = None
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        # One process may run several invocations (tests do): forget the last home's commands.
+        for name in self._plugin_commands or ():
+            self.commands.pop(name, None)
+        self._plugin_commands = None
+        return super().make_context(*args, **kwargs)
+
+    def _add_plugin_commands(self, ctx: click.Context) -> None:
+        if self._plugin_commands is not None:
+            return
+        self._plugin_commands = []
+        if ctx.obj is None:
+            ctx.obj = App(ctx.params.get("home"), ctx.params.get("db"), ctx.params.get("actor"))
+        before = set(self.commands)
+        try:
+            ctx.obj.plugins.add_commands(self, pass_engine)
+        except RcmflowError as exc:
+            raise UserError(exc) from None
+        finally:
+            self._plugin_commands = sorted(set(self.commands) - before)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str):
+        self._add_plugin_commands(ctx)
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RcmflowError as exc:
+            raise UserError(exc) from None
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            raise UserError(database_error(ctx, exc)) from None
+
+
+def is_database_error(exc: Exception) -> bool:
+    """A failure of the database driver, seen through SQLAlchemy. If SQLAlchemy was never
+    imported (`rcmflow --help`, say), no database was used, so nothing is imported here."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.DBAPIError)
+
+
+def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
+    """A database failure as one line, with the likely remedy."""
+    from rcmflow.errors import DatabaseError
+
+    app = ctx.find_object(App)
+    url = app.engine.db.display_url if app and app._engine else "the database"
+    message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    if "no such table" in message or "does not exist" in message and "relation" in message:
+        return DatabaseError(f"{url} has no rcmflow tables yet: run 'rcmflow init'")
+    return DatabaseError(f"cannot use the database {url}: {message}")
+
+
+@click.group(cls=RcmflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# eager, so that `--home DIR --help` lists the commands of DIR's plugins
+@click.option("--home", envvar="RCMFLOW_HOME", type=click.Path(file_okay=False), is_eager=True,
+              help="Project folder with workflows/ and plugins/ [env RCMFLOW_HOME; default: here].")
+@click.option("--db", envvar="RCMFLOW_DB",
+              help="Database URL [env RCMFLOW_DB; default: sqlite file rcmflow.db in the home].")
+@click.option("--actor", envvar="RCMFLOW_ACTOR", help="Who is acting: a person id of members.yaml [env RCMFLOW_ACTOR].")
+@click.option("--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True,
+              help="Log lines on stderr: readable, or one JSON object a line.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              help="Default: warning on the console, info for JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Same as --log-level info.")
+@click.version_option(package_name="rcmflow")
+@click.pass_context
+def cli(ctx, home, db, actor, log_format, log_level, verbose):
+    """rcmflow runs the RCM roadmap: consultations, reviews, meetings, the declaration.
+
+    \b
+    A first session:
+      rcmflow quickstart                             create the database, start the roadmap
+      rcmflow workflows list                         what processes exist
+      rcmflow status                                 every country against every step
+      rcmflow fire theme-1 open                      ask every member for input
+      rcmflow triggers theme-1                       what can happen next, and why not
+      rcmflow fire theme-1 submit --participant MX   move one country's track
+      rcmflow history theme-1                        who did what, and when
+      rcmflow demo                                   the meeting report's story, end to end
+    """
+    from rcmflow.log import configure
+
+    configure(log_format, log_level or ("info" if verbose else None))
+    if ctx.obj is None:  # the plugin look-up may have made it already
+        ctx.obj = App(home, db, actor)
+
+
+def main() -> None:
+    cli(prog_name="rcmflow")

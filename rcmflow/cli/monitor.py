@@ -1,0 +1,132 @@
+"""Watching the roadmap: `status`, `history`, `tick` and the `outbox`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from rcmflow.cli.group import cli, engine_of, pass_engine
+from rcmflow.cli.params import HOME_DATETIME, json_option
+from rcmflow.errors import BadInput
+from rcmflow.output import console, emit_json
+
+
+@cli.command()
+@click.argument("instance", required=False)
+@click.option("--workflow", "-w", help="Only the instances of this workflow.")
+@click.option("--participant", "-p", "participants", multiple=True, metavar="CODE",
+              help="Only this participant's tracks (a country code); repeat for more.")
+@click.option("--overdue", is_flag=True, help="Only the tracks that are overdue.")
+@click.option("--by", type=click.Choice(["participant", "instance"]), default="participant", show_default=True,
+              help="Rows of the matrix: one per participant, or one per instance.")
+@click.option("--csv", "as_csv", is_flag=True, help="One line per track, as CSV, for spreadsheets.")
+@json_option
+@pass_engine
+def status(engine, instance: str | None, workflow: str | None, participants: tuple[str, ...],
+           overdue: bool, by: str, as_csv: bool, as_json: bool):
+    """Who has sent what, who is late, and what each step waits for.
+
+    Every participant against every open instance, with due dates and overdue marks,
+    a summary per instance and, under the matrix, what blocks each next step. With
+    INSTANCE: its tracks, due dates and next steps.
+
+    \b
+    rcmflow status --workflow thematic-consultation --overdue    who is late on the consultations
+    rcmflow status --participant NI --participant BZ             two countries, everywhere
+    rcmflow status --csv > status.csv                            for a spreadsheet
+    """
+    from rcmflow.core.engine import instance_json, select_tracks
+
+    check_participants(engine, participants)
+    filtered = bool(workflow or participants or overdue)
+    if as_json and not filtered:
+        # built by the database, for speed with thousands of instances; pretty on a terminal
+        text = engine.status_json(instance)
+        return emit_json(json.loads(text)) if sys.stdout.isatty() else click.echo(text)
+    views = select_tracks(engine.status(instance, workflow), participants, overdue)
+    if as_json:
+        return emit_json({"instances": [instance_json(v) for v in views]})
+    from rcmflow.cli import render
+
+    if as_csv:
+        return render.write_csv(engine, views)
+    render.print_all(render.status_parts(engine, views, instance, filtered, by))
+
+
+def check_participants(engine, participants: tuple[str, ...]) -> None:
+    for code in participants:
+        if code not in engine.members.countries:
+            raise BadInput(f"unknown participant {code!r}; participants: {', '.join(engine.members.countries)}")
+
+
+@cli.command()
+@click.argument("instance")
+@json_option
+@pass_engine
+def history(engine, instance: str, as_json: bool):
+    """Every event of INSTANCE: when, who, trigger, from, to, participant, note."""
+    events = engine.history(instance)
+    if as_json:
+        return emit_json([e.as_json() for e in events])
+    from rcmflow.cli.render import history_table
+
+    console().print(history_table(events, engine.config.timezone))
+
+
+@cli.command()
+@click.option("--now", type=HOME_DATETIME, metavar="ISO",
+              help="Act as if it were this time (e.g. 2017-04-21T09:00).")
+@json_option
+@pass_engine
+def tick(engine, now, as_json: bool):
+    """Fire due timeouts, send due reminders, run due or failed actions.
+
+    Safe to run from cron every few minutes: each timeout fires once, each reminder
+    is sent once, each action runs until it has succeeded.
+    """
+    report = engine.tick(now)
+    if as_json:
+        return emit_json(report.as_json())
+    for fired in report.fired:
+        click.echo(f"{fired.id}: timeout fired {fired.trigger} ({fired.source} -> {fired.dest})")
+    for instance_id, reason in report.waiting:
+        click.echo(f"{instance_id}: timeout due but waiting: {reason}")
+    for instance_id, participant, reminder in report.reminded:
+        click.echo(f"{instance_id}: reminded {participant} ({reminder})")
+    click.echo(f"{len(report.fired)} timeouts fired, {len(report.reminded)} reminders sent, "
+               f"{report.actions_done} actions done, {report.actions_failed} failed")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--failed", is_flag=True, help="Only the actions that gave up after their last attempt.")
+@json_option
+@click.pass_context
+def outbox(ctx, failed: bool, as_json: bool):
+    """The actions queued by transitions: pending, done or failed, with their errors.
+
+    Actions run right after the transition that queued them; a failed one is retried
+    by 'rcmflow tick' with a growing pause, and after 8 attempts it is marked failed.
+    """
+    if ctx.invoked_subcommand:
+        return
+    engine = engine_of(ctx)
+    items = engine.dispatcher.items(failed_only=failed)
+    if as_json:
+        return emit_json(items)
+    from rcmflow.cli.render import outbox_table
+
+    console().print(outbox_table(items, engine.config.timezone))
+
+
+@outbox.command("retry")
+@click.argument("action_id", type=int)
+@pass_engine
+def outbox_retry(engine, action_id: int):
+    """Run one queued or failed action now."""
+    ok = engine.dispatcher.retry(action_id, engine.now())
+    item = next(i for i in engine.dispatcher.items() if i["id"] == action_id)
+    if not ok:
+        raise click.ClickException(f"action {action_id} failed again: {item['last_error']}")
+    click.echo(f"action {action_id} ({item['action']} for {item['instance_id']}) done")
