@@ -16,7 +16,7 @@ import jinja2
 from markupsafe import Markup
 
 import rcmflow
-from rcmflow.errors import RcmflowError
+from rcmflow.errors import DefinitionError, NotFound, RcmflowError
 from rcmflow.model.diagram import render_graph
 from rcmflow.default_plugins.web.files import output_files, size_text
 from rcmflow.default_plugins.web.links import Links, ReportLinks
@@ -190,7 +190,10 @@ class Pages:
 
     def _definition(self, view: "InstanceView") -> "Definition | None":
         # None when the workflow's file is gone or broken: the page still shows the instance
-        return self.engine.catalog.definitions.get(view.workflow)
+        try:
+            return self.engine.definition(view.workflow)
+        except (NotFound, DefinitionError):
+            return None
 
     def _title(self, view: "InstanceView") -> str:
         definition = self._definition(view)
