@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from rcmflow.default_plugins.calendar import DEADLINE, MEETING, date_kind
+from rcmflow.default_plugins.calendar.entries import DEADLINE, MEETING, date_kind
 
 
 def export(rcmflow, *args: str) -> Calendar:

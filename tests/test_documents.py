@@ -20,7 +20,10 @@ import pytest
 from sqlalchemy import select
 
 from rcmflow.default_plugins.scenario.demo import run_demo
-from rcmflow.default_plugins.documents import output_path, parse_markdown, to_docx
+from rcmflow.default_plugins.documents.build import build
+from rcmflow.default_plugins.documents.files import output_path
+from rcmflow.default_plugins.documents.markdown import parse_markdown
+from rcmflow.default_plugins.documents.word import to_docx
 from rcmflow.core.engine import Engine
 from rcmflow.errors import BadInput
 from rcmflow.store import OutboxItem
@@ -108,8 +111,6 @@ def test_the_regional_input_has_each_country_or_its_absence_and_who_contributed(
 
 
 def test_attached_md_and_docx_text_is_pulled_into_the_regional_input(theme4, home, tmp_path):
-    from rcmflow.default_plugins.documents import build
-
     (tmp_path / "notas.txt").write_text("# not a heading\n1. not a list\n", encoding="utf-8")
     (tmp_path / "notas.docx").write_bytes(b"not a zip file")
     (tmp_path / "anexo.pdf").write_bytes(b"%PDF-1.4\n")
@@ -137,8 +138,6 @@ def test_attached_md_and_docx_text_is_pulled_into_the_regional_input(theme4, hom
 
 
 def test_the_declaration_draft_lists_the_amendments_by_country(demo, home):
-    from rcmflow.default_plugins.documents import build
-
     built = build(demo, "declaration-2017", "declaration-draft")
     assert [f.path for f in built.files] == ["out/declaration-2017/declaration-draft.docx",
                                              "out/declaration-2017/declaration-draft.html"]
@@ -167,8 +166,6 @@ def test_the_declaration_draft_lists_the_amendments_by_country(demo, home):
 
 
 def test_the_troika_report_and_the_deliverable(demo, home):
-    from rcmflow.default_plugins.documents import build
-
     build(demo, "troika-2017-03-30", "troika-report", ("docx",))
     items = paragraphs(home / "out" / "troika-2017-03-30" / "troika-report.docx")
     assert items[0] == ("Heading 1", "Report of the Troika meeting RCM–SACM, 30 March 2017")
@@ -220,8 +217,6 @@ class Tags(HTMLParser):
 
 
 def test_the_html_is_one_page_that_escapes_what_countries_wrote(theme4, home):
-    from rcmflow.default_plugins.documents import build
-
     build(theme4, "theme-4", "regional-input", ("html",))
     page = (home / "out" / "theme-4" / "regional-input.html").read_text(encoding="utf-8")
     parser = Tags()

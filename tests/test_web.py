@@ -23,7 +23,11 @@ import yaml
 
 from rcmflow.default_plugins.scenario.demo import run_demo
 from rcmflow.errors import DatabaseError
-from rcmflow.default_plugins.web import Links, Pages, StatusApp, access_allowed, make_server, presented_token, resolve_output
+from rcmflow.default_plugins.web.access import access_allowed, presented_token
+from rcmflow.default_plugins.web.app import StatusApp, make_server
+from rcmflow.default_plugins.web.files import resolve_output
+from rcmflow.default_plugins.web.links import Links
+from rcmflow.default_plugins.web.pages import Pages
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = next((path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))),

@@ -1,47 +1,26 @@
-"""The roadmap as a calendar: `rcmflow calendar` exports every open instance's dates.
+"""The events of the calendar: which dates of which open instances, and what each says.
 
-Each instance not in a final state gives:
-
-- one all-day event per distinct due date of its tracks ("theme-3: input due from 11
-  countries"), naming in its description who has not met that deadline yet;
-- one all-day event per other date param it has: a meeting (the Troika meeting, the
-  online meeting on the declaration, the stocktaking meeting) or another deadline;
-- one timed event for its pending timeout, naming the trigger `rcmflow tick` will fire.
-
-The file is iCalendar (RFC 5545), which Outlook and Google Calendar import. Each event's
-UID names what the event is (`theme-3.deadline@rcmflow`, `theme-1.timeout.collecting_input@rcmflow`),
-never when it was exported, so importing a newer export updates the events instead of
-adding copies; SEQUENCE is the instance's version, which only grows, so that clients
-take the newer copy.
+Each instance not in a final state gives one all-day event per distinct due date of
+its tracks, one per other date param (a meeting or a deadline), and one timed event
+for its pending timeout. UIDs name what an event is, never when it was exported.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
-import rcmflow
+from rcmflow.errors import DefinitionError, NotFound, RcmflowError
 from rcmflow.model.definition import PARAM_TYPES, Definition, Param, parse_date
-from rcmflow.errors import BadInput, RcmflowError
 
 if TYPE_CHECKING:
-    from icalendar import Calendar
-
-    from rcmflow.context import InstanceView
     from rcmflow import Engine
-
-CALENDAR_NAME = "RCM roadmap"
-PRODID = f"-//RCM Technical Secretariat//rcmflow {rcmflow.__version__}//EN"
-UID_DOMAIN = "rcmflow"
+    from rcmflow.context import InstanceView
 
 DEADLINE, MEETING, TIMEOUT = "deadline", "meeting", "timeout"
-CATEGORY = {DEADLINE: "Deadline", MEETING: "Meeting", TIMEOUT: "Timeout"}
+UID_DOMAIN = "rcmflow"
 
 _MEETING_WORD = re.compile(r"\bmeeting\b", re.IGNORECASE)
 
@@ -80,12 +59,14 @@ def calendar_entries(engine: "Engine") -> list[Entry]:
     """The events of every open instance, by date (then UID, so every export is in the same order)."""
     entries = []
     for view in engine.status():
-        definition = engine.catalog.definitions.get(view.workflow)
-        # Without its workflow file an instance's params cannot be read as dates;
-        # `rcmflow workflows validate` says what is wrong with the file.
-        if definition is None or engine.is_final(view):
+        try:
+            definition = engine.definition(view.workflow)
+        except (NotFound, DefinitionError):
+            # Without its workflow file an instance's params cannot be read as dates;
+            # `rcmflow workflows validate` says what is wrong with the file.
             continue
-        entries += instance_entries(engine, view, definition)
+        if not engine.is_final(view):
+            entries += instance_entries(engine, view, definition)
     return sorted(entries, key=lambda e: (e.day, e.uid))
 
 
@@ -102,39 +83,6 @@ def instance_entries(engine: "Engine", view: "InstanceView", definition: Definit
     if view.timeout_at is not None:
         entries.append(_timeout(context))
     return entries
-
-
-def build_calendar(engine: "Engine", entries: list[Entry] | None = None) -> "Calendar":
-    """The iCalendar of `entries` (by default every open instance's)."""
-    # Imported here: the plugin loads with every command, the calendar library is slow to import.
-    from icalendar import Calendar, Event
-
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", CALENDAR_NAME)
-    calendar.add("name", CALENDAR_NAME)
-    stamp = engine.now().astimezone(dt.timezone.utc)
-    for entry in calendar_entries(engine) if entries is None else entries:
-        event = Event()
-        event.add("uid", entry.uid)
-        event.add("dtstamp", stamp)
-        event.add("dtstart", entry.start)
-        if not isinstance(entry.start, dt.datetime):
-            event.add("dtend", entry.start + dt.timedelta(days=1))  # all day: the end is exclusive
-        # A timed event without an end is a moment (RFC 5545 3.6.1), which a timeout is.
-        event.add("summary", entry.summary)
-        event.add("description", entry.description)
-        event.add("categories", [CATEGORY[entry.kind]])
-        # A deadline or a timeout does not make anyone busy; a meeting does.
-        event.add("transp", "OPAQUE" if entry.kind == MEETING else "TRANSPARENT")
-        event.add("sequence", entry.sequence)
-        if entry.last_modified is not None:
-            event.add("last-modified", entry.last_modified.astimezone(dt.timezone.utc))
-        calendar.add_component(event)
-    return calendar
 
 
 # --- the events of one instance ---------------------------------------------------------
@@ -181,8 +129,8 @@ def _track_deadlines(c: _Context) -> list[Entry]:
         codes = [p for p, t in c.view.tracks.items() if t.due == due]
         pending = [p for p in codes if c.view.tracks[p].state not in track.deadline_met]
         members = all(p in countries and countries[p].member for p in codes)
-        who = _count(len(codes), "country" if members else "participant", "countries" if members else None)
-        quien = _count(len(codes), "país" if members else "participante", "países" if members else None)
+        who = counted(len(codes), "country" if members else "participant", "countries" if members else None)
+        quien = counted(len(codes), "país" if members else "participante", "países" if members else None)
         what = c.definition.params[key].description if key in c.definition.params else ""
         # A date other than the one the workflow plans (a track given more time) is its own event.
         uid = c.uid(key) if due == planned or len(dues) == 1 else c.uid(key, due.isoformat())
@@ -264,33 +212,6 @@ def _phrase(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-# --- the command -----------------------------------------------------------------------------
-
-
-@rcmflow.hookimpl
-def register_commands(cli, pass_engine):
-    @cli.command()
-    @click.option("--out", "-o", metavar="FILE", help="Write the calendar to FILE instead of standard output.")
-    @pass_engine
-    def calendar(engine, out):
-        """Deadlines, meetings and timeouts of the open instances, as an iCalendar file.
-
-        Import it into Outlook or Google Calendar; importing a newer export updates
-        the events instead of adding copies.
-        """
-        entries = calendar_entries(engine)
-        data = build_calendar(engine, entries).to_ical()
-        if out is None:
-            click.echo(data, nl=False)
-            return
-        try:
-            Path(out).write_bytes(data)
-        except OSError as exc:
-            raise BadInput(f"cannot write the calendar to {out}: {exc.strerror or exc}") from None
-        kinds = Counter(e.kind for e in entries)
-        counts = ", ".join(_count(kinds[kind], kind) for kind in (DEADLINE, MEETING, TIMEOUT))
-        click.echo(f"{_count(len(entries), 'event')} ({counts}) written to {out}")
-
-
-def _count(n: int, noun: str, plural: str | None = None) -> str:
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 event", "3 events", "2 countries"."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -1,0 +1,70 @@
+"""`rcmflow build INSTANCE`: what the `build_document` action does, by hand.
+
+This module is loaded with every command, so it imports only what defining the
+command needs; the document libraries load when a build runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from rcmflow.errors import BadInput
+from rcmflow.output import emit_json
+from rcmflow.default_plugins.documents.files import FORMATS, available_templates
+
+if TYPE_CHECKING:
+    from rcmflow import Engine
+    from rcmflow.model.definition import Definition
+
+
+def add_commands(cli: click.Group, pass_engine: Any) -> None:
+    """Add `build` to `cli`; its docstring is its help."""
+
+    @cli.command("build")
+    @click.argument("instance")
+    @click.option("--template", "-t", metavar="NAME",
+                  help="A template of workflows/templates/ (default: the one the workflow's build_document names).")
+    @click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
+                  help="docx or html; repeat for both (default: both).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    @pass_engine
+    def build_command(engine, instance, template, formats, as_json):
+        """Build INSTANCE's document into out/INSTANCE/ and record it in the history.
+
+        \b
+        rcmflow build theme-1 --template regional-input
+        rcmflow build declaration-2017 --template declaration-draft --format docx
+        """
+        return build_by_hand(engine, instance, template, formats or FORMATS, as_json)
+
+
+def build_by_hand(engine: "Engine", instance: str, template: str | None, formats: tuple[str, ...],
+                  as_json: bool) -> None:
+    """Build and print each file written (or the build as JSON)."""
+    from rcmflow.default_plugins.documents.build import build  # the document libraries load on first build
+
+    view = engine.get(instance)
+    if template is None:
+        template = default_template(engine.definition(view.workflow))
+    if template is None:
+        known = ", ".join(available_templates(engine.home)) or "none in workflows/templates/"
+        raise BadInput(f"{view.workflow} names no build_document template: give --template, one of {known}")
+    result = build(engine, view, template, formats)
+    if as_json:
+        return emit_json(result.as_json())
+    for built in result.files:
+        click.echo(f"{built.path}  {built.size:,} bytes  sha256 {built.sha256}")
+
+
+def default_template(definition: "Definition") -> str | None:
+    """The template the workflow's own build_document actions name, if just one."""
+    calls = []
+    for machine in filter(None, (definition.instance, definition.track)):
+        for state in machine.states.values():
+            calls += [*state.on_enter, *state.on_exit]
+        for transition in machine.transitions:
+            calls += transition.actions
+    names = {c.args["template"] for c in calls if c.name == "build_document" and isinstance(c.args, dict)}
+    return names.pop() if len(names) == 1 else None

@@ -1,0 +1,61 @@
+"""What a document's template sees: the instance as plain values.
+
+``instance``, ``definition``, ``members``, ``tracks``, ``attachments``, ``now`` and
+``today`` (plugins add more through the `document_context` hook, e.g. ``amendments``):
+plain dicts, lists and strings, so that a template never holds an engine, a session or
+a model object, and there is nothing behind a value to reach for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rcmflow.default_plugins.documents.attachments import instance_attachments
+
+if TYPE_CHECKING:
+    from rcmflow import Engine
+    from rcmflow.context import InstanceView
+    from rcmflow.model.definition import Definition
+
+
+def document_context(engine: "Engine", view: "InstanceView", definition: "Definition") -> dict[str, Any]:
+    """The template's variables: plain values only, then what plugins add."""
+    countries = engine.members.countries
+    files = instance_attachments(engine, view.id)
+    attachments = {code: files.get(code, []) for code in view.tracks}
+    now = engine.local(engine.now())
+    context = {
+        "instance": {
+            "id": view.id, "workflow": view.workflow, "state": view.state, "params": dict(view.params),
+            "data": dict(view.data), "labels": _labels(view, definition), "attachments": files.get(None, []),
+        },
+        "definition": {"name": definition.name, "title": definition.title_in("en"),
+                       "titles": dict(definition.title), "description": definition.description},
+        "members": {code: {"code": code, "name": c.name("en"), "names": dict(c.names), "language": c.language,
+                           "member": c.member} for code, c in countries.items()},
+        "tracks": _tracks(engine, view, attachments),
+        "attachments": attachments,
+        "now": now,
+        "today": now.date(),
+    }
+    engine.plugins.pm.hook.document_context(context=context, instance=view, definition=definition)
+    return context
+
+
+def _tracks(engine: "Engine", view: "InstanceView", attachments: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    countries = engine.members.countries
+    return {code: {
+        "code": code, "name": countries[code].name("en") if code in countries else code, "state": track.state,
+        "due": track.due, "overdue": track.overdue, "data": dict(track.data), "attachments": attachments[code],
+        "has_input": bool(attachments[code]) or any(v not in (None, "", [], {}) for v in track.data.values()),
+    } for code, track in view.tracks.items()}
+
+
+def _labels(view: "InstanceView", definition: "Definition") -> dict[str, str]:
+    """The readable names of the params' values that have them, e.g. a theme's title."""
+    labels = {}
+    for param, value in view.params.items():
+        spec = definition.params.get(param)
+        if spec is not None and spec.labels and spec.label(value):
+            labels[param] = spec.label(value)
+    return labels

@@ -1,0 +1,146 @@
+"""The WSGI application behind `rcmflow serve`, and the threading server that runs it.
+
+Read-only: GET and HEAD only; the database is the only state, so every request reads
+it afresh. Errors the user did not cause are logged with their traceback and shown
+without it.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import socket
+from dataclasses import dataclass, field
+from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any, Callable
+from urllib.parse import parse_qs, quote
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+from sqlalchemy.exc import DBAPIError
+
+from rcmflow.errors import DatabaseError, NotFound
+from rcmflow.log import get_logger
+from rcmflow.default_plugins.web.access import access_allowed, redact, token_matches
+from rcmflow.default_plugins.web.files import resolve_output
+from rcmflow.default_plugins.web.links import Links
+from rcmflow.default_plugins.web.pages import Pages
+
+if TYPE_CHECKING:
+    from rcmflow import Engine
+
+REASONS = {200: "OK", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           500: "Internal Server Error", 503: "Service Unavailable"}
+#: no script runs and nothing loads from elsewhere, whatever ends up in a page
+PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
+               "form-action 'none'; frame-ancestors 'none'")
+REFUSED = ("This status page is open to this machine only. From elsewhere, add the token set in "
+           "rcmflow.toml ([serve] token) as ?token=… or as Authorization: Bearer ….")
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    policy: str = PAGE_POLICY
+
+
+class StatusApp:
+    """The WSGI application behind `rcmflow serve`: read-only, GET and HEAD only."""
+
+    def __init__(self, engine: "Engine", token: str | None = None):
+        self.engine = engine
+        self.token = token
+        self.pages = Pages(engine)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+        response = self.respond(environ)
+        headers = [("Content-Type", response.content_type), ("Content-Length", str(len(response.body))),
+                   ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+                   ("Cache-Control", "no-store"), ("Content-Security-Policy", response.policy), *response.headers]
+        start_response(f"{response.status} {REASONS[response.status]}", headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [response.body]
+
+    def respond(self, environ: dict[str, Any]) -> Response:
+        query = environ.get("QUERY_STRING", "")
+        headers = {"Host": environ.get("HTTP_HOST"), "Authorization": environ.get("HTTP_AUTHORIZATION")}
+        if not access_allowed(environ.get("REMOTE_ADDR", ""), headers, query, self.token):
+            return self._error(403, REFUSED, Links())
+        # Links keep a token that came in the query string; a header token needs no help.
+        given = parse_qs(query).get("token", [None])[0]
+        links = Links(f"?token={quote(given)}" if self.token and token_matches(given, self.token) else "")
+        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            response = self._error(405, "This page is read-only: it answers GET and HEAD.", links)
+            response.headers.append(("Allow", "GET, HEAD"))
+            return response
+        # wsgiref hands over the path %-decoded as Latin-1; file names are UTF-8
+        path = environ.get("PATH_INFO", "/").encode("latin-1", "replace").decode("utf-8", "replace")
+        try:
+            return self._route(path, links)
+        except NotFound as exc:
+            return self._error(404, str(exc), links)
+        except Exception as exc:
+            return self._failure(exc, path, links)
+
+    def _route(self, path: str, links: Links) -> Response:
+        if path == "/":
+            return self._page(self.pages.overview(links))
+        if path.startswith("/instances/"):
+            instance_id = path[len("/instances/"):]
+            if instance_id and "/" not in instance_id:
+                return self._page(self.pages.instance(instance_id, links))
+        if path.startswith("/out/"):
+            return self._document(path[len("/out/"):])
+        raise NotFound(f"there is no page {path}")
+
+    def _document(self, relative: str) -> Response:
+        target = resolve_output(self.engine.home / "out", relative)
+        if target is None:
+            raise NotFound(f"there is no document out/{relative}")
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        # Downloaded, never shown in the page's origin: a built document holds country text.
+        return Response(200, target.read_bytes(), kind,
+                        [("Content-Disposition", f"attachment; filename*=UTF-8''{quote(target.name)}")],
+                        policy="sandbox")
+
+    def _page(self, html: str) -> Response:
+        return Response(200, html.encode("utf-8"))
+
+    def _error(self, status: int, message: str, links: Links) -> Response:
+        return Response(status, self.pages.error(status, REASONS[status], message, links).encode("utf-8"))
+
+    def _failure(self, exc: Exception, path: str, links: Links) -> Response:
+        """An error the user did not cause: logged with its traceback, shown without it."""
+        # DBAPIError: a read that failed after the schema check (the server went away)
+        if isinstance(exc, (DatabaseError, DBAPIError)):
+            get_logger().error("the status page cannot read the database", path=redact(path), error=str(exc))
+            status, message = 503, "The database cannot be read just now; the page will try again in a minute."
+        else:
+            get_logger().exception("the status page failed", path=redact(path))
+            status, message = 500, "Something went wrong while building this page; the server's log says what."
+        try:
+            return self._error(status, message, links)
+        except Exception:  # the error page itself failed: plain text, still no traceback
+            return Response(status, message.encode("utf-8"), "text/plain; charset=utf-8")
+
+
+class _Handler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        get_logger().info("web", client=self.client_address[0], request=redact(format % args))
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    # a browser's idle pre-opened connection must not hold up everyone else
+    daemon_threads = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+def make_server(app: StatusApp, host: str = "127.0.0.1", port: int = 8000) -> WSGIServer:
+    """A threading wsgiref server for `app`, bound but not yet serving (port 0: any
+    free port; see `server.server_port`)."""
+    server = (_Server6 if ":" in host else _Server)((host, port), _Handler)
+    server.set_app(app)
+    return server
