@@ -82,6 +82,11 @@ class Plugins:
         self._collect("register_actions", self.registry.actions)
         self.commands: dict[str, list[str]] = {}
 
+    @property
+    def hook(self):
+        """The hooks, to call them the way rcmflow does: `plugins.hook.document_context(...)`."""
+        return self.pm.hook
+
     def _collect(self, hook: str, into: dict[str, Registered]) -> None:
         # Each plugin is called alone, through pluggy (so it gets only the arguments it
         # declares), with its own `register`, so that a clash can name both plugins.

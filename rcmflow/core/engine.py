@@ -218,7 +218,7 @@ class Engine:
             self._announce(outcome.events)
 
     def _announce(self, seqs: list[int]) -> None:
-        hook = self.plugins.pm.hook.on_event
+        hook = self.plugins.hook.on_event
         if not hook.get_hookimpls():
             return
         with self.db.reading() as session:

@@ -38,7 +38,7 @@ def document_context(engine: "Engine", view: "InstanceView", definition: "Defini
         "now": now,
         "today": now.date(),
     }
-    engine.plugins.pm.hook.document_context(context=context, instance=view, definition=definition)
+    engine.plugins.hook.document_context(context=context, instance=view, definition=definition)
     return context
 
 
