@@ -23,7 +23,7 @@ from rcmflow.default_plugins.scenario.demo import run_demo
 from rcmflow.default_plugins.documents import output_path, parse_markdown, to_docx
 from rcmflow.core.engine import Engine
 from rcmflow.errors import BadInput
-from rcmflow.store import OutboxItem
+from rcmflow.store.models import OutboxItem
 
 MEMBERS = {"BZ": "Belize", "CA": "Canada", "CR": "Costa Rica", "DO": "Dominican Republic", "SV": "El Salvador",
            "GT": "Guatemala", "HN": "Honduras", "MX": "Mexico", "NI": "Nicaragua", "PA": "Panama",

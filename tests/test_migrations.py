@@ -7,7 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from rcmflow.store.migrations import head_revision
-from rcmflow.store import SCHEMA_REVISION, Base
+from rcmflow.store.database import SCHEMA_REVISION
+from rcmflow.store.models import Base
 
 
 def test_the_code_expects_the_newest_migration():
@@ -44,7 +45,7 @@ def test_init_upgrades_a_database_of_the_first_schema(home, db_url, make_engine)
     from alembic import command
 
     from rcmflow.store.migrations import alembic_config
-    from rcmflow.store import Database
+    from rcmflow.store.database import Database
 
     old = Database(db_url)
     with old.engine.begin() as conn:
@@ -61,3 +62,19 @@ def test_init_upgrades_a_database_of_the_first_schema(home, db_url, make_engine)
     with db.connect() as conn:
         assert sa.inspect(conn).has_table("sent_messages")
     db.dispose()
+
+
+def test_constraints_have_the_names_of_the_models(engine, db_url):
+    # The naming convention gives PostgreSQL's own default names, so databases made
+    # before it existed already have them; new migrations can rely on them everywhere.
+    db = sa.create_engine(db_url)
+    with db.connect() as conn:
+        found = sa.inspect(conn)
+        for table in Base.metadata.sorted_tables:
+            assert found.get_pk_constraint(table.name)["name"] == table.primary_key.name
+            assert ({fk["name"] for fk in found.get_foreign_keys(table.name)}
+                    == {fk.name for fk in table.foreign_key_constraints})
+            assert ({uq["name"] for uq in found.get_unique_constraints(table.name)}
+                    == {c.name for c in table.constraints if isinstance(c, sa.UniqueConstraint)})
+    db.dispose()
+    assert Base.metadata.tables["tracks"].primary_key.name == "tracks_pkey"

@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from rcmflow.default_plugins.notify import check
-from rcmflow.store import OutboxItem, SentMessage
+from rcmflow.store.models import OutboxItem, SentMessage
 
 START = dt.datetime(2030, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
 LATER = START + dt.timedelta(minutes=30)  # past the first retry's backoff

@@ -37,10 +37,13 @@ from rcmflow.log import bound, get_logger
 from rcmflow.core.machine import CompiledMachine, Subject, guard_reasons, role_problem
 from rcmflow.model.members import Members, load_members
 from rcmflow.plugins import Plugins, load_plugins
-from rcmflow.store import (
-    Database, Event, Instance, InstanceRecord, LostRace, Track, TrackRecord, attachment_rows, insert_attachment, insert_event,
-    insert_instance, insert_outbox, load_instance, record_reminder, reminder_keys, save_instance, status_rows,
+from rcmflow.store.database import Database
+from rcmflow.store.models import Event, Instance, Track
+from rcmflow.store.records import (
+    InstanceRecord, LostRace, TrackRecord, attachment_rows, insert_attachment, insert_event, insert_instance,
+    insert_outbox, load_instance, record_reminder, reminder_keys, save_instance,
 )
+from rcmflow.store.status import status_rows
 
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 
 from rcmflow.errors import BadInput, NotFound
 from rcmflow.log import get_logger
-from rcmflow.store import OUTBOX, Event, Instance, OutboxItem
+from rcmflow.store.models import OUTBOX, Event, Instance, OutboxItem
 
 if TYPE_CHECKING:
     from rcmflow.core.engine import Engine

@@ -86,7 +86,7 @@ if TYPE_CHECKING:
 
     from rcmflow.context import ActionContext
     from rcmflow.model.members import Person
-    from rcmflow.store import Database
+    from rcmflow.store.database import Database
 
 KEYWORDS = ("participants", "participant", "secretariat", "ppt")
 TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -596,7 +596,7 @@ def _database(ctx: "ActionContext") -> "Database":
     if engine is not None:
         return engine.db
     # A context made without its engine: one Database per URL for the process.
-    from rcmflow.store import Database
+    from rcmflow.store.database import Database
 
     if ctx.config.db_url not in _databases:
         _databases[ctx.config.db_url] = Database(ctx.config.db_url)
@@ -613,7 +613,7 @@ def sent_key(ctx: "ActionContext", email: str) -> str:
 def _already_sent(db: "Database", keys: list[str]) -> set[str]:
     from sqlalchemy import select
 
-    from rcmflow.store import SentMessage
+    from rcmflow.store.models import SentMessage
 
     with db.reading() as session, session.begin():
         return set(session.scalars(select(SentMessage.key).where(SentMessage.key.in_(keys))))
@@ -624,7 +624,7 @@ def _record(db: "Database", ctx: "ActionContext", key: str, rendered: Rendered, 
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError
 
-    from rcmflow.store import SentMessage
+    from rcmflow.store.models import SentMessage
 
     outbox = re.fullmatch(r"outbox-(\d+)", ctx.idempotency_key)
     try:

@@ -6,7 +6,7 @@ Create Date: 2026-11-28
 """
 from alembic import op
 import sqlalchemy as sa
-import rcmflow.store
+import rcmflow.store.models
 
 
 revision = '0001'
@@ -24,10 +24,10 @@ def upgrade() -> None:
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('state_entered_at', rcmflow.store.UTCDateTime(), nullable=False),
-    sa.Column('timeout_at', rcmflow.store.UTCDateTime(), nullable=True),
-    sa.Column('created_at', rcmflow.store.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', rcmflow.store.UTCDateTime(), nullable=False),
+    sa.Column('state_entered_at', rcmflow.store.models.UTCDateTime(), nullable=False),
+    sa.Column('timeout_at', rcmflow.store.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', rcmflow.store.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', rcmflow.store.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('instances', schema=None) as batch_op:
@@ -36,7 +36,7 @@ def upgrade() -> None:
 
     op.create_table('events',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('at', rcmflow.store.UTCDateTime(), nullable=False),
+    sa.Column('at', rcmflow.store.models.UTCDateTime(), nullable=False),
     sa.Column('actor', sa.String(length=200), nullable=False),
     sa.Column('instance_id', sa.String(length=100), nullable=False),
     sa.Column('participant', sa.String(length=20), nullable=True),
@@ -58,7 +58,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=100), nullable=False),
     sa.Column('due', sa.Date(), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('updated_at', rcmflow.store.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', rcmflow.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('instance_id', 'participant')
@@ -88,9 +88,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('next_attempt_at', rcmflow.store.UTCDateTime(), nullable=False),
-    sa.Column('created_at', rcmflow.store.UTCDateTime(), nullable=False),
-    sa.Column('done_at', rcmflow.store.UTCDateTime(), nullable=True),
+    sa.Column('next_attempt_at', rcmflow.store.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', rcmflow.store.models.UTCDateTime(), nullable=False),
+    sa.Column('done_at', rcmflow.store.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['event_seq'], ['events.seq'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
