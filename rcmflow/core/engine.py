@@ -29,6 +29,7 @@ from rcmflow.model.definition import (
     Call, Catalog, Definition, MachineDef, PARAM_TYPES, Reminder, StateDef, load_catalog,
     parse_date, parse_datetime, render_value, to_json_value,
 )
+from rcmflow.core.ledger import Ledger
 from rcmflow.core.outbox import Dispatcher
 from rcmflow.errors import (
     BadInput, Blocked, Conflict, DatabaseError, DefinitionError, Forbidden, InvalidTrigger, NotFound,
@@ -525,11 +526,13 @@ class Engine:
             for call in calls])
 
     def action_context(self, view: InstanceView, event: EventView, definition: Definition,
-                       key: str) -> ActionContext:
+                       key: str, action: str | None = None) -> ActionContext:
+        """The context of one action; with `action` (its name), for after the commit, with its ledger."""
         return ActionContext(
             instance=view, event=event, definition=definition, members=self.members, config=self.config,
             home=self.home, now=self.now(), idempotency_key=key, data=dict(view.data),
             log=get_logger(instance=view.id, action_key=key), engine=self,
+            action=action, ledger=Ledger(self.db, action, self.now) if action else None,
         )
 
     # --- notes in the history -------------------------------------------------------------

@@ -108,7 +108,7 @@ class Dispatcher:
                 definition = engine.definition(row.workflow)
                 view = engine._instance_view(row, definition)
             action = engine.plugins.registry.actions[item.action]
-            ctx = engine.action_context(view, event_view(event), definition, f"outbox-{item.id}")
+            ctx = engine.action_context(view, event_view(event), definition, f"outbox-{item.id}", item.action)
             action.function(ctx, item.args)
         except Exception as exc:  # any failure keeps the action queued, with its reason
             message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]

@@ -29,20 +29,20 @@ Names and titles come in the language of the template used.
 
 How a run goes, and why:
 
-1. Resolve the recipients, and drop those this outbox action already reached (the
-   ``sent_messages`` table, keyed by ``ctx.idempotency_key`` and address).
+1. Resolve the recipients, and drop those this outbox action already reached (its
+   ``ctx.ledger``, keyed by ``ctx.idempotency_key`` and address).
 2. Render every remaining message before sending any, so that a template error
    sends nothing. Templates come from files anyone with access to the home can
    edit, so they run in Jinja's immutable sandbox, with undefined names as errors.
    The subject is rendered from the template's first line on its own: whatever a
    value contains, the subject stays one line, and line breaks never reach a header.
 3. Deliver each message (SMTP, or an ``.eml`` file in the outbox folder when no
-   SMTP host is set) and record it in ``sent_messages`` right after, in a short
-   transaction of its own. If the server fails half-way, the action raises, stays
-   in the outbox, and the retry sends only to those not yet recorded. What cannot be
-   made exactly-once is a crash between the server's "250 OK" and that record; the
-   retry then resends a message with the same Message-ID (derived from the action
-   and the recipient), which lets mail systems recognise the duplicate.
+   SMTP host is set) and mark it in the ledger right after, in a short transaction
+   of its own. If the server fails half-way, the action raises, stays in the
+   outbox, and the retry sends only to those not yet marked. What cannot be made
+   exactly-once is a crash between the server's "250 OK" and that mark; the retry
+   then resends a message with the same Message-ID (derived from the action and
+   the recipient), which lets mail systems recognise the duplicate.
 
 Settings (``rcmflow.toml``)::
 
@@ -75,8 +75,8 @@ from rcmflow import hookimpl
 from rcmflow.errors import RcmflowError
 from rcmflow.log import get_logger
 
-# The command line loads every built-in plugin to list its commands, so the mail,
-# TLS and database modules are imported when a notification is built, not here.
+# The command line loads every built-in plugin to list its commands, so the mail
+# and TLS modules are imported when a notification is built, not here.
 if TYPE_CHECKING:
     import smtplib
     from email.headerregistry import Address
@@ -86,7 +86,6 @@ if TYPE_CHECKING:
 
     from rcmflow.context import ActionContext
     from rcmflow.model.members import Person
-    from rcmflow.store.database import Database
 
 KEYWORDS = ("participants", "participant", "secretariat", "ppt")
 TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -588,54 +587,29 @@ def _write_eml(folder: Path, msg: "EmailMessage", msgid: str) -> Path:
 
 # --- the record of what went out ------------------------------------------------------
 
-_databases: dict[str, "Database"] = {}
-
-
-def _database(ctx: "ActionContext") -> "Database":
-    engine = getattr(ctx, "engine", None)
-    if engine is not None:
-        return engine.db
-    # A context made without its engine: one Database per URL for the process.
-    from rcmflow.store.database import Database
-
-    if ctx.config.db_url not in _databases:
-        _databases[ctx.config.db_url] = Database(ctx.config.db_url)
-    return _databases[ctx.config.db_url]
-
 
 def sent_key(ctx: "ActionContext", email: str) -> str:
+    """The ledger key of this action's message to `email`."""
     key = f"{ctx.idempotency_key}:{email.lower()}"
-    if len(key) > 200:  # the column's width: a very long address is kept as its hash
+    if len(key) > 200:  # as sent_messages kept it (a long address as its hash), so upgraded rows still match
         key = f"{ctx.idempotency_key}:sha256:{hashlib.sha256(email.lower().encode()).hexdigest()}"
     return key
 
 
-def _already_sent(db: "Database", keys: list[str]) -> set[str]:
-    from sqlalchemy import select
-
-    from rcmflow.store.models import SentMessage
-
-    with db.reading() as session, session.begin():
-        return set(session.scalars(select(SentMessage.key).where(SentMessage.key.in_(keys))))
+def _ledger(ctx: "ActionContext"):
+    if getattr(ctx, "ledger", None) is None:
+        raise NotifyError("notify runs after the commit, from the outbox: its context has no ledger "
+                          "to keep who has been sent what")
+    return ctx.ledger
 
 
-def _record(db: "Database", ctx: "ActionContext", key: str, rendered: Rendered, msgid: str,
-            transport: str, path: Path | None) -> None:
-    from sqlalchemy import insert
-    from sqlalchemy.exc import IntegrityError
-
-    from rcmflow.store.models import SentMessage
-
+def _record(ctx: "ActionContext", key: str, rendered: Rendered, msgid: str, transport: str,
+            path: Path | None) -> None:
+    # A run of this action that outlived its claim may have marked it first: then mark() keeps that one.
     outbox = re.fullmatch(r"outbox-(\d+)", ctx.idempotency_key)
-    try:
-        with db.writing() as conn:
-            conn.execute(insert(SentMessage.__table__).values(
-                key=key, outbox_id=int(outbox.group(1)) if outbox else None, instance_id=ctx.instance.id,
-                recipient=rendered.recipient.email, language=rendered.language, subject=rendered.subject,
-                message_id=msgid, transport=transport, path=str(path) if path else None, sent_at=ctx.now))
-    except IntegrityError:
-        # A run of this action that outlived its claim recorded it first: nothing to add.
-        return
+    _ledger(ctx).mark(key, outbox_id=int(outbox.group(1)) if outbox else None, instance_id=ctx.instance.id,
+                      recipient=rendered.recipient.email, language=rendered.language, subject=rendered.subject,
+                      message_id=msgid, transport=transport, path=str(path) if path else None)
 
 
 # --- the action ------------------------------------------------------------------------
@@ -649,11 +623,10 @@ def notify(ctx: "ActionContext", args: dict[str, Any]) -> None:
         raise NotifyError(f"template {args.get('template')!r} is not a template name")  # it makes a file name
     log = _log(ctx)
     settings = Settings.of(ctx)
-    db = _database(ctx)
+    ledger = _ledger(ctx)
     recipients = resolve(ctx, args["to"])
     keys = {r.email: sent_key(ctx, r.email) for r in recipients}
-    done = _already_sent(db, list(keys.values()))
-    pending = [r for r in recipients if keys[r.email] not in done]
+    pending = [r for r in recipients if not ledger.seen(keys[r.email])]
     if not pending:
         return
 
@@ -687,7 +660,7 @@ def notify(ctx: "ActionContext", args: dict[str, Any]) -> None:
                         continue
                     raise NotifyError(f"SMTP server {smtp.where()} failed after {sent} of {len(messages)} "
                                       f"messages: {type(exc).__name__}: {_smtp_reason(exc)}") from None
-            _record(db, ctx, keys[email], rendered, msgid, transport, path)
+            _record(ctx, keys[email], rendered, msgid, transport, path)
             sent += 1
             log.info("notification sent", to=email, template=args["template"], language=rendered.language,
                      message_id=msgid, transport=transport)

@@ -161,24 +161,22 @@ class ReminderSent(Base):
     sent_at: Mapped[dt.datetime]
 
 
-class SentMessage(Base):
-    """One e-mail handed to the SMTP server or written to the outbox folder. Its key
-    (outbox action, recipient) makes a retried action skip what it already sent."""
+class LedgerEntry(Base):
+    """Something an action has done, under a key of its own choosing (`ctx.ledger`):
+    the record that lets a retried action skip what it already did. `notify` keeps
+    one row per message sent, keyed by outbox action and recipient."""
 
-    __tablename__ = "sent_messages"
+    __tablename__ = "action_ledger"
+    __table_args__ = (UniqueConstraint("action", "key"),)
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), index=True)
-    instance_id: Mapped[str] = mapped_column(String(100), index=True)
-    recipient: Mapped[str] = mapped_column(String(320))
-    language: Mapped[str] = mapped_column(String(5))
-    subject: Mapped[str] = mapped_column(Text)
-    message_id: Mapped[str] = mapped_column(String(200))
-    #: smtp, or file (an .eml in the outbox folder when no SMTP server is set up)
-    transport: Mapped[str] = mapped_column(String(10))
-    path: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[dt.datetime]
+    id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    #: the registered name of the action that keeps the row (notify, feed, …)
+    action: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(300))
+    #: what the action wants to remember about it (a Message-ID, a file, …)
+    data: Mapped[dict[str, Any]]
+    at: Mapped[dt.datetime]
 
 
 INSTANCES, TRACKS, EVENTS, OUTBOX = Instance.__table__, Track.__table__, Event.__table__, OutboxItem.__table__
-ATTACHMENTS, REMINDERS = Attachment.__table__, ReminderSent.__table__
+ATTACHMENTS, REMINDERS, LEDGER = Attachment.__table__, ReminderSent.__table__, LedgerEntry.__table__
