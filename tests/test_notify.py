@@ -261,6 +261,22 @@ def test_a_bad_notify_is_reported_with_its_file_and_line(home, rcmflow):
             in result.stdout + result.stderr)
 
 
+def test_notify_uses_only_the_plugin_api():
+    import ast
+
+    import rcmflow.default_plugins.notify as package
+
+    public = ("rcmflow.context", "rcmflow.errors", "rcmflow.log", "rcmflow.output", "rcmflow.model",
+              "rcmflow.default_plugins.notify")
+    for path in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                if name.split(".")[0] == "rcmflow" and name != "rcmflow":
+                    assert name.startswith(public), f"{path.name} imports {name}"
+
+
 # --- who gets what ------------------------------------------------------------------
 
 
