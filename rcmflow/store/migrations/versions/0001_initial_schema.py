@@ -16,6 +16,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_instances()
+    _create_events()
+    _create_tracks()
+    _create_attachments()
+    _create_outbox()
+
+
+def _create_instances() -> None:
     op.create_table('instances',
     sa.Column('id', sa.String(length=100), nullable=False),
     sa.Column('workflow', sa.String(length=100), nullable=False),
@@ -34,6 +42,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_instances_timeout_at'), ['timeout_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_instances_workflow'), ['workflow'], unique=False)
 
+
+def _create_events() -> None:
     op.create_table('events',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('at', rcmflow.store.models.UTCDateTime(), nullable=False),
@@ -51,6 +61,8 @@ def upgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_instance_seq', ['instance_id', 'seq'], unique=False)
 
+
+def _create_tracks() -> None:
     op.create_table('tracks',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('instance_id', sa.String(length=100), nullable=False),
@@ -63,6 +75,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('instance_id', 'participant')
     )
+
+
+def _create_attachments() -> None:
     op.create_table('attachments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('event_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -79,6 +94,8 @@ def upgrade() -> None:
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attachments_event_seq'), ['event_seq'], unique=False)
 
+
+def _create_outbox() -> None:
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('instance_id', sa.String(length=100), nullable=False),
@@ -98,7 +115,6 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_event_seq'), ['event_seq'], unique=False)
-
 
 
 def downgrade() -> None:
