@@ -30,7 +30,8 @@ import sqlalchemy as sa
 
 from rcmflow.core.engine import Engine
 from rcmflow.log import configure
-from rcmflow.store import Event, Instance, Track, make_engine
+from rcmflow.store.database import make_engine
+from rcmflow.store.models import Event, Instance, Track
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOW = "bench-consultation"

@@ -4,7 +4,8 @@ This file is the worked example of docs/plugins.md: copy it, rename it, change i
 It shows the three things a plugin can add:
 
 - an action, `feed`, that appends one line per step to `out/activity.log` in the
-  home (run after the commit, safely retried: it never writes the same line twice);
+  home (run after the commit, safely retried: `ctx.ledger` remembers the steps it
+  has written, so it never writes the same line twice);
 - a guard, `note_given`, that refuses a transition fired without `--note`;
 - a command, `rcmflow feed`, that prints the last lines of the feed.
 
@@ -35,17 +36,20 @@ def _check_feed(args):
 
 def feed(ctx, args):
     """Append a line about this step to out/activity.log."""
-    path = ctx.home / FEED
-    key = f"[{ctx.idempotency_key}]"
-    # A retried action must not write its line twice: the key marks what is done.
-    if path.exists() and key in path.read_text(encoding="utf-8"):
+    # A retried action must not write its line twice: the action's ledger keeps
+    # which steps are in the feed already, under the key that stays the same across
+    # retries of one queued action.
+    key = ctx.idempotency_key
+    if ctx.ledger.seen(key):
         return
     event = ctx.event
     who = f"{event.actor}" + (f" for {event.participant}" if event.participant else "")
     line = args or f"{event.trigger}: {event.source} -> {event.dest}"
+    path = ctx.home / FEED
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(f"{event.at:%Y-%m-%d %H:%M} {ctx.instance.id}: {line} ({who}) {key}\n")
+        handle.write(f"{event.at:%Y-%m-%d %H:%M} {ctx.instance.id}: {line} ({who}) [{key}]\n")
+    ctx.ledger.mark(key, instance=ctx.instance.id, line=line)
 
 
 def note_given(ctx, args):

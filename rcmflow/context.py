@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -134,10 +134,46 @@ class GuardContext:
         return self.now.date()
 
 
+class ActionLedger(Protocol):
+    """What an action has already done, kept in the database: `ctx.ledger`.
+
+    An action that runs after the commit runs at least once: a failure, or a process
+    that dies half-way, runs it again later. The ledger is how it avoids doing
+    twice what it has done: pick a key for each piece of work, skip the keys you have
+    `seen`, and `mark` each one as soon as it is done. Keys are per action (two
+    actions may use the same key) and may be any text; a long one is kept as its hash.
+    Build them from `ctx.idempotency_key`, which stays the same across retries of one
+    queued action, plus what the piece is about (a recipient, a file)::
+
+        key = f"{ctx.idempotency_key}:{address}"
+        if not ctx.ledger.seen(key):
+            send(address)
+            ctx.ledger.mark(key, message_id=msgid)
+
+    Each `mark` is its own short transaction, committed when it returns. What cannot
+    be made exactly-once is a crash between the work and its mark: the retry does that
+    one piece again, so make it safe to repeat (the same file name, the same Message-ID).
+    """
+
+    def seen(self, key: str) -> bool:
+        """Whether `key` has been marked (by this or an earlier run of the action)."""
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The data marked with `key`, or None if it never was."""
+
+    def mark(self, key: str, **data: Any) -> bool:
+        """Record `key` as done, with `data` (JSON values) to remember about it.
+        False, and the first mark's data kept, if it already was."""
+
+
 @dataclass
 class ActionContext:
     """Everything an action may use. `data` (the instance's) and `track_data` (the
-    moving track's, on a track transition) are writable only for in-transaction actions."""
+    moving track's, on a track transition) are writable only for in-transaction actions.
+
+    Actions that run after the commit (the default) may run more than once; they use
+    `ledger` to skip what an earlier run did, `record` to note what they did in the
+    history, and `attachments` to read the files sent with the instance."""
 
     instance: InstanceView
     event: EventView
@@ -153,6 +189,13 @@ class ActionContext:
     log: Any = None
     #: the engine running the action, e.g. to `record` what it did in the history
     engine: Any = None
+    #: the registered name of the action being run (notify, build_document, …), for
+    #: actions run after the commit
+    action: str | None = None
+    #: what this action has already done, across retries (see `ActionLedger`); set for
+    #: actions run after the commit. In-transaction actions get None: what they do
+    #: commits with the transition or not at all, so they have nothing to skip.
+    ledger: ActionLedger | None = None
 
     def record(self, trigger: str, note: str | None = None, data: dict[str, Any] | None = None) -> int:
         """Add an event that changes no state to the instance's history (a document built,

@@ -41,7 +41,8 @@ def register_actions(register):
     same database transaction as the transition and `function(ctx, args)` runs after
     the commit, with `ctx` a `rcmflow.context.ActionContext`. If it raises,
     the action stays in the outbox with its error and `rcmflow tick` retries it, so
-    write actions that can safely run twice (use `ctx.idempotency_key`).
+    write actions that can safely run twice: record what is done in `ctx.ledger`
+    under `ctx.idempotency_key` and skip it when `ctx.ledger.seen(key)`.
 
     With `in_transaction=True` the function instead runs inside the transition's
     transaction and may only change `ctx.data` (the instance's data) and

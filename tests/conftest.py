@@ -117,7 +117,7 @@ def snapshot(db_url: str):
     """Every row of every rcmflow table, to show that a refused command changed nothing."""
     import sqlalchemy as sa
 
-    from rcmflow.store import Base
+    from rcmflow.store.models import Base
 
     def take() -> dict[str, list[tuple]]:
         engine = sa.create_engine(db_url)

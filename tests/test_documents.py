@@ -26,7 +26,7 @@ from rcmflow.default_plugins.documents.markdown import parse_markdown
 from rcmflow.default_plugins.documents.word import to_docx
 from rcmflow.core.engine import Engine
 from rcmflow.errors import BadInput
-from rcmflow.store import OutboxItem
+from rcmflow.store.models import OutboxItem
 
 MEMBERS = {"BZ": "Belize", "CA": "Canada", "CR": "Costa Rica", "DO": "Dominican Republic", "SV": "El Salvador",
            "GT": "Guatemala", "HN": "Honduras", "MX": "Mexico", "NI": "Nicaragua", "PA": "Panama",

@@ -157,7 +157,7 @@ def test_triggers_show_the_role_a_user_lacks(consultation, make_engine):
 def test_attachments_are_kept_with_their_hash(consultation, make_engine, tmp_path, db_url):
     import sqlalchemy as sa
 
-    from rcmflow.store import Attachment
+    from rcmflow.store.models import Attachment
 
     paper = tmp_path / "input-gt.md"
     paper.write_text("# Guatemala\nVictims of crimes.\n")

@@ -60,6 +60,18 @@ def test_the_example_plugin_from_the_plugins_folder(home, engine, rcmflow):
     assert (mine["guards"], mine["actions"], mine["commands"]) == (["note_given"], ["feed"], ["feed"])
 
 
+def test_the_feed_action_run_again_writes_nothing_more(home, engine):
+    # What a dispatcher does when it takes over an action whose claim expired.
+    (home / "workflows" / "review-note.yaml").write_text(REVIEW)
+    engine.start("review-note", "note-1")
+    engine.fire("note-1", "close")
+    [event] = [e for e in engine.history("note-1") if e.trigger == "close"]
+    ctx = engine.action_context(engine.get("note-1"), event, engine.definition("review-note"), "outbox-1", "feed")
+    assert ctx.ledger.seen("outbox-1") and ctx.ledger.get("outbox-1")["line"] == "close: open -> closed"
+    engine.plugins.registry.actions["feed"].function(ctx, None)
+    assert len((home / "out" / "activity.log").read_text().splitlines()) == 1
+
+
 def test_the_example_plugin_as_an_installed_package(home, tmp_path, monkeypatch, rcmflow):
     (home / "plugins" / "activity_feed.py").unlink()  # only the installed copy now
     site = tmp_path / "site"

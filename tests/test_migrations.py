@@ -7,7 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from rcmflow.store.migrations import head_revision
-from rcmflow.store import SCHEMA_REVISION, Base
+from rcmflow.store.database import SCHEMA_REVISION
+from rcmflow.store.models import Base
 
 
 def test_the_code_expects_the_newest_migration():
@@ -44,7 +45,7 @@ def test_init_upgrades_a_database_of_the_first_schema(home, db_url, make_engine)
     from alembic import command
 
     from rcmflow.store.migrations import alembic_config
-    from rcmflow.store import Database
+    from rcmflow.store.database import Database
 
     old = Database(db_url)
     with old.engine.begin() as conn:
@@ -59,5 +60,49 @@ def test_init_upgrades_a_database_of_the_first_schema(home, db_url, make_engine)
     assert [v.id for v in engine.status()] == ["theme-1"]
     db = sa.create_engine(db_url)
     with db.connect() as conn:
-        assert sa.inspect(conn).has_table("sent_messages")
+        assert sa.inspect(conn).has_table("action_ledger")
+        assert not sa.inspect(conn).has_table("sent_messages")  # its rows are ledger rows now
     db.dispose()
+
+
+def test_constraints_have_the_names_of_the_models(engine, db_url):
+    # The naming convention gives PostgreSQL's own default names, so databases made
+    # before it existed already have them; new migrations can rely on them everywhere.
+    db = sa.create_engine(db_url)
+    with db.connect() as conn:
+        found = sa.inspect(conn)
+        for table in Base.metadata.sorted_tables:
+            assert found.get_pk_constraint(table.name)["name"] == table.primary_key.name
+            assert ({fk["name"] for fk in found.get_foreign_keys(table.name)}
+                    == {fk.name for fk in table.foreign_key_constraints})
+            assert ({uq["name"] for uq in found.get_unique_constraints(table.name)}
+                    == {c.name for c in table.constraints if isinstance(c, sa.UniqueConstraint)})
+    db.dispose()
+    assert Base.metadata.tables["tracks"].primary_key.name == "tracks_pkey"
+
+
+def test_the_ledger_migration_goes_down_and_up_again(engine, consultation, db_url):
+    # Opening the consultation notified every member (as .eml files: no SMTP here).
+    from alembic import command
+
+    from rcmflow.store.database import Database
+    from rcmflow.store.migrations import alembic_config
+
+    def table(name: str) -> list[dict]:
+        with db.engine.connect() as conn:
+            return sorted((dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM {name}"))),
+                          key=lambda r: r["key"])
+
+    db = Database(db_url)
+    ledger = [{k: r[k] for k in ("action", "key", "at")} | {"data": r["data"]} for r in table("action_ledger")]
+    assert ledger and {r["action"] for r in ledger} == {"notify"}
+    with db.engine.begin() as conn:
+        command.downgrade(alembic_config(db, conn), "0003")
+    sent = table("sent_messages")
+    assert [r["key"] for r in sent] == [r["key"] for r in ledger]
+    assert {r["transport"] for r in sent} == {"file"} and all(r["message_id"] for r in sent)
+    with db.engine.begin() as conn:
+        command.upgrade(alembic_config(db, conn), "head")
+    again = [{k: r[k] for k in ("action", "key", "at")} | {"data": r["data"]} for r in table("action_ledger")]
+    db.dispose()
+    assert again == ledger

@@ -13,6 +13,7 @@ import textwrap
 from collections import Counter
 from email import policy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from rcmflow.default_plugins.notify import check
-from rcmflow.store import OutboxItem, SentMessage
+from rcmflow.store.models import LedgerEntry, OutboxItem
 
 START = dt.datetime(2030, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
 LATER = START + dt.timedelta(minutes=30)  # past the first retry's backoff
@@ -205,7 +206,9 @@ def outbox(db_url: str) -> list:
 
 
 def sent_rows(db_url: str) -> list:
-    return rows(db_url, SentMessage, SentMessage.key)
+    """The messages notify has marked as sent in the action ledger, by key."""
+    return [SimpleNamespace(key=row.key, at=row.at, **row.data)
+            for row in rows(db_url, LedgerEntry, LedgerEntry.key) if row.action == "notify"]
 
 
 def body(message: email.message.EmailMessage) -> str:
@@ -256,6 +259,22 @@ def test_a_bad_notify_is_reported_with_its_file_and_line(home, rcmflow):
     assert result.exit_code == 1
     assert (f"workflows/mail-test.yaml:{line}: action notify: template 'input request' must be a name"
             in result.stdout + result.stderr)
+
+
+def test_notify_uses_only_the_plugin_api():
+    import ast
+
+    import rcmflow.default_plugins.notify as package
+
+    public = ("rcmflow.context", "rcmflow.errors", "rcmflow.log", "rcmflow.output", "rcmflow.model",
+              "rcmflow.default_plugins.notify")
+    for path in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                if name.split(".")[0] == "rcmflow" and name != "rcmflow":
+                    assert name.startswith(public), f"{path.name} imports {name}"
 
 
 # --- who gets what ------------------------------------------------------------------
@@ -491,7 +510,7 @@ def test_the_same_action_run_twice_sends_once(mailer, smtp):
     assert len(smtp.mailbox.received) == len(focal_addresses(engine, MEMBERS))
     view = engine.get(instance)
     event = [e for e in engine.history(instance) if e.trigger == "open"][0]
-    ctx = engine.action_context(view, event, engine.definition("mail-test"), "outbox-1")
+    ctx = engine.action_context(view, event, engine.definition("mail-test"), "outbox-1", "notify")
     notify(ctx, {"to": "participants", "template": "input-request"})
     assert set(smtp.mailbox.per_recipient().values()) == {1}
 
@@ -603,3 +622,56 @@ def test_the_environment_overrides_host_and_port(home, make_engine, smtp, monkey
     engine.fire(start(engine, to="focal@us.example.org,someone@partner.example.org"), "poke")
     assert smtp.mailbox.per_recipient() == Counter({"focal@us.example.org": 1, "someone@partner.example.org": 1})
     assert smtp.mailbox.to("someone@partner.example.org")["To"] == "someone@partner.example.org"
+
+
+# --- upgrading -----------------------------------------------------------------------
+
+
+def insert_row(conn, table: str, **values) -> None:
+    """One row as an older schema stores it, whatever today's models say."""
+    def column(name, value):
+        kind = sa.JSON if isinstance(value, (dict, list)) else sa.DateTime if isinstance(value, dt.datetime) else None
+        return sa.column(name, kind)
+
+    conn.execute(sa.insert(sa.table(table, *(column(k, v) for k, v in values.items()))).values(**values))
+
+
+def test_messages_sent_before_the_ledger_are_not_sent_again(home, db_url, make_engine, smtp):
+    # A database at schema 0003, where a notification reached two of its three
+    # recipients (kept in sent_messages) before its process died: after `rcmflow
+    # init` the retry sends only to the third.
+    from alembic import command
+
+    from rcmflow.store.database import Database
+    from rcmflow.store.migrations import alembic_config
+
+    make_home(home, f"[smtp]\nhost = \"127.0.0.1\"\nport = {smtp.port}\n", "Subject: x\n\ny\n")
+    to = ["focal@mx.example.org", "focal@us.example.org", "someone@partner.example.org"]
+    then = START.replace(tzinfo=None)  # as stored: UTC without a zone
+    old = Database(db_url)
+    with old.engine.begin() as conn:
+        command.upgrade(alembic_config(old, conn), "0003")
+        insert_row(conn, "instances", id="mail-1", workflow="mail-test", definition_version=1, state="planned",
+                   version=2, params={"theme": 1, "deadline": "2030-04-20", "to": to}, data={},
+                   state_entered_at=then, created_at=then, updated_at=then)
+        insert_row(conn, "events", seq=1, actor="ts-officer", instance_id="mail-1", trigger="poke",
+                   source="planned", dest="planned", data={}, at=then)
+        insert_row(conn, "outbox", id=1, instance_id="mail-1", event_seq=1, action="notify", status="running",
+                   attempts=1, args={"to": to, "template": "probe"}, next_attempt_at=then, created_at=then)
+        for n, address in enumerate(to[:2]):
+            insert_row(conn, "sent_messages", key=f"outbox-1:{address}", outbox_id=1, instance_id="mail-1",
+                       recipient=address, language="en", subject="x", message_id=f"<outbox-1.{n}@localhost>",
+                       transport="smtp", path=None, sent_at=then)
+    old.dispose()
+
+    engine = make_engine(clock=Clock(START))
+    engine.init()
+    assert [(r.key, r.message_id, r.recipient, r.transport, r.outbox_id, r.at) for r in sent_rows(db_url)] == [
+        (f"outbox-1:{address}", f"<outbox-1.{n}@localhost>", address, "smtp", 1, START)
+        for n, address in enumerate(to[:2])]
+
+    assert engine.tick(LATER).actions_done == 1
+    assert smtp.mailbox.per_recipient() == Counter({"someone@partner.example.org": 1})
+    assert [r.recipient for r in sent_rows(db_url)] == to
+    [item] = outbox(db_url)
+    assert (item.status, item.attempts) == ("done", 2)

@@ -36,7 +36,7 @@ def mixed(make_engine, rcmflow):
 def test_json_agrees_with_the_database(mixed, db_url):
     import sqlalchemy as sa
 
-    from rcmflow.store import INSTANCES, TRACKS
+    from rcmflow.store.models import INSTANCES, TRACKS
 
     fast = json.loads(mixed.status_json())
     db = sa.create_engine(db_url)

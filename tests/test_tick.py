@@ -76,7 +76,7 @@ def test_an_absolute_timeout_falls_when_its_day_is_over(window):
 def test_a_failed_action_stays_queued_and_runs_once_when_it_can(window, db_url):
     import sqlalchemy as sa
 
-    from rcmflow.store import OutboxItem
+    from rcmflow.store.models import OutboxItem
 
     engine, clock, recorder = window
     recorder.fail()

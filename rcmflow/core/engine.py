@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from rcmflow.config import Config, load_config
 from rcmflow.context import ActionContext, Attachment, EventView, InstanceView
 from rcmflow.core import transition, views
+from rcmflow.core.ledger import Ledger
 from rcmflow.core.outbox import Dispatcher
 from rcmflow.core.queries import Queries, TriggerOption, select_tracks
 from rcmflow.core.runtime import Runtime, utc_now
@@ -29,7 +30,8 @@ from rcmflow.log import get_logger
 from rcmflow.model.definition import Catalog, Definition
 from rcmflow.model.members import Members, load_members
 from rcmflow.plugins import Plugins, load_plugins
-from rcmflow.store import Database, Event, Instance
+from rcmflow.store.database import Database
+from rcmflow.store.models import Event, Instance
 
 __all__ = ["Engine", "FireResult", "TickReport", "TriggerOption", "instance_json", "is_overdue",
            "reminder_occurrence", "select_tracks"]
@@ -194,11 +196,13 @@ class Engine:
     # --- actions -----------------------------------------------------------------------------
 
     def action_context(self, view: InstanceView, event: EventView, definition: Definition,
-                       key: str) -> ActionContext:
+                       key: str, action: str | None = None) -> ActionContext:
+        """The context of one action; with `action` (its name), for after the commit, with its ledger."""
         return ActionContext(
             instance=view, event=event, definition=definition, members=self.members, config=self.config,
             home=self.home, now=self.now(), idempotency_key=key, data=dict(view.data),
             log=get_logger(instance=view.id, action_key=key), engine=self,
+            action=action, ledger=Ledger(self.db, action, self.now) if action else None,
         )
 
     def _perform(self, item: Any) -> None:
@@ -208,7 +212,7 @@ class Engine:
             event = session.get(Event, item.event_seq)
             definition = self.definition(row.workflow)
             view = views.instance_view(row, definition, self.rt.today())
-        ctx = self.action_context(view, views.event_view(event), definition, f"outbox-{item.id}")
+        ctx = self.action_context(view, views.event_view(event), definition, f"outbox-{item.id}", item.action)
         self.plugins.registry.actions[item.action].function(ctx, item.args)
 
     def _after_commit(self, outcome: Outcome) -> None:

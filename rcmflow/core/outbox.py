@@ -18,7 +18,8 @@ from sqlalchemy import or_, select, update
 
 from rcmflow.errors import BadInput, NotFound
 from rcmflow.log import get_logger
-from rcmflow.store import OUTBOX, Database, OutboxItem
+from rcmflow.store.database import Database
+from rcmflow.store.models import OUTBOX, OutboxItem
 
 MAX_ATTEMPTS = 8
 #: how long a claimed action may run before another dispatcher may take it over

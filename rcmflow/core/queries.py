@@ -15,7 +15,10 @@ from rcmflow.core.policy import decide
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.transition import guard_context, load, view_of
 from rcmflow.errors import BadInput, NotFound
-from rcmflow.store import Database, Event, attachment_rows, status_rows
+from rcmflow.store.database import Database
+from rcmflow.store.models import Event
+from rcmflow.store.records import attachment_rows
+from rcmflow.store.status import status_rows
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from rcmflow.core.transition import Contexts, FireResult, Move
 from rcmflow.core.unit_of_work import Outcome, UnitOfWork
 from rcmflow.errors import Blocked
 from rcmflow.model.definition import Reminder
-from rcmflow.store import Database, Instance, load_instance, record_reminder, reminder_keys
+from rcmflow.store.database import Database
+from rcmflow.store.models import Instance
+from rcmflow.store.records import load_instance, record_reminder, reminder_keys
 
 
 @dataclass

@@ -27,9 +27,9 @@ from rcmflow.log import get_logger
 from rcmflow.model.definition import (
     Call, Definition, MachineDef, StateDef, TransitionDef, parse_date, parse_datetime, render_value, to_json_value,
 )
-from rcmflow.store import (
-    Instance, InstanceRecord, TrackRecord, insert_attachment, insert_event, insert_instance, insert_outbox,
-    load_instance,
+from rcmflow.store.models import Instance
+from rcmflow.store.records import (
+    InstanceRecord, TrackRecord, insert_attachment, insert_event, insert_instance, insert_outbox, load_instance,
     save_instance,
 )
 

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rcmflow.errors import Conflict, DatabaseError
 from rcmflow.log import bound, get_logger
-from rcmflow.store import Database, LostRace
+from rcmflow.store.database import Database
+from rcmflow.store.records import LostRace
 
 #: how often a command that keeps losing races is tried before the user hears of it
 WRITE_ATTEMPTS = 8

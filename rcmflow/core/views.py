@@ -11,7 +11,7 @@ from sqlalchemy import and_, false, or_, true
 
 from rcmflow.context import EventView, InstanceView, TrackView
 from rcmflow.model.definition import PARAM_TYPES, Definition
-from rcmflow.store import Instance
+from rcmflow.store.models import Instance
 
 
 def is_overdue(definition: Definition | None, instance_state: str, track_state: str,

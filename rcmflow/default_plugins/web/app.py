@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from sqlalchemy.exc import DBAPIError
-
 from rcmflow.errors import DatabaseError, NotFound
 from rcmflow.log import get_logger
 from rcmflow.default_plugins.web.access import access_allowed, redact, token_matches
@@ -111,8 +109,8 @@ class StatusApp:
 
     def _failure(self, exc: Exception, path: str, links: Links) -> Response:
         """An error the user did not cause: logged with its traceback, shown without it."""
-        # DBAPIError: a read that failed after the schema check (the server went away)
-        if isinstance(exc, (DatabaseError, DBAPIError)):
+        # also a read that failed after the schema check (the server went away)
+        if isinstance(exc, DatabaseError):
             get_logger().error("the status page cannot read the database", path=redact(path), error=str(exc))
             status, message = 503, "The database cannot be read just now; the page will try again in a minute."
         else:

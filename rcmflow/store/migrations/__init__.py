@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
-from rcmflow.store import Database
+from rcmflow.store.database import Database
 
 HERE = Path(__file__).parent
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from rcmflow.store import Base
+from rcmflow.store.models import Base
 
 config = context.config
 connection = config.attributes.get("connection")

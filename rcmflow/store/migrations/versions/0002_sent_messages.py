@@ -6,7 +6,7 @@ Create Date: 2026-11-28
 """
 from alembic import op
 import sqlalchemy as sa
-import rcmflow.store
+import rcmflow.store.models
 
 
 revision = '0002'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.String(length=200), nullable=False),
     sa.Column('transport', sa.String(length=10), nullable=False),
     sa.Column('path', sa.Text(), nullable=True),
-    sa.Column('sent_at', rcmflow.store.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', rcmflow.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('key')
     )

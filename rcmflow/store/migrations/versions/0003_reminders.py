@@ -6,7 +6,7 @@ Create Date: 2026-11-28
 """
 from alembic import op
 import sqlalchemy as sa
-import rcmflow.store
+import rcmflow.store.models
 
 
 revision = '0003'
@@ -21,7 +21,7 @@ def upgrade() -> None:
     sa.Column('instance_id', sa.String(length=100), nullable=False),
     sa.Column('participant', sa.String(length=20), nullable=False),
     sa.Column('event_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('sent_at', rcmflow.store.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', rcmflow.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['event_seq'], ['events.seq'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('key')
@@ -30,7 +30,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reminders_sent_instance_id'), ['instance_id'], unique=False)
 
     with op.batch_alter_table('tracks', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('reminded_at', rcmflow.store.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('reminded_at', rcmflow.store.models.UTCDateTime(), nullable=True))
 
 
 

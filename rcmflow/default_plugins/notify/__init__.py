@@ -1,0 +1,82 @@
+"""The built-in `notify` action: e-mail from templates, in each recipient's language.
+
+A definition writes ``{notify: {to: RULE, template: NAME}}``. RULE names who gets
+the message:
+
+- ``participants``: the focal points of every participant of the instance;
+- ``participant``: the focal points of the participant whose track moved;
+- ``secretariat`` or ``ppt``: the people with that role;
+- a group of ``members.yaml`` (``members``, ``troika``, …): its countries' focal points;
+- a person id or an e-mail address;
+- or a list of any of these.
+
+NAME is a pair of Jinja2 files in the home's ``workflows/templates/``,
+``NAME.en.txt.j2`` and ``NAME.es.txt.j2`` (or any language of members.yaml); a
+recipient whose language has no file gets the English one. The first line of a
+template is ``Subject: …``, then a blank line, then the plain-text body. A template
+sees, for each recipient:
+
+- ``instance`` (id, workflow, state, params, data) and ``definition`` (name, title);
+- ``recipient`` (name, email, language) and ``country``, the name of the
+  recipient's country; ``track`` (participant, state, due, overdue), that country's
+  track, with its due date as ``deadline`` (both None for someone without one);
+- ``event`` (trigger, participant, actor, note): what queued the notification;
+- ``documents``: the files built for the instance (``out/<instance-id>/…``);
+- ``theme_title``, when the workflow has a ``theme`` param: its label;
+- ``language``, and the filter ``longdate`` (20 April 2030, 20 de abril de 2030).
+
+Names and titles come in the language of the template used.
+
+How a run goes, and why:
+
+1. Resolve the recipients, and drop those this outbox action already reached (its
+   ``ctx.ledger``, keyed by ``ctx.idempotency_key`` and address).
+2. Render every remaining message before sending any, so that a template error
+   sends nothing. Templates come from files anyone with access to the home can
+   edit, so they run in Jinja's immutable sandbox, with undefined names as errors.
+   The subject is rendered from the template's first line on its own: whatever a
+   value contains, the subject stays one line, and line breaks never reach a header.
+3. Deliver each message (SMTP, or an ``.eml`` file in the outbox folder when no
+   SMTP host is set) and mark it in the ledger right after, in a short transaction
+   of its own. If the server fails half-way, the action raises, stays in the
+   outbox, and the retry sends only to those not yet marked. What cannot be made
+   exactly-once is a crash between the server's "250 OK" and that mark; the retry
+   then resends a message with the same Message-ID (derived from the action and
+   the recipient), which lets mail systems recognise the duplicate.
+
+Settings (``rcmflow.toml``)::
+
+    language = "es"              # for addresses that are not people of members.yaml
+    [smtp]
+    host = "smtp.example.org"    # RCMFLOW_SMTP_HOST; no host: write .eml files instead
+    port = 587                   # RCMFLOW_SMTP_PORT; default 587 with starttls, else 25
+    starttls = true
+    username = "rcm-ts"          # RCMFLOW_SMTP_USER
+    from = "RCM Technical Secretariat <secretariat@example.org>"
+    timeout = 30                 # seconds
+    [outbox]
+    folder = "outbox"            # relative to the home
+
+The password is read only from the environment (``RCMFLOW_SMTP_PASSWORD``), never
+from a file that may be copied or committed.
+
+The parts: ``arguments`` (the check of the definition's arguments), ``recipients``
+(who ``to:`` names), ``compose`` (templates, languages, headers), ``transport``
+(settings, SMTP, .eml files) and ``action`` (the run above). Like any plugin, notify
+uses only the plugin API: ``ctx`` and ``rcmflow.context``, ``rcmflow.errors``,
+``rcmflow.log`` and ``rcmflow.model``.
+"""
+
+from __future__ import annotations
+
+from rcmflow import hookimpl
+from rcmflow.default_plugins.notify.action import notify
+from rcmflow.default_plugins.notify.arguments import check
+from rcmflow.default_plugins.notify.common import NotifyError
+
+__all__ = ["NotifyError", "check", "notify"]
+
+
+@hookimpl
+def register_actions(register):
+    register("notify", notify, check=check)

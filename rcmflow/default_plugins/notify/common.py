@@ -1,0 +1,46 @@
+"""What every part of notify shares: its error, and one-line, valid addresses."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from rcmflow.errors import RcmflowError
+from rcmflow.log import get_logger
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
+
+    from rcmflow.context import ActionContext
+
+KEYWORDS = ("participants", "participant", "secretariat", "ppt")
+TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# Everything str.splitlines() breaks on, and the other control characters: none of
+# them belongs in a subject or a display name.
+LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+class NotifyError(RcmflowError):
+    """A notification that cannot go out as asked; the action stays in the outbox."""
+
+
+def parse_address(text: str) -> Address | None:
+    """The address if `text` is exactly one valid addr-spec, else None."""
+    from email.headerregistry import Address
+
+    if not text or LINE_BREAKS.search(text):
+        return None
+    try:
+        parsed = Address(addr_spec=text)
+    except Exception:  # the header parser raises several types for malformed input
+        return None
+    return parsed if parsed.username and parsed.domain else None
+
+
+def one_line(text: str) -> str:
+    """Line breaks and control characters become spaces: a header value stays one line."""
+    return " ".join(LINE_BREAKS.sub(" ", text).split())
+
+
+def log(ctx: "ActionContext"):
+    return ctx.log if ctx.log is not None else get_logger(instance=ctx.instance.id, action="notify")

@@ -1,0 +1,222 @@
+"""What a message says: its template in the recipient's language (rendered in Jinja's
+sandbox), the names the template sees, and the headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from rcmflow.default_plugins.notify.common import NotifyError, one_line, parse_address
+from rcmflow.default_plugins.notify.recipients import Recipient
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from rcmflow.context import ActionContext
+    from rcmflow.default_plugins.notify.transport import Settings
+
+LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+TEMPLATE_FOLDER = Path("workflows") / "templates"
+MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+           "septiembre", "octubre", "noviembre", "diciembre"),
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre"),
+}
+DATE_FORMATS = {"en": "{d} {m} {y}", "es": "{d} de {m} de {y}", "fr": "{d} {m} {y}"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    recipient: Recipient
+    language: str
+    subject: str
+    body: str
+
+
+def long_date(value: Any, language: str = "en") -> str:
+    """20 April 2030 / 20 de abril de 2030; '' for no date."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        try:
+            value = dt.date.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+    months = MONTHS.get(language, MONTHS["en"])
+    pattern = DATE_FORMATS.get(language, DATE_FORMATS["en"])
+    return pattern.format(d=value.day, m=months[value.month - 1], y=value.year)
+
+
+class Templates:
+    """The templates of one home, each file compiled once per run of the action."""
+
+    def __init__(self, home: Path):
+        import jinja2
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        @jinja2.pass_context
+        def longdate(context, value):
+            return long_date(value, context.get("language", "en"))
+
+        self.folder = home / TEMPLATE_FOLDER
+        # Immutable: a template cannot change what it is given. Plain text: nothing to escape.
+        self.env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(self.folder), undefined=jinja2.StrictUndefined, autoescape=False,
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+        self.env.filters["longdate"] = longdate
+        self._compiled: dict[str, tuple[Any, Any]] = {}
+
+    def file_for(self, name: str, language: str) -> tuple[str, str]:
+        """(file name, language) of the version to use: the recipient's, else English."""
+        wanted = [language] if LANGUAGE.match(language) else []  # it becomes part of a file name
+        for lang in dict.fromkeys([*wanted, "en"]):
+            filename = f"{name}.{lang}.txt.j2"
+            if (self.folder / filename).is_file():
+                return filename, lang
+        raise NotifyError(f"template {name!r} not found: add {TEMPLATE_FOLDER.as_posix()}/{name}.en.txt.j2 "
+                          f"(and {name}.es.txt.j2) to the home")
+
+    def parts(self, filename: str) -> tuple[Any, Any]:
+        """(subject template, body template) of a file."""
+        if filename not in self._compiled:
+            try:
+                source = (self.folder / filename).read_text(encoding="utf-8-sig")  # a BOM from Notepad
+            except (OSError, UnicodeDecodeError) as exc:
+                raise NotifyError(f"template {filename}: cannot read it: {exc}") from None
+            first, _, rest = source.replace("\r\n", "\n").partition("\n")
+            if not first.lower().startswith("subject:"):
+                raise NotifyError(f"template {filename}, line 1: must be 'Subject: …', "
+                                  f"then a blank line, then the body")
+            # The body is compiled with the subject's line left empty, so that errors
+            # name the line of the file.
+            self._compiled[filename] = (self._compile(first[len("subject:"):], filename),
+                                        self._compile("\n" + rest, filename))
+        return self._compiled[filename]
+
+    def _compile(self, source: str, filename: str):
+        import jinja2
+
+        try:
+            code = self.env.compile(source, name=filename, filename=filename)
+        except jinja2.TemplateSyntaxError as exc:
+            raise NotifyError(f"template {filename}, line {exc.lineno}: syntax error: {exc.message}") from None
+        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None))
+
+    def render(self, name: str, scope_for: Callable[[str], dict[str, Any]],
+               language: str) -> tuple[str, str, str]:
+        """(language used, subject, body), with the names `scope_for(language used)` gives."""
+        filename, used = self.file_for(name, language)
+        subject_template, body_template = self.parts(filename)
+        scope = {**scope_for(used), "language": used}
+        try:
+            subject = subject_template.render(scope)
+            body = body_template.render(scope)
+        except Exception as exc:  # SecurityError, UndefinedError, or a template's own TypeError…
+            text = str(exc).strip()
+            message = text.splitlines()[0] if text else ""
+            raise NotifyError(f"template {filename}{template_line(exc, filename)}: "
+                              f"{type(exc).__name__}: {message}") from None
+        subject = one_line(subject)
+        if not subject:
+            raise NotifyError(f"template {filename}, line 1: the subject is empty")
+        return used, subject, body.strip("\n") + "\n"
+
+
+def template_line(exc: BaseException, filename: str) -> str:
+    # Jinja rewrites the traceback so that template frames carry the template's lines.
+    line = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = f", line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return line
+
+
+def documents(ctx: "ActionContext") -> list[str]:
+    """The documents built for the instance: files under out/<instance-id>/, relative to the home."""
+    folder = ctx.home / "out" / ctx.instance.id
+    if not folder.is_dir():
+        return []
+    # Hidden files are a build's work in progress, not documents.
+    return sorted(p.relative_to(ctx.home).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def template_scope(ctx: "ActionContext", recipient: Recipient,
+                   documents: list[str]) -> Callable[[str], dict[str, Any]]:
+    """The names a template sees, for one recipient, as a function of the language the
+    template turned out to be in, so that titles and names match the text around them."""
+    view, definition = ctx.instance, ctx.definition
+    track = view.tracks.get(recipient.country) if recipient.country else None
+    country = ctx.members.countries.get(recipient.country) if recipient.country else None
+
+    def scope(language: str) -> dict[str, Any]:
+        names: dict[str, Any] = {
+            "instance": {"id": view.id, "workflow": view.workflow, "state": view.state,
+                         "params": dict(view.params), "data": dict(view.data)},
+            "definition": {"name": definition.name, "title": definition.title_in(language)},
+            "track": ({"participant": track.participant, "state": track.state, "due": track.due,
+                       "overdue": track.overdue} if track else None),
+            "deadline": track.due if track else None,
+            "recipient": {"name": recipient.name, "email": recipient.email, "language": recipient.language},
+            "country": country.name(language) if country else None,
+            "event": {"trigger": ctx.event.trigger, "participant": ctx.event.participant,
+                      "actor": ctx.event.actor, "note": ctx.event.note},
+            "documents": list(documents),
+        }
+        theme = definition.params.get("theme")
+        if theme is not None and view.params.get("theme") is not None:
+            names["theme_title"] = theme.label(view.params["theme"], language)
+        return names
+
+    return scope
+
+
+# --- the message ----------------------------------------------------------------------
+
+
+def message_id(ctx: "ActionContext", recipient: Recipient, domain: str) -> str:
+    """The same for every attempt of this action to this recipient, and unlike any other:
+    the readable part says which action and whom, the hash (of the instance, the event
+    and the address) keeps two databases' `outbox-12` apart."""
+    event = ctx.event
+    digest = hashlib.sha256(
+        f"{ctx.instance.id}|{event.seq}|{int(event.at.timestamp())}|{ctx.idempotency_key}|{recipient.email.lower()}"
+        .encode()).hexdigest()[:12]
+    who = _token(recipient.person or recipient.email.split("@")[0])
+    return f"<{_token(ctx.idempotency_key)}.{who}.{digest}@{domain}>"
+
+
+def _token(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-")[:40] or "x"
+
+
+def build(rendered: Rendered, settings: Settings, msgid: str, when: dt.datetime) -> "EmailMessage":
+    """The message, its headers set through the API from cleaned one-line values, so
+    that no name or subject can add a header of its own."""
+    from email import policy
+    from email.headerregistry import Address
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    to = parse_address(rendered.recipient.email)
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = settings.sender
+    msg["To"] = Address(display_name=one_line(rendered.recipient.name), username=to.username, domain=to.domain)
+    msg["Subject"] = rendered.subject
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = msgid
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to the secretariat
+    msg.set_content(rendered.body, cte="quoted-printable")  # 7-bit safe for any server
+    msg["Content-Language"] = rendered.language  # after set_content, which resets Content-*
+    return msg

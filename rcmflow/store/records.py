@@ -1,0 +1,167 @@
+"""Instances and their tracks as plain records, and the prepared Core statements
+of the write path: load, insert and save an instance, append an event, queue
+outbox rows, keep attachments and the reminders sent.
+
+These functions take the transaction's connection and never commit: the engine
+owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
+
+from rcmflow.store.models import ATTACHMENTS, EVENTS, INSTANCES, OUTBOX, REMINDERS, TRACKS, Attachment, Event, ReminderSent
+
+# A transition reads one instance with its tracks and writes it back with one event.
+# That path is the engine's hottest, so it works on plain records with prepared Core
+# statements on the transaction's connection rather than through the ORM's unit of
+# work (about three times faster); the ORM models (store.models) remain the schema and
+# serve the occasional reads.
+
+
+class LostRace(Exception):
+    """The instance changed between our read and our write; the engine retries."""
+
+
+@dataclass
+class TrackRecord:
+    participant: str
+    state: str
+    due: dt.date | None
+    data: dict[str, Any]  # assign a new dict to change it: saving writes data only if it is not the one loaded
+    updated_at: dt.datetime
+    id: int | None = None
+    reminded_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.loaded_data = self.data
+
+
+@dataclass
+class InstanceRecord:
+    """One instance row and its tracks, as a command reads and changes them."""
+
+    id: str
+    workflow: str
+    definition_version: int
+    state: str
+    params: dict[str, Any]
+    data: dict[str, Any]
+    version: int
+    state_entered_at: dt.datetime
+    timeout_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    tracks: list[TrackRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.loaded_data = self.data  # see TrackRecord.data
+
+    def track(self, participant: str) -> TrackRecord | None:
+        return next((t for t in self.tracks if t.participant == participant), None)
+
+
+_INSTANCE_FIELDS = [f.name for f in fields(InstanceRecord) if f.name != "tracks"]
+_TRACK_FIELDS = [f.name for f in fields(TrackRecord)]
+
+# Built once: a statement reused with new parameters skips SQLAlchemy's compilation.
+_SELECT_INSTANCE = (select(*(INSTANCES.c[f] for f in _INSTANCE_FIELDS))
+                    .where(INSTANCES.c.id == bindparam("instance_id")))
+_SELECT_TRACKS = (select(*(TRACKS.c[f] for f in _TRACK_FIELDS))
+                  .where(TRACKS.c.instance_id == bindparam("instance_id")).order_by(TRACKS.c.id))
+
+
+def _update(table, where, columns):
+    return update(table).where(*where).values({c: bindparam(c) for c in columns})
+
+
+_INSTANCE_WHERE = (INSTANCES.c.id == bindparam("b_id"), INSTANCES.c.version == bindparam("b_version"))
+_INSTANCE_COLUMNS = ("state", "version", "state_entered_at", "timeout_at", "updated_at")
+# (without data, with data): most transitions leave the JSON data alone, so they skip writing it
+_UPDATE_INSTANCE = (_update(INSTANCES, _INSTANCE_WHERE, _INSTANCE_COLUMNS),
+                    _update(INSTANCES, _INSTANCE_WHERE, _INSTANCE_COLUMNS + ("data",)))
+_TRACK_WHERE = (TRACKS.c.id == bindparam("b_id"),)
+_UPDATE_TRACK = (_update(TRACKS, _TRACK_WHERE, ("state", "updated_at")),
+                 _update(TRACKS, _TRACK_WHERE, ("state", "updated_at", "data")))
+_EVENT_COLUMNS = ("at", "actor", "instance_id", "participant", "trigger", "source", "dest", "note", "data")
+_INSERT_EVENT = insert(EVENTS).values({c: bindparam(c) for c in _EVENT_COLUMNS})
+
+
+def load_instance(conn: Connection, instance_id: str) -> InstanceRecord | None:
+    row = conn.execute(_SELECT_INSTANCE, {"instance_id": instance_id}).first()
+    if row is None:
+        return None
+    tracks = conn.execute(_SELECT_TRACKS, {"instance_id": instance_id})
+    return InstanceRecord(*row, tracks=[TrackRecord(*t) for t in tracks])  # columns in field order
+
+
+def insert_instance(conn: Connection, record: InstanceRecord) -> None:
+    conn.execute(insert(INSTANCES), {f: getattr(record, f) for f in _INSTANCE_FIELDS})
+    if record.tracks:
+        conn.execute(insert(TRACKS), [
+            {"instance_id": record.id, **{f: getattr(t, f) for f in _TRACK_FIELDS if f != "id"}}
+            for t in record.tracks])
+
+
+def save_instance(conn: Connection, record: InstanceRecord, track: TrackRecord | None = None) -> None:
+    """Write the instance back, and the one track that moved. The UPDATE holds only if
+    nobody changed the instance since we read it; otherwise `LostRace`."""
+    data_changed = record.data is not record.loaded_data
+    written = conn.execute(_UPDATE_INSTANCE[data_changed], {
+        "b_id": record.id, "b_version": record.version, "version": record.version + 1,
+        "state": record.state, "state_entered_at": record.state_entered_at, "timeout_at": record.timeout_at,
+        "updated_at": record.updated_at, **({"data": record.data} if data_changed else {}),
+    }).rowcount
+    if written != 1:
+        raise LostRace(record.id)
+    record.version += 1
+    if track is not None:
+        data_changed = track.data is not track.loaded_data
+        conn.execute(_UPDATE_TRACK[data_changed], {
+            "b_id": track.id, "state": track.state, "updated_at": track.updated_at,
+            **({"data": track.data} if data_changed else {})})
+
+
+def insert_event(conn: Connection, **values: Any) -> int:
+    """Append one event to the history; returns its seq."""
+    return conn.execute(_INSERT_EVENT, values).inserted_primary_key[0]
+
+
+# --- reminders, attachments, the outbox ---------------------------------------------
+
+
+def record_reminder(conn: Connection, key: str, instance_id: str, participant: str, event_seq: int,
+                    now: dt.datetime) -> None:
+    conn.execute(insert(REMINDERS).values(key=key, instance_id=instance_id, participant=participant,
+                                          event_seq=event_seq, sent_at=now))
+    conn.execute(update(TRACKS).where(TRACKS.c.instance_id == instance_id, TRACKS.c.participant == participant)
+                 .values(reminded_at=now))
+
+
+def reminder_keys(conn: Connection, instance_ids: list[str]) -> set[str]:
+    rows = conn.execute(select(ReminderSent.key).where(ReminderSent.instance_id.in_(instance_ids)))
+    return {key for (key,) in rows}
+
+
+def attachment_rows(conn: Connection, instance_id: str, participant: str | None = None) -> list[dict[str, Any]]:
+    """The attachments of an instance with the time of their event, oldest first."""
+    query = (select(Attachment.filename, Attachment.size, Attachment.sha256, Attachment.content,
+                    Attachment.participant, Attachment.event_seq, Event.at)
+             .join(Event, Event.seq == Attachment.event_seq)
+             .where(Attachment.instance_id == instance_id).order_by(Attachment.event_seq, Attachment.id))
+    if participant is not None:
+        query = query.where(Attachment.participant == participant)
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def insert_attachment(conn: Connection, **values: Any) -> None:
+    conn.execute(insert(ATTACHMENTS), values)
+
+
+def insert_outbox(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    return [conn.execute(insert(OUTBOX), row).inserted_primary_key[0] for row in rows]
