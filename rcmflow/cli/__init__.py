@@ -270,7 +270,7 @@ def workflows():
 
 
 def _catalog(app: App, files: list[Path] | None = None):
-    from rcmflow.model.definition import load_catalog
+    from rcmflow.model.catalog import load_catalog
     from rcmflow.model.members import load_members
 
     members, member_problems = load_members(app.config.home)
@@ -512,7 +512,7 @@ def tick(app: App, now_text: str | None, as_json: bool):
     """
     import datetime as dt
 
-    from rcmflow.model.definition import parse_datetime
+    from rcmflow.model.values import parse_datetime
 
     engine = app.engine
     now = None

@@ -25,10 +25,10 @@ from sqlalchemy.engine import Connection
 
 from rcmflow.config import Config, load_config
 from rcmflow.context import INSTANCE_ID, SYSTEM_ACTOR, ActionContext, Attachment, EventView, GuardContext, InstanceView, TrackView
-from rcmflow.model.definition import (
-    Call, Catalog, Definition, MachineDef, PARAM_TYPES, Reminder, StateDef, load_catalog,
-    parse_date, parse_datetime, render_value, to_json_value,
-)
+from rcmflow.model.catalog import Catalog, load_catalog
+from rcmflow.model.definition import Call, Definition, MachineDef, Reminder, StateDef
+from rcmflow.model.refs import render_value
+from rcmflow.model.values import PARAM_TYPES, parse_date, parse_datetime, to_json_value
 from rcmflow.core.outbox import Dispatcher
 from rcmflow.errors import (
     BadInput, Blocked, Conflict, DatabaseError, DefinitionError, Forbidden, InvalidTrigger, NotFound,

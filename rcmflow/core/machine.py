@@ -18,7 +18,8 @@ from typing import Any, Callable
 from transitions import Machine
 
 from rcmflow.context import GuardContext
-from rcmflow.model.definition import Call, MachineDef, TransitionDef, render_value
+from rcmflow.model.definition import Call, MachineDef, TransitionDef
+from rcmflow.model.refs import render_value
 from rcmflow.plugins import Registry
 
 #: The actor `tick` uses to fire timeouts; it passes role checks, never guards.

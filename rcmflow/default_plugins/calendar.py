@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 import rcmflow
-from rcmflow.model.definition import PARAM_TYPES, Definition, Param, parse_date
+from rcmflow.model.definition import Definition, Param
+from rcmflow.model.values import PARAM_TYPES, parse_date
 from rcmflow.errors import BadInput, RcmflowError
 
 if TYPE_CHECKING:
