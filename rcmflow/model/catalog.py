@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from rcmflow.errors import NotFound, Problem
 from rcmflow.model.definition import Definition
 from rcmflow.model.loader import load_yaml
 from rcmflow.model.members import Members
-from rcmflow.model.validate import read_definition
-
-if TYPE_CHECKING:
-    from rcmflow.plugins import Registry
+from rcmflow.model.validate import Names, read_definition
 
 
 @dataclass
@@ -37,7 +32,7 @@ def workflow_files(home: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.y*ml") if p.stem not in {"members", "roadmap"})
 
 
-def load_catalog(home: Path, registry: "Registry", members: Members, files: list[Path] | None = None) -> Catalog:
+def load_catalog(home: Path, registry: Names, members: Members, files: list[Path] | None = None) -> Catalog:
     """Load and validate definitions (all of `workflows/` unless `files` is given)."""
     definitions: dict[str, Definition] = {}
     problems: list[Problem] = []
@@ -47,6 +42,8 @@ def load_catalog(home: Path, registry: "Registry", members: Members, files: list
         except ValueError:
             display = str(path)
         data, file_problems = load_yaml(path, display)
+        if data is None and not file_problems:
+            file_problems.add(data, "the file is empty; a workflow file is a mapping that starts with 'workflow: NAME'")
         if data is not None:
             definition = read_definition(data, file_problems, registry, members)
             if definition is not None and not file_problems:
