@@ -31,7 +31,7 @@ TYPE_WORDS = {
 class Shape(BaseModel):
     """A mapping with exactly these keys, each of exactly its type (no conversions)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def _kind(value: Any) -> str | None:

@@ -18,7 +18,7 @@ from rcmflow.errors import BadInput
 from rcmflow.model.definition import (
     Call, Definition, MachineDef, Param, Reminder, StateDef, Timeout, TrackDef, TransitionDef,
 )
-from rcmflow.model.loader import Problems, line_of
+from rcmflow.model.loader import Problems, line_of, prune
 from rcmflow.model.members import Members
 from rcmflow.model.refs import Template, nested_strings, reference_problems
 from rcmflow.model.schema import WorkflowShape, shape_problems
@@ -80,19 +80,6 @@ def read_definition(data: Any, problems: Problems, registry: Names, members: Mem
         description=data.get("description", ""), params=reader.params, instance=instance, track=track,
         participants=participants, id_template=id_template, source=to_plain(data),
     )
-
-
-def prune(node: Any) -> Any:
-    """Drop the keys written without a value (`guards:`): YAML's way of saying "none"."""
-    if isinstance(node, dict):
-        for key in [k for k, v in node.items() if v is None]:
-            del node[key]
-        for value in node.values():
-            prune(value)
-    elif isinstance(node, list):
-        for item in node:
-            prune(item)
-    return node
 
 
 # --- references and calls -------------------------------------------------------------
