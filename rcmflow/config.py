@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import getpass
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rcmflow.errors import BadInput
+from rcmflow.errors import SettingsError
 
 CONFIG_FILE = "rcmflow.toml"
 
@@ -35,27 +34,41 @@ class Config:
 
 def load_config(home: str | Path | None = None, db: str | None = None, actor: str | None = None) -> Config:
     home_path = Path(home or os.environ.get("RCMFLOW_HOME") or ".").expanduser().resolve()
-    settings = _read_toml(home_path / CONFIG_FILE)
+    settings, timezone = read_settings(home_path / CONFIG_FILE)
     db_url = db or os.environ.get("RCMFLOW_DB") or settings.get("database", {}).get("url")
     if not db_url:
         db_url = f"sqlite:///{home_path / 'rcmflow.db'}"
     actor = actor or os.environ.get("RCMFLOW_ACTOR") or settings.get("actor") or _os_user()
-    tz_name = settings.get("timezone", "UTC")
-    try:
-        timezone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadInput(f"{CONFIG_FILE}: unknown timezone {tz_name!r}; use a name like America/Mexico_City or UTC") from None
     return Config(home_path, db_url, actor, timezone, settings)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_settings(path: Path) -> tuple[dict[str, Any], ZoneInfo]:
+    """rcmflow.toml checked against its shape (`rcmflow.model.schema.SettingsShape`) and
+    its time zone; any problem raises SettingsError with every `file:line: message`."""
+    from rcmflow.model.loader import load_toml
+    from rcmflow.model.schema import SettingsShape, shape_problems
+
     if not path.exists():
-        return {}
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{path.name}: not valid TOML: {exc}") from None
+        return {}, ZoneInfo("UTC")
+    data, problems = load_toml(path, CONFIG_FILE)
+    timezone = ZoneInfo("UTC")
+    if data is not None and shape_problems(SettingsShape, data, problems, CONFIG_FILE, toml=True):
+        tz_name = data.get("timezone", "UTC")
+        try:
+            timezone = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.add(data, f"unknown timezone {tz_name!r}; use a name like America/Mexico_City or UTC", "timezone")
+    if problems:
+        raise SettingsError(problems)
+    return _plain(data), timezone
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _os_user() -> str:

@@ -73,3 +73,11 @@ class DefinitionError(RcmflowError):
         more = len(self.problems) - 1
         suffix = f" (and {more} more: run 'rcmflow workflows validate')" if more else ""
         super().__init__(f"{first}{suffix}")
+
+
+class SettingsError(BadInput):
+    """rcmflow.toml is invalid: every problem found, one `file:line: message` a line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

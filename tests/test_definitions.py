@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rcmflow.model.definition import load_catalog
+from rcmflow.model.catalog import load_catalog
 from rcmflow.model.members import load_members
 from rcmflow.plugins import load_plugins
 

@@ -115,7 +115,7 @@ def test_tick_reports_reminders_and_status_shows_them(call, rcmflow):
 
 
 def test_reminders_are_validated(home, recorder):
-    from rcmflow.model.definition import load_catalog
+    from rcmflow.model.catalog import load_catalog
     from rcmflow.model.members import load_members
     from rcmflow.plugins import load_plugins
 

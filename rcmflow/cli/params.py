@@ -53,7 +53,7 @@ class HomeDateTime(click.ParamType):
     def convert(self, value, param, ctx):
         import datetime as dt
 
-        from rcmflow.model.definition import parse_datetime
+        from rcmflow.model.values import parse_datetime
 
         if isinstance(value, str) and not value:
             return None  # `--now ''`: the real time, as without --now

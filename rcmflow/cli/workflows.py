@@ -62,7 +62,7 @@ def workflows_show(engine, name: str, as_json: bool):
 def load_catalog(app: App, files: list[Path] | None = None):
     """The catalog and every problem of members.yaml and the definitions, without an
     engine (which would stop at the first broken members.yaml)."""
-    from rcmflow.model.definition import load_catalog
+    from rcmflow.model.catalog import load_catalog
     from rcmflow.model.members import load_members
 
     members, member_problems = load_members(app.config.home)

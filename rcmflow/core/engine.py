@@ -27,7 +27,8 @@ from rcmflow.core.transition import FireResult, Move
 from rcmflow.core.unit_of_work import Outcome, UnitOfWork
 from rcmflow.errors import BadInput, DatabaseError, DefinitionError, NotFound
 from rcmflow.log import get_logger
-from rcmflow.model.definition import Catalog, Definition
+from rcmflow.model.catalog import Catalog
+from rcmflow.model.definition import Definition
 from rcmflow.model.members import Members, load_members
 from rcmflow.plugins import Plugins, load_plugins
 from rcmflow.store.database import Database

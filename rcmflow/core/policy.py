@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rcmflow.context import SYSTEM_ACTOR, GuardContext
-from rcmflow.model.definition import TransitionDef, render_value
+from rcmflow.model.definition import TransitionDef
+from rcmflow.model.refs import render_value
 from rcmflow.plugins import Registry
 
 

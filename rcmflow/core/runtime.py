@@ -10,7 +10,8 @@ from typing import Callable
 from rcmflow.config import Config
 from rcmflow.core.machine import CompiledMachine
 from rcmflow.errors import DefinitionError
-from rcmflow.model.definition import Catalog, Definition, load_catalog
+from rcmflow.model.catalog import Catalog, load_catalog
+from rcmflow.model.definition import Definition
 from rcmflow.model.members import Members
 from rcmflow.plugins import Plugins
 

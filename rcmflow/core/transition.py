@@ -24,9 +24,9 @@ from rcmflow.core.runtime import Runtime
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import BadInput, Blocked, Forbidden, InvalidTrigger, NotFound
 from rcmflow.log import get_logger
-from rcmflow.model.definition import (
-    Call, Definition, MachineDef, StateDef, TransitionDef, parse_date, parse_datetime, render_value, to_json_value,
-)
+from rcmflow.model.definition import Call, Definition, MachineDef, StateDef, TransitionDef
+from rcmflow.model.refs import render_value
+from rcmflow.model.values import parse_date, parse_datetime, to_json_value
 from rcmflow.store.models import Instance
 from rcmflow.store.records import (
     InstanceRecord, TrackRecord, insert_attachment, insert_event, insert_instance, insert_outbox, load_instance,

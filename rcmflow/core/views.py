@@ -10,7 +10,8 @@ from typing import Any, Callable
 from sqlalchemy import and_, false, or_, true
 
 from rcmflow.context import EventView, InstanceView, TrackView
-from rcmflow.model.definition import PARAM_TYPES, Definition
+from rcmflow.model.definition import Definition
+from rcmflow.model.values import PARAM_TYPES
 from rcmflow.store.models import Instance
 
 

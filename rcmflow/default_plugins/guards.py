@@ -7,7 +7,7 @@ from typing import Any
 
 from rcmflow import hookimpl
 from rcmflow.context import GuardContext
-from rcmflow.model.definition import parse_datetime
+from rcmflow.model.values import parse_datetime
 
 
 def _state_list(args: Any) -> list[str] | None:

@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rcmflow.model.loader import Problems, check_keys, load_yaml
+from rcmflow.model.loader import Problems, load_yaml, prune
+from rcmflow.model.schema import MembersShape, shape_problems
 
 #: Roles that every project has; members.yaml may add more through `roles:`.
 BUILTIN_ROLES = frozenset({"secretariat", "focal_point", "ppt"})
 LANGUAGES = frozenset({"en", "es", "fr"})
 COUNTRY_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+MEMBERS_FILE = "workflows/members.yaml"
 
 
 @dataclass(frozen=True)
@@ -74,66 +76,67 @@ class Members:
 def load_members(home: Path) -> tuple[Members, Problems]:
     """Load `workflows/members.yaml`; a missing file means nobody is known yet."""
     path = home / "workflows" / "members.yaml"
-    problems = Problems("workflows/members.yaml")
+    problems = Problems(MEMBERS_FILE)
     if not path.exists():
         return Members(), problems
-    data, problems = load_yaml(path, "workflows/members.yaml")
+    data, problems = load_yaml(path, MEMBERS_FILE)
     if data is None:
+        if not problems:
+            problems.add(data, "members.yaml is empty: list countries, people and groups, or delete the file")
         return Members(), problems
     if not isinstance(data, dict):
         problems.add(data, "members.yaml must be a mapping with countries, people and groups")
         return Members(), problems
-    check_keys(data, {"countries", "observers", "people", "groups"}, "members.yaml", problems)
+    if not shape_problems(MembersShape, prune(data), problems, "members.yaml"):
+        return Members(), problems
+    countries = _read_countries(data, problems)
+    people = _read_people(data, countries, problems)
+    groups: dict[str, tuple[str, ...]] = {}
+    for name, codes in (data.get("groups") or {}).items():
+        for index, code in enumerate(codes or []):
+            if code not in countries:
+                problems.add(data["groups"][name], f"group {name} names unknown country {code!r}", index)
+        groups[name] = tuple(codes or ())
+    return Members(countries, people, groups), problems
 
+
+def _read_countries(data: dict, problems: Problems) -> dict[str, Country]:
     countries: dict[str, Country] = {}
     for section, member in (("countries", True), ("observers", False)):
         for code, spec in (data.get(section) or {}).items():
-            if not COUNTRY_CODE.match(str(code)):
+            if not COUNTRY_CODE.match(code):
                 problems.add(data[section], f"code {code!r} must be upper case, like MX or RNCOM", code)
                 continue
             if code in countries:
                 problems.add(data[section], f"code {code} is declared twice", code)
             spec = spec or {}
-            check_keys(spec, {"name", "language"}, f"{code}", problems)
             names = spec.get("name") or {}
-            if isinstance(names, str):
-                names = {"en": names}
-            language = str(spec.get("language", "en"))
+            language = spec.get("language", "en")
             if language not in LANGUAGES:
                 problems.add(spec, f"language {language!r} of {code} is not one of {sorted(LANGUAGES)}", "language")
-            countries[str(code)] = Country(str(code), dict(names), language, member)
+            countries[code] = Country(code, {"en": names} if isinstance(names, str) else dict(names), language, member)
+    return countries
 
+
+def _read_people(data: dict, countries: dict[str, Country], problems: Problems) -> dict[str, Person]:
     people: dict[str, Person] = {}
-    for index, spec in enumerate(data.get("people") or []):
-        if not isinstance(spec, dict) or "id" not in spec:
-            problems.add(data["people"], "each person needs at least an id", index)
-            continue
-        check_keys(spec, {"id", "name", "email", "language", "roles", "country"}, f"person {spec['id']}", problems)
-        pid = str(spec["id"])
+    for spec in data.get("people") or []:
+        pid = spec["id"]
         if pid in people:
             problems.add(spec, f"person id {pid!r} is used twice", "id")
         country = spec.get("country")
         if country is not None and country not in countries:
             problems.add(spec, f"person {pid} belongs to unknown country {country!r}", "country")
-        roles = frozenset(str(r) for r in (spec.get("roles") or []))
+        roles = frozenset(spec.get("roles") or ())
         if country is not None:
             roles |= {"focal_point"}
         default_language = countries[country].language if country in countries else "en"
         people[pid] = Person(
             id=pid,
-            name=str(spec.get("name", pid)),
-            email=str(spec.get("email", "")),
-            language=str(spec.get("language", default_language)),
+            name=spec.get("name", pid),
+            email=spec.get("email", ""),
+            language=spec.get("language", default_language),
             roles=roles,
             country=country,
         )
-
-    groups: dict[str, tuple[str, ...]] = {}
-    for name, codes in (data.get("groups") or {}).items():
-        codes = list(codes or [])
-        for index, code in enumerate(codes):
-            if code not in countries:
-                problems.add(data["groups"][name], f"group {name} names unknown country {code!r}", index)
-        groups[str(name)] = tuple(str(c) for c in codes)
-
-    return Members(countries, people, groups), problems
+    return people

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rcmflow.errors import DefinitionError, NotFound, RcmflowError
-from rcmflow.model.definition import PARAM_TYPES, Definition, Param, parse_date
+from rcmflow.model.definition import Definition, Param
+from rcmflow.model.values import PARAM_TYPES, parse_date
 
 if TYPE_CHECKING:
     from rcmflow import Engine

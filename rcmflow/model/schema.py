@@ -1,0 +1,382 @@
+"""The shape of the three files users write, declared once: a workflow definition,
+`workflows/members.yaml` and `rcmflow.toml`.
+
+pydantic checks the keys, their types and which are required; `shape_problems` turns
+its errors into `file:line: message` through the loader's line table, each saying
+what was wrong and what would be valid. What the names mean (states, roles, guards,
+countries) is checked afterwards, in `model.validate` and `model.members`.
+"""
+
+import datetime as dt
+import types
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from rcmflow.errors import BadInput, Problem
+from rcmflow.model.loader import Problems, line_of
+from rcmflow.model.values import parse_duration
+
+#: pydantic's error types in words: "<where> must be <words>"
+TYPE_WORDS = {
+    "string_type": "text", "bool_type": "true or false", "int_type": "a whole number",
+    "int_parsing": "a whole number", "int_from_float": "a whole number", "float_type": "a number",
+    "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
+    "list_type": "a list", "too_short": "non-empty", "greater_than_equal": "at least {ge}",
+    "less_than_equal": "at most {le}", "greater_than": "more than {gt}", "finite_number": "a finite number",
+}
+
+
+class Shape(BaseModel):
+    """A mapping with exactly these keys, each of exactly its type (no conversions)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _kind(value: Any) -> str | None:
+    for kind, classes in (("flag", bool), ("text", str), ("date", dt.date), ("number", (int, float)),
+                        ("mapping", dict), ("list", list)):
+        if isinstance(value, classes):
+            return kind
+    return None
+
+
+def either(hint: str, **branches: Any) -> Any:
+    """A value written in one of several shapes, told apart by its kind (text, list,
+    mapping, date...); any other kind is an error that says `hint`."""
+    choices = tuple(Annotated[shape, Tag(kind)] for kind, shape in branches.items())
+    return Annotated[Union[choices], Discriminator(_kind, custom_error_type="shape", custom_error_message=hint)]
+
+
+def hint(text: str, default: Any = None, missing: str | None = None, **constraints: Any) -> Any:
+    """A field's description of what is valid; `missing` is the message when it is required and absent."""
+    extra = {"missing": missing} if missing else None
+    if missing:
+        return Field(description=text, json_schema_extra=extra, **constraints)
+    return Field(default, description=text, json_schema_extra=extra, **constraints)
+
+
+def _one_entry(kind: str):
+    def check(value: dict) -> dict:
+        if len(value) != 1:
+            raise PydanticCustomError("rule", f"a {kind} is a name or a mapping {{name: arguments}}")
+        return value
+
+    return check
+
+
+def _duration(text: str) -> str:
+    try:
+        parse_duration(text)
+    except BadInput as exc:
+        raise PydanticCustomError("rule", str(exc)) from None
+    return text
+
+
+#: a number and a unit: 14d, 12h, 2w, 30m
+Duration = Annotated[str, AfterValidator(_duration)]
+
+
+def calls(kind: str) -> Any:
+    entry = either(f"a {kind} name, or a mapping {{name: arguments}}", text=str,
+                   mapping=Annotated[dict[str, Any], AfterValidator(_one_entry(kind))])
+    return list[entry]
+
+
+Names = either("a name or a list of names", text=str, list=list[str])
+Texts = either("a text, or one text per language like {en: Consultation, es: Consulta}",
+               text=str, mapping=dict[str, str])
+ActionCalls, GuardCalls = calls("action"), calls("guard")
+Moment = either("a date like 2017-04-20, a date and time, or a reference like '{{ params.deadline }}'",
+                text=str, date=Any)
+
+
+# --- a workflow definition --------------------------------------------------------------
+
+
+class ParamShape(Shape):
+    type: str = hint("a param type such as str, int, date, list", "str")
+    choices: list[Any] = hint("a list of the values allowed", [])
+    labels: dict[Any, Texts] = hint("a mapping of choice: its name, e.g. {1: {en: Health, es: Salud}}", {})
+    required: bool = hint("true or false", False)
+    default: Any = None
+    description: str = hint("text", "")
+
+
+class TimeoutShape(Shape):
+    trigger: str = hint("the trigger to fire", missing="a timeout needs the trigger it fires, e.g. trigger: expire")
+    at: Moment | None = None
+    after: Duration | None = hint("a duration like 14d, 12h, 2w or 30m")
+
+    @model_validator(mode="after")
+    def _at_or_after(self):
+        if (self.at is None) == (self.after is None):
+            raise PydanticCustomError("rule", "a timeout needs either at (a date) or after (e.g. 14d), and a trigger")
+        return self
+
+
+class StateShape(Shape):
+    name: str = hint("the state's name", missing="a state is a name or a mapping with a name")
+    final: bool = hint("true or false", False)
+    on_enter: ActionCalls = hint("a list of actions, e.g. [{notify: {to: participants, template: x}}]", [])
+    on_exit: ActionCalls = hint("a list of actions", [])
+    timeout: TimeoutShape | None = hint("a mapping {after: 14d, trigger: NAME} or {at: DATE, trigger: NAME}")
+    description: str = hint("text", "")
+
+
+States = Annotated[list[either("a name or a mapping with a name", text=str, mapping=StateShape)],
+                   Field(min_length=1)]
+
+
+class DeadlineShape(Shape):
+    date: Moment | None = None
+    met: list[str] = hint("a list of track states", [])
+
+
+Sources = either("a state, a list of states, or '*'", text=str, list=Annotated[list[str], Field(min_length=1)])
+Participants = either("a group of members.yaml or a list of country codes", text=str, list=list[str])
+Deadline = either("a date, a reference like '{{ params.deadline }}', or {date: ..., met: [states]}",
+                  text=str, date=Any, mapping=DeadlineShape)
+
+
+class TransitionShape(Shape):
+    trigger: str = hint("a lower case name like close_collection",
+                        missing="a transition needs a trigger: a lower case name like close_collection")
+    source: Sources = hint("", missing="a transition needs a source state (a name, a list, or '*')")
+    dest: str = hint("a state", missing="a transition needs a dest: the state it goes to")
+    guards: GuardCalls = hint("a list of guards, e.g. [{tracks_in: [submitted]}]", [])
+    roles: list[str] = hint("a list of roles, e.g. [secretariat]", [])
+    actions: ActionCalls = hint("a list of actions, e.g. [{log: done}]", [])
+    description: str = hint("text", "")
+
+
+class ReminderShape(Shape):
+    before: Duration | None = hint("a duration like 7d")
+    every: Duration | None = hint("a duration like 3d")
+    actions: ActionCalls = hint("a list of actions", missing="a reminder has either before: (e.g. 7d) or "
+                                    "every: (e.g. 3d), and actions: [...]")
+
+    @model_validator(mode="after")
+    def _before_or_every(self):
+        if (self.before is None) == (self.every is None):
+            raise PydanticCustomError("rule", "a reminder has either before: (e.g. 7d) or every: (e.g. 3d), "
+                                              "and actions: [...]")
+        return self
+
+
+class TrackShape(Shape):
+    initial: str = hint("a state of the track", missing="{where} has no initial state: add 'initial: <state>'")
+    states: States = hint("a list of states", missing="{where} needs a list of states")
+    transitions: list[TransitionShape] = hint("a list of transitions {trigger, source, dest}", [])
+    deadline: Deadline | None = None
+    active_in: list[str] = hint("a list of workflow states", [])
+    reminders: list[ReminderShape] = hint("a list like [{before: 7d, actions: [...]}]", [])
+
+
+class WorkflowShape(Shape):
+    workflow: str = hint("the workflow's name in lower case, e.g. thematic-consultation",
+                         missing="'workflow:' must name the workflow in lower case, e.g. thematic-consultation")
+    version: int = hint("a whole number from 1", 1, ge=1)
+    title: Texts | None = None
+    description: str = hint("text", "")
+    params: dict[str, ParamShape | None] = hint("a mapping of name: {type: ...}", {})
+    participants: Participants | None = None
+    track: TrackShape | None = hint("a mapping with initial, states and transitions")
+    initial: str = hint("a state", missing="{where} has no initial state: add 'initial: <state>'")
+    states: States = hint("a list of states", missing="{where} needs a list of states")
+    transitions: list[TransitionShape] = hint("a list of transitions {trigger, source, dest}", [])
+    id: str | None = hint("an id template like 'theme-{{ params.theme }}'")
+
+
+# --- workflows/members.yaml -------------------------------------------------------------
+
+
+class CountryShape(Shape):
+    name: Texts | None = None
+    language: str = hint("a language code: en, es or fr", "en")
+
+
+class PersonShape(Shape):
+    id: str = hint("a person id like mx-focal", missing="each person needs at least an id")
+    name: str | None = hint("text")
+    email: str = hint("an e-mail address", "")
+    language: str | None = hint("a language code: en, es or fr")
+    roles: list[str] = hint("a list of roles, e.g. [secretariat]", [])
+    country: str | None = hint("a country code of countries:, like MX")
+
+
+class MembersShape(Shape):
+    countries: dict[str, CountryShape | None] = hint("a mapping of codes, like MX: {name: Mexico, language: es}", {})
+    observers: dict[str, CountryShape | None] = hint("a mapping of codes, like RNCOM: {name: RNCOM}", {})
+    people: list[PersonShape] = hint("a list of people, like [{id: mx-focal, country: MX}]", [])
+    groups: dict[str, list[str] | None] = hint("a mapping of group: [country codes]", {})
+
+
+# --- rcmflow.toml -----------------------------------------------------------------------
+
+Port = Annotated[int, Field(strict=False, ge=0, le=65535)]
+
+
+class DatabaseShape(Shape):
+    url: str | None = hint('a database URL, e.g. url = "sqlite:///rcmflow.db"')
+
+
+class SmtpShape(Shape):
+    host: str | None = hint('a host name, e.g. host = "smtp.example.org"')
+    port: Port | None = hint("a port number, e.g. port = 587")
+    starttls: bool = hint("true or false", False)
+    username: str | None = hint("text")
+    password: str | None = None  # read only to warn that it belongs in RCMFLOW_SMTP_PASSWORD
+    sender: str | None = Field(None, alias="from", description='an address, e.g. from = "RCM TS <ts@example.org>"')
+    timeout: Annotated[float, Field(strict=False, gt=0)] | None = hint("a number of seconds, e.g. timeout = 30")
+
+
+class OutboxShape(Shape):
+    folder: str | None = hint('a folder, e.g. folder = "outbox"')
+
+
+class ServeShape(Shape):
+    host: str | None = hint('a string, e.g. host = "127.0.0.1"')
+    port: Port | None = hint("a port number, e.g. port = 8000")
+    token: str | None = hint('a string, e.g. token = "…"')
+
+
+class SettingsShape(Shape):
+    """rcmflow.toml: every key optional; any other [section] belongs to a plugin."""
+
+    model_config = ConfigDict(extra="allow")
+    extra_hint: ClassVar[str] = "a [section] of a plugin's settings (the settings are actor, language, timezone)"
+    __pydantic_extra__: dict[str, dict[str, Any]]
+
+    actor: str | None = hint('a person id, e.g. actor = "ts-officer"')
+    language: str | None = hint('a language code, e.g. language = "es"')
+    timezone: str | None = hint('a zone name, e.g. timezone = "America/El_Salvador"')
+    database: DatabaseShape | None = hint('a [database] table with url = "..."')
+    smtp: SmtpShape | None = hint("an [smtp] table with host, port, starttls, username, from")
+    outbox: OutboxShape | None = hint('an [outbox] table with folder = "..."')
+    serve: ServeShape | None = hint("a [serve] table with host, port, token")
+
+
+# --- errors as file:line: message --------------------------------------------------------
+
+
+def shape_problems(shape: type[Shape], data: Any, problems: Problems, root: str, toml: bool = False) -> bool:
+    """Check `data` against `shape`; add one problem per error. True when it fits."""
+    try:
+        shape.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            line, path, found = _locate(data, error["loc"])
+            problems.append(Problem(problems.file, line, _message(shape, error, path, root, toml)))
+        return False
+    return True
+
+
+def _locate(data: Any, loc: tuple) -> tuple[int, list, bool]:
+    """The line of the value at `loc`, its path of keys and indexes (tags left out), and
+    whether the last key was there (a missing key is reported at its mapping)."""
+    node, parent, key, path, found = data, None, None, [], True
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            parent, key, node = node, part, node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            parent, key, node = node, part, node[part]
+        elif part == "[key]" or (part in _TAGS and not (isinstance(node, dict) and part in node)):
+            continue
+        else:
+            found = False
+        path.append(part)
+    if not found:
+        return line_of(node), path, False
+    return (line_of(parent, key) if parent is not None else line_of(data)), path, True
+
+
+_UNIONS = (Union, types.UnionType)
+_TAGS = {"flag", "text", "date", "number", "mapping", "list"}
+
+
+def _message(shape: type[Shape], error: dict, path: list, root: str, toml: bool) -> str:
+    kind, loc = error["type"], error["loc"]
+    if kind == "rule":
+        return error["msg"]
+    field, parent_type = _field_at(shape, loc)
+    where = _where(path, toml) or root
+    parent = _where(path[:-1], toml) or root
+    if kind == "extra_forbidden":
+        valid = ", ".join(sorted(f.alias or name for name, f in getattr(parent_type, "model_fields", {}).items()))
+        return f"unknown key {path[-1]!r} in {parent}; valid keys: {valid}"
+    if kind == "missing":
+        extra = (field.json_schema_extra or {}) if field else {}
+        if extra.get("missing"):
+            return extra["missing"].format(where=parent)
+        return f"{parent} needs {path[-1]}" + (f": {field.description}" if field and field.description else "")
+    if "[key]" in loc:
+        return f"key {path[-1]!r} in {parent} must be {TYPE_WORDS.get(kind, 'text')}"
+    if kind == "shape":
+        words = error["msg"]
+    elif field is not None and field.description and loc[-1] not in _TAGS and not isinstance(loc[-1], int):
+        words = field.description
+    elif field is None and parent_type is not None and hasattr(parent_type, "extra_hint"):
+        words = parent_type.extra_hint
+    elif kind in TYPE_WORDS:
+        words = TYPE_WORDS[kind].format(**error.get("ctx", {}))
+    else:
+        words = error["msg"][0].lower() + error["msg"][1:]
+    return f"{where} must be {words} (got {_shown(error.get('input'))})"
+
+
+def _field_at(shape: type[Shape], loc: tuple) -> tuple[Any, Any]:
+    """The pydantic field that `loc` ends in (or None), and the model holding it."""
+    tp, field, holder = shape, None, None
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            holder = tp
+            field = next((f for name, f in tp.model_fields.items() if part in (name, f.alias)), None)
+            tp = field.annotation if field else None
+            continue
+        field = None
+        origin, args = get_origin(tp), get_args(tp)
+        if origin is list:
+            tp = args[0]
+        elif origin is dict:
+            tp = args[0] if part == "[key]" else args[1]
+        elif origin in _UNIONS:
+            tp = next((a for a in args if any(getattr(m, "tag", None) == part for m in getattr(a, "__metadata__", ()))),
+                      None)
+        else:
+            tp = None
+    return field, holder
+
+
+def _unwrap(tp: Any) -> Any:
+    """`Annotated[X, ...]` as X, and `X | None` as X."""
+    while True:
+        if get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+            continue
+        args = get_args(tp)
+        if get_origin(tp) in _UNIONS and type(None) in args and len(args) == 2:
+            tp = next(a for a in args if a is not type(None))
+            continue
+        return tp
+
+
+def _where(path: list, toml: bool) -> str:
+    if not path:
+        return ""
+    if toml:
+        keys = [str(p) for p in path if not isinstance(p, int)]
+        return keys[0] if len(keys) == 1 else f"[{'.'.join(keys[:-1])}] {keys[-1]}"
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (dict, list)) and len(value) > 3:
+        return "a mapping" if isinstance(value, dict) else "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

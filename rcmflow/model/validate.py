@@ -1,0 +1,356 @@
+"""Validation: turn one parsed workflow document into a frozen Definition.
+
+First the shape (`model.schema`: keys, types, what is required), then what the
+names mean: states and transitions, reachability, params and their references,
+guards and actions by name against the plugin registry, roles and participants
+against members.yaml. Every problem becomes a `file:line: message`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol
+
+from rcmflow.errors import BadInput
+from rcmflow.model.definition import (
+    Call, Definition, MachineDef, Param, Reminder, StateDef, Timeout, TrackDef, TransitionDef,
+)
+from rcmflow.model.loader import Problems, line_of, prune
+from rcmflow.model.members import Members
+from rcmflow.model.refs import Template, nested_strings, reference_problems
+from rcmflow.model.schema import WorkflowShape, shape_problems
+from rcmflow.model.values import PARAM_TYPES, parse_datetime, parse_duration, to_json_value, to_plain
+
+NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+class Checked(Protocol):
+    """A registered guard or action, as validation sees it (`rcmflow.plugins.Registered`)."""
+
+    plugin: str
+
+    def check(self, args: Any) -> str | None: ...
+
+
+class Names(Protocol):
+    """The plugin registry, as validation sees it (`rcmflow.plugins.Registry`)."""
+
+    guards: Mapping[str, Checked]
+    actions: Mapping[str, Checked]
+
+
+@dataclass
+class Reader:
+    """What every section reader needs: where problems go, what is registered and known."""
+
+    problems: Problems
+    registry: Names
+    members: Members
+    params: dict[str, Param] = field(default_factory=dict)
+
+    def add(self, node: Any, message: str, key: Any = None) -> None:
+        self.problems.add(node, message, key)
+
+
+def read_definition(data: Any, problems: Problems, registry: Names, members: Members) -> Definition | None:
+    """The definition a document describes, or None when its shape is wrong."""
+    if not isinstance(data, dict):
+        problems.add(data, "a workflow file is a mapping that starts with 'workflow: NAME'")
+        return None
+    prune(data)
+    if not shape_problems(WorkflowShape, data, problems, "the workflow"):
+        return None
+    reader = Reader(problems, registry, members)
+    name = data["workflow"]
+    if not NAME.match(name):
+        problems.add(data, f"'workflow:' must name the workflow in lower case, e.g. thematic-consultation "
+                           f"(got {name!r})", "workflow")
+    title = data.get("title") or name
+    read_params(reader, data.get("params") or {})
+    instance = MachineDef(*read_machine(reader, data, "the workflow"))
+    track = read_track(reader, data, instance) if data.get("track") is not None else None
+    participants = read_participants(reader, data, track is not None)
+    id_template = template(reader, data, "id", data["id"]) if data.get("id") is not None else None
+    return Definition(
+        name=name, version=data.get("version", 1),
+        title={"en": title} if isinstance(title, str) else dict(title),
+        description=data.get("description", ""), params=reader.params, instance=instance, track=track,
+        participants=participants, id_template=id_template, source=to_plain(data),
+    )
+
+
+# --- references and calls -------------------------------------------------------------
+
+
+def template(reader: Reader, node: Any, key: Any, value: Any) -> Template:
+    text = str(value)
+    for message in reference_problems(text, reader.params):
+        reader.add(node, message, key)
+    return Template(text)
+
+
+def read_calls(reader: Reader, node: dict, key: str, kind: str) -> tuple[Call, ...]:
+    """The guards or actions listed under `key`, each known to the registry and checked by its plugin."""
+    items = node.get(key) or []
+    known = reader.registry.guards if kind == "guard" else reader.registry.actions
+    calls = []
+    for index, item in enumerate(items):
+        name, args = (item, None) if isinstance(item, str) else next(iter(item.items()))
+        if name not in known:
+            valid = ", ".join(sorted(known)) or "none"
+            reader.add(items, f"unknown {kind} {name!r}; registered {kind}s: {valid}", index)
+            continue
+        args = to_plain(args)
+        message = _plugin_check(known[name], args)
+        if message:
+            reader.add(items, f"{kind} {name}: {message}", index)
+        for text in nested_strings(args):
+            if "{{" in text:
+                template(reader, items, index, text)
+        calls.append(Call(name, args, line_of(items, index)))
+    return tuple(calls)
+
+
+def _plugin_check(registered: Checked, args: Any) -> str | None:
+    """The plugin's own check of the arguments; a check that fails is a problem, not a crash."""
+    try:
+        return registered.check(args)
+    except Exception as exc:  # noqa: BLE001 - any plugin bug becomes one line naming the plugin
+        return f"the check of plugin {registered.plugin} failed on these arguments: {type(exc).__name__}: {exc}"
+
+
+# --- params -------------------------------------------------------------------------------
+
+
+def read_params(reader: Reader, node: dict) -> None:
+    for name, spec in node.items():
+        param = read_param(reader, node, name, spec or {})
+        if param is not None:
+            reader.params[param.name] = param
+
+
+def read_param(reader: Reader, node: dict, name: str, spec: dict) -> Param | None:
+    ptype = spec.get("type", "str")
+    if ptype not in PARAM_TYPES:
+        reader.add(spec, f"param {name}: unknown type {ptype!r}; types: {', '.join(PARAM_TYPES)}", "type")
+        return None
+    item_type = Param(name, "str" if ptype == "list" else ptype)
+    choices = []
+    for index, choice in enumerate(spec.get("choices") or []):
+        try:
+            choices.append(item_type.parse(choice))
+        except BadInput as exc:
+            reader.add(spec["choices"], f"choice {choice!r}: {exc}", index)
+    param = Param(name, ptype, tuple(choices), spec.get("required", False), None, spec.get("description", ""))
+    default = spec.get("default")
+    if default is not None:
+        try:
+            param.parse(default)
+        except BadInput as exc:
+            reader.add(spec, f"default: {exc}", "default")
+    labels = {}
+    for key, text in (spec.get("labels") or {}).items():
+        try:
+            # a label is one text (English), or {en: …, es: …}
+            labels[item_type.parse(key)] = dict(text) if isinstance(text, dict) else {"en": text}
+        except BadInput as exc:
+            reader.add(spec["labels"], f"label {key!r}: {exc}", key)
+    return Param(name, ptype, param.choices, param.required, to_plain(default), param.description, labels)
+
+
+# --- a machine: states, transitions, timeouts, reachability ---------------------------------
+
+
+def read_machine(reader: Reader, node: dict, where: str) -> tuple[str, dict[str, StateDef], tuple[TransitionDef, ...]]:
+    raw_states = node["states"]
+    states = read_states(reader, raw_states, where)
+    initial = node["initial"]
+    if initial not in states:
+        reader.add(node, f"initial state {initial!r} is not one of the states of {where}", "initial")
+    transitions, seen = read_transitions(reader, node.get("transitions") or [], states)
+    for spec, state in _timeouts(raw_states):
+        trigger = spec["timeout"]["trigger"]
+        if (trigger, state) not in seen:
+            reader.add(spec, f"timeout of {state} fires {trigger!r}, which is not a trigger from {state}", "timeout")
+    if initial in states:
+        for name in _unreachable(initial, states, transitions):
+            index = next(i for i, s in enumerate(raw_states) if _state_name(s) == name)
+            reader.add(raw_states, f"state {name!r} of {where} cannot be reached from {initial!r}", index)
+    return initial, states, tuple(transitions)
+
+
+def _state_name(item: str | dict) -> str:
+    return item if isinstance(item, str) else item["name"]
+
+
+def _timeouts(raw_states: list) -> list[tuple[dict, str]]:
+    return [(s, s["name"]) for s in raw_states if isinstance(s, dict) and s.get("timeout") is not None]
+
+
+def read_states(reader: Reader, raw_states: list, where: str) -> dict[str, StateDef]:
+    states: dict[str, StateDef] = {}
+    for index, item in enumerate(raw_states):
+        name, spec = _state_name(item), ({} if isinstance(item, str) else item)
+        if not NAME.match(name):
+            reader.add(raw_states, f"state name {name!r} must be lower case letters, digits, - or _", index)
+        if name in states:
+            reader.add(raw_states, f"state {name!r} is declared twice in {where}", index)
+            continue
+        states[name] = StateDef(
+            name,
+            final=spec.get("final", False),
+            on_enter=read_calls(reader, spec, "on_enter", "action"),
+            on_exit=read_calls(reader, spec, "on_exit", "action"),
+            timeout=read_timeout(reader, spec, name) if spec.get("timeout") is not None else None,
+            description=spec.get("description", ""),
+        )
+    return states
+
+
+def read_timeout(reader: Reader, spec: dict, state: str) -> Timeout | None:
+    node = spec["timeout"]
+    if node.get("after") is not None:
+        try:
+            return Timeout(node["trigger"], after=parse_duration(node["after"]))
+        except BadInput as exc:
+            reader.add(node, str(exc), "after")
+            return None
+    at = node["at"]
+    if not isinstance(at, (dt.date, dt.datetime)) and "{{" not in str(at):
+        try:
+            parse_datetime(at)
+        except BadInput as exc:
+            reader.add(node, str(exc), "at")
+            return None
+    return Timeout(node["trigger"], at=template(reader, node, "at", to_json_value(at)))
+
+
+def read_transitions(reader: Reader, raw: list, states: dict[str, StateDef]
+                     ) -> tuple[list[TransitionDef], dict[tuple[str, str], int]]:
+    transitions: list[TransitionDef] = []
+    seen: dict[tuple[str, str], int] = {}
+    for spec in raw:
+        trigger = spec["trigger"]
+        if not NAME.match(trigger):
+            reader.add(spec, f"trigger {trigger!r} must be a lower case name like close_collection", "trigger")
+            continue
+        source = spec["source"]
+        sources = (tuple(s for s in states if not states[s].final) if source == "*"
+                   else (source,) if isinstance(source, str) else tuple(source))
+        for s in sources:
+            _check_source(reader, spec, s, states, seen)
+        dest = spec["dest"]
+        if dest not in states:
+            reader.add(spec, f"transition {trigger} goes to unknown state {dest!r}; states: {', '.join(states)}", "dest")
+            continue
+        roles = tuple(spec.get("roles") or ())
+        known_roles = reader.members.known_roles()
+        for role in roles:
+            if role not in known_roles:
+                reader.add(spec, f"unknown role {role!r}; roles: {', '.join(sorted(known_roles))}", "roles")
+        transitions.append(TransitionDef(
+            trigger=trigger, sources=sources, dest=dest,
+            guards=read_calls(reader, spec, "guards", "guard"),
+            roles=roles,
+            actions=read_calls(reader, spec, "actions", "action"),
+            description=spec.get("description", ""),
+            line=line_of(spec),
+        ))
+    return transitions, seen
+
+
+def _check_source(reader: Reader, spec: dict, source: str, states: dict[str, StateDef],
+                  seen: dict[tuple[str, str], int]) -> None:
+    trigger = spec["trigger"]
+    if source not in states:
+        reader.add(spec, f"transition {trigger} starts from unknown state {source!r}; states: {', '.join(states)}",
+                   "source")
+    elif states[source].final:
+        reader.add(spec, f"transition {trigger} leaves final state {source!r}", "source")
+    if (trigger, source) in seen:
+        reader.add(spec, f"trigger {trigger} from {source} is defined twice (first at line {seen[trigger, source]})",
+                   "trigger")
+    seen[trigger, source] = line_of(spec, "trigger")
+
+
+def _unreachable(initial: str, states: dict, transitions: list[TransitionDef]) -> list[str]:
+    seen, queue = {initial}, deque([initial])
+    while queue:
+        state = queue.popleft()
+        for t in transitions:
+            if state in t.sources and t.dest not in seen:
+                seen.add(t.dest)
+                queue.append(t.dest)
+    return [s for s in states if s not in seen]
+
+
+# --- the track and who takes part -------------------------------------------------------
+
+
+def read_track(reader: Reader, data: dict, instance: MachineDef) -> TrackDef:
+    node = data["track"]
+    t_initial, t_states, t_transitions = read_machine(reader, node, "the track")
+    deadline, met = None, ()
+    spec = node.get("deadline")
+    if isinstance(spec, dict):
+        met = tuple(spec.get("met") or ())
+        for s in met:
+            if s not in t_states:
+                reader.add(spec, f"deadline met in unknown track state {s!r}", "met")
+        spec = spec.get("date")
+    if spec is not None:
+        deadline = template(reader, node, "deadline", to_json_value(spec))
+    if not met:
+        met = tuple(s for s, d in t_states.items() if d.final)
+    active_in = tuple(node.get("active_in") or ())
+    for s in active_in:
+        if s not in instance.states:
+            reader.add(node, f"active_in names unknown workflow state {s!r}", "active_in")
+    reminders = read_reminders(reader, node, deadline is not None)
+    if data.get("participants") is None:
+        reader.add(data, "a workflow with a track needs participants (a group of members.yaml or a list of codes)",
+                   "track")
+    return TrackDef(t_initial, t_states, t_transitions, deadline, met, active_in, reminders)
+
+
+def read_reminders(reader: Reader, node: dict, has_deadline: bool) -> tuple[Reminder, ...]:
+    items = node.get("reminders") or []
+    if items and not has_deadline:
+        reader.add(node, "reminders need a track deadline to count from", "reminders")
+    reminders = []
+    for index, spec in enumerate(items):
+        try:
+            when = {key: parse_duration(spec[key]) for key in ("before", "every") if spec.get(key) is not None}
+        except BadInput as exc:
+            reader.add(items, str(exc), index)
+            continue
+        if when.get("every") is not None and when["every"] < dt.timedelta(days=1):
+            reader.add(items, "every: must be at least 1d, or countries get a message each tick", index)
+        reminders.append(Reminder(read_calls(reader, spec, "actions", "action"), **when))
+    return tuple(reminders)
+
+
+def read_participants(reader: Reader, data: dict, has_track: bool) -> tuple[str, ...]:
+    spec = data.get("participants")
+    if spec is None:
+        return ()
+    if not has_track:
+        reader.add(data, "participants need a track: the machine each participant moves through", "participants")
+    members = reader.members
+    if isinstance(spec, str):
+        if spec not in members.groups:
+            groups = ", ".join(members.groups) or "none (add groups to workflows/members.yaml)"
+            reader.add(data, f"participants: unknown group {spec!r}; groups: {groups}", "participants")
+            return ()
+        codes = members.groups[spec]
+    else:
+        codes = tuple(spec)
+        for code in codes:
+            if code not in members.countries:
+                reader.add(data, f"participants: unknown country {code!r}", "participants")
+    if not codes:
+        reader.add(data, "participants is empty", "participants")
+    return tuple(codes)
