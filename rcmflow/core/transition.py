@@ -24,7 +24,7 @@ from rcmflow.core.runtime import Runtime
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import BadInput, Blocked, Forbidden, InvalidTrigger, NotFound
 from rcmflow.log import get_logger
-from rcmflow.model.definition import Call, Definition, MachineDef, StateDef, TransitionDef
+from rcmflow.model.definition import Call, Definition, MachineDef, StateDef
 from rcmflow.model.refs import render_value
 from rcmflow.model.values import parse_date, parse_datetime, to_json_value
 from rcmflow.store.models import Instance

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from sqlalchemy import and_, false, or_, true
 
 from rcmflow.context import EventView, InstanceView, TrackView
+from rcmflow.errors import RcmflowError
 from rcmflow.model.definition import Definition
 from rcmflow.model.values import PARAM_TYPES
 from rcmflow.store.models import Instance
@@ -51,7 +52,10 @@ def typed_params(definition: Definition | None, params: dict[str, Any] | None) -
     typed = {}
     for name, value in params.items():
         param = definition.params.get(name)
-        typed[name] = PARAM_TYPES[param.type](value) if param and value is not None else value
+        try:
+            typed[name] = PARAM_TYPES[param.type](value) if param and value is not None else value
+        except RcmflowError:  # the file was edited since: show what is stored, as stored
+            typed[name] = value
     return typed
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rcmflow.errors import DefinitionError, NotFound, RcmflowError
 from rcmflow.model.definition import Definition, Param
-from rcmflow.model.values import PARAM_TYPES, parse_date
+from rcmflow.model.values import parse_date
 
 if TYPE_CHECKING:
     from rcmflow import Engine
@@ -72,7 +72,9 @@ def calendar_entries(engine: "Engine") -> list[Entry]:
 
 
 def instance_entries(engine: "Engine", view: "InstanceView", definition: Definition) -> list[Entry]:
-    params = _typed(definition, view.params)
+    # Typed by the engine; a stored value the file no longer accepts stays text and is left out.
+    params = {k: v for k, v in view.params.items()
+              if k not in definition.params or not isinstance(v, str) or definition.params[k].type == "str"}
     context = _Context(engine, view, definition, params)
     entries = _track_deadlines(context)
     # The date the tracks' deadline is made from is already their event.
@@ -193,18 +195,6 @@ def _planned_due(c: _Context) -> dt.date | None:
         return parse_date(value) if value not in (None, "") else None
     except RcmflowError:
         return None
-
-
-def _typed(definition: Definition, params: dict[str, Any]) -> dict[str, Any]:
-    """The params as their types (status() gives them as stored JSON: dates as text)."""
-    typed = {}
-    for name, value in params.items():
-        param = definition.params.get(name)
-        try:
-            typed[name] = PARAM_TYPES[param.type](value) if param and value is not None else value
-        except RcmflowError:  # a value the file no longer accepts is left out, not fatal
-            continue
-    return typed
 
 
 def _phrase(text: str) -> str:
