@@ -80,7 +80,8 @@ def test_the_status_tables_show_names_as_typed(rcmflow, typed):
 def test_a_workflow_description_is_shown_as_written(rcmflow, home, terminal):
     path = home / "workflows" / "troika-meeting.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("\nversion: 1\n", f'\nversion: 1\ndescription: "{MARKUP} \\e[2J"\n', 1), encoding="utf-8")
+    described = text.replace("\nversion: 1\n", f'\nversion: 1\ndescription: "{MARKUP} \\e[2J"\n', 1)
+    path.write_text(described, encoding="utf-8")
     result = rcmflow("workflows", "show", "troika-meeting")
     assert result.exit_code == 0, result.stderr
     assert f"{MARKUP} ␛[2J" in result.stdout

@@ -66,6 +66,7 @@ FORWARDED_REMOTE = [
     {"Forwarded": 'for="[2001:db8:cafe::17]:4711"'},
     {"Forwarded": f"for=127.0.0.1, for={REMOTE}"},
     {"X-Forwarded-For": "127.0.0.1", "Forwarded": f"for={REMOTE}"},  # the more remote one decides
+    {"X-Real-IP": REMOTE}, {"X-Real-IP": REMOTE, "X-Forwarded-For": "127.0.0.1"},
 ]
 
 
@@ -94,6 +95,7 @@ MALFORMED = [
     {"Forwarded": 'for="127.0.0.1'}, {"Forwarded": "proto=https"}, {"Forwarded": "for=[::1]"},
     {"Forwarded": "for=127.0.0.1,"}, {"Forwarded": "for 127.0.0.1"}, {"Forwarded": ""},
     {"Forwarded": "for=127.0.0.1;;"}, {"X-Forwarded-For": "127.0.0.1", "Forwarded": "for=unknown"},
+    {"X-Real-IP": "unknown"},
 ]
 
 

@@ -10,13 +10,14 @@ instead of letting them move the cursor, clear the screen or open a hyperlink.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Iterable
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
+
+from rcmflow.output import terminal_text
 
 if TYPE_CHECKING:
     from rcmflow.context import EventView, InstanceView
@@ -26,21 +27,9 @@ if TYPE_CHECKING:
     from rcmflow.plugins import PluginInfo
 
 
-#: C0 controls but tab and newline, DEL, the C1 controls (0x9b is a one-byte CSI) and
-#: the marks that reorder what a terminal shows (bidirectional overrides, "Trojan Source")
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _visible(match: re.Match) -> str:
-    code = ord(match.group())
-    if code < 0x20:
-        return chr(0x2400 + code)  # the control pictures: ␛ for ESC, ␇ for BEL
-    return "\u2421" if code == 0x7F else f"<U+{code:04X}>"
-
-
 def clean(value: Any) -> str:
     """`value` as text a terminal shows and does not obey: control characters visible."""
-    return UNSAFE.sub(_visible, str(value).replace("\r\n", "\n"))
+    return terminal_text(value)
 
 
 class _Literal(Text):
@@ -262,7 +251,7 @@ def print_all(renderables: Iterable) -> None:
     out = console()
     for renderable in renderables:
         if isinstance(renderable, str):
-            click.echo(renderable)
+            click.echo(clean(renderable))
         else:
             out.print(renderable)
 

@@ -66,7 +66,8 @@ class StatusApp:
     def respond(self, environ: dict[str, Any]) -> Response:
         query = environ.get("QUERY_STRING", "")
         headers = {"Host": environ.get("HTTP_HOST"), "Authorization": environ.get("HTTP_AUTHORIZATION"),
-                   "X-Forwarded-For": environ.get("HTTP_X_FORWARDED_FOR"), "Forwarded": environ.get("HTTP_FORWARDED")}
+                   "X-Forwarded-For": environ.get("HTTP_X_FORWARDED_FOR"), "Forwarded": environ.get("HTTP_FORWARDED"),
+                   "X-Real-IP": environ.get("HTTP_X_REAL_IP")}
         # behind a proxy the peer is the proxy: the client is who the forwarded headers name
         client = client_address(environ.get("REMOTE_ADDR", ""), headers, self.trusted_proxies)
         if not access_allowed(client, headers, query, self.token):

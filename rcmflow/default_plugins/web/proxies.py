@@ -3,7 +3,7 @@
 Behind a reverse proxy on the same machine every request comes from 127.0.0.1, so the
 peer's address alone would let the whole world in. A request that carries
 `X-Forwarded-For` or `Forwarded` (RFC 7239) is therefore taken to come from the
-addresses it names:
+addresses it names (nginx's `X-Real-IP` is read the same way):
 
 - when the peer is not a trusted proxy, the headers are anyone's word, so they can only
   make a request *more* remote: it counts as local only when the peer and every
@@ -60,7 +60,8 @@ def client_address(peer: str, headers: Mapping[str, str | None], trusted: Iterab
     case), `trusted` the networks of the proxies whose word is taken."""
     trusted = tuple(trusted)
     chains = []
-    for name, parse in (("x-forwarded-for", _forwarded_for), ("forwarded", _forwarded)):
+    for name, parse in (("x-forwarded-for", _forwarded_for), ("forwarded", _forwarded),
+                        ("x-real-ip", _forwarded_for)):
         value = next((v for k, v in headers.items() if k.lower() == name and v is not None), None)
         if value is not None:
             chain = parse(value)
@@ -73,7 +74,7 @@ def client_address(peer: str, headers: Mapping[str, str | None], trusted: Iterab
     if address is None:
         return ""
     clients = [_client(address, chain, trusted) for chain in chains]
-    # two headers that disagree: the more remote one decides
+    # headers that disagree: the more remote one decides
     return str(next((c for c in clients if not c.is_loopback), clients[0]))
 
 
