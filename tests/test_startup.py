@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-SLOW = ("jinja2", "docx", "markdown_it", "icalendar", "wsgiref.simple_server")
+SLOW = ("jinja2", "docx", "markdown_it", "icalendar", "wsgiref.simple_server", "waitress")
 
 
 def test_loading_the_plugins_imports_no_document_calendar_or_web_library(tmp_path):

@@ -22,7 +22,9 @@ class UserError(click.ClickException):
         self.exit_code = error.exit_code
 
     def show(self, file=None) -> None:
-        click.echo(f"Error: {self.format_message()}", err=True)
+        from rcmflow.output import terminal_text  # what the user gave, shown, never obeyed
+
+        click.echo(f"Error: {terminal_text(self.format_message())}", err=True)
 
 
 class App:

@@ -1,13 +1,22 @@
-"""The readable tables of the command line (rich); `--json` bypasses all of this."""
+"""The readable tables of the command line (rich); `--json` bypasses all of this.
+
+Whatever came from people or files (notes, values, names, reasons, titles, ids) is
+shown as literal text: every cell, heading and title is a rich `Text` built by
+`literal`, never a `str` that rich would read as markup (`[link=…]` is a hyperlink in
+a terminal), and `clean` makes terminal control characters visible (ESC shows as ␛)
+instead of letting them move the cursor, clear the screen or open a hyperlink.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
+
+from rcmflow.output import terminal_text
 
 if TYPE_CHECKING:
     from rcmflow.context import EventView, InstanceView
@@ -17,8 +26,35 @@ if TYPE_CHECKING:
     from rcmflow.plugins import PluginInfo
 
 
+def clean(value: Any) -> str:
+    """`value` as text a terminal shows and does not obey: control characters visible."""
+    return terminal_text(value)
+
+
+class _Literal(Text):
+    """A rich Text that cleans what is appended to it."""
+
+    def append(self, text: Any, style: Any = None) -> "Text":
+        return super().append(clean(text) if isinstance(text, str) else text, style)
+
+
+def literal(value: Any = "", style: str = "") -> Text:
+    """`value` as a rich Text: shown as it is, never read as markup or as control codes."""
+    return value if isinstance(value, Text) else _Literal(clean(value), style=style)
+
+
+class _Table(Table):
+    """A table whose cells are literal text, whatever the caller hands it."""
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*(literal(c) if isinstance(c, str) else c for c in cells), **kwargs)
+
+
 def _table(*columns: str, title: str | None = None) -> Table:
-    table = Table(*columns, box=box.SIMPLE_HEAD, title=title, title_justify="left", pad_edge=False)
+    table = _Table(box=box.SIMPLE_HEAD, title=literal(title, "table.title") if title else None, title_justify="left",
+                   pad_edge=False)
+    for column in columns:
+        table.add_column(literal(column))
     return table
 
 
@@ -36,7 +72,7 @@ def _short(value, width: int = 60) -> str:
 def instances_table(views: Iterable["InstanceView"]) -> Table:
     table = _table("instance", "workflow", "state", "tracks", "timeout", title="Instances")
     for v in views:
-        table.add_row(v.id, v.workflow, Text(v.state, style="bold"), v.summary, _when(v.timeout_at))
+        table.add_row(v.id, v.workflow, literal(v.state, style="bold"), v.summary, _when(v.timeout_at))
     return table
 
 
@@ -46,7 +82,7 @@ STATE_STYLES = {"submitted": "green", "accepted": "bold green", "agreed": "bold 
 
 
 def _cell(track, show_due: bool) -> Text:
-    text = Text(track.state, style=STATE_STYLES.get(track.state, ""))
+    text = literal(track.state, style=STATE_STYLES.get(track.state, ""))
     if show_due and track.due:
         text.append(f" · due {track.due.isoformat()}", style="dim")
     if track.overdue:
@@ -79,16 +115,16 @@ def participant_matrix(views: list["InstanceView"], members: "Members", by: str 
         table = _table("instance", "summary", *participants, title="Instances by participant")
         for v in tracked:
             table.add_row(v.id, v.summary, *[_cell(v.tracks[p], True) if p in v.tracks
-                                                  else Text("–", style="dim") for p in participants])
+                                                  else literal("–", style="dim") for p in participants])
         return table
     # One due date for the whole column goes in its heading; otherwise in each cell.
     common = [_common_due(v) for v in tracked]
     headings = [f"{v.id}\ndue {due.isoformat()}" if due else v.id for v, due in zip(tracked, common)]
     table = _table("participant", *headings, title="Participants")
     for p in participants:
-        table.add_row(label(p), *[_cell(v.tracks[p], due is None) if p in v.tracks else Text("–", style="dim")
+        table.add_row(label(p), *[_cell(v.tracks[p], due is None) if p in v.tracks else literal("–", style="dim")
                                   for v, due in zip(tracked, common)])
-    table.add_row(Text("summary", style="bold"), *[Text(v.summary, style="bold") for v in tracked])
+    table.add_row(literal("summary", style="bold"), *[literal(v.summary, style="bold") for v in tracked])
     return table
 
 
@@ -103,7 +139,7 @@ def waiting_table(views: list["InstanceView"], waiting_for) -> Table:
 def triggers_table(options: list["TriggerOption"]) -> Table:
     table = _table("trigger", "to", "allowed", "why not")
     for o in options:
-        allowed = Text("yes", style="green") if o.allowed else Text("no", style="red")
+        allowed = literal("yes", style="green") if o.allowed else literal("no", style="red")
         table.add_row(o.trigger, o.dest, allowed, o.reason or "")
     if not options:
         table.add_row("(none: this is a final state)", "", "", "")
@@ -113,7 +149,7 @@ def triggers_table(options: list["TriggerOption"]) -> Table:
 def instance_detail(engine: "Engine", view: "InstanceView", options: list["TriggerOption"]) -> list:
     definition = engine.catalog.definitions.get(view.workflow)
     title = definition.title_in("en") if definition else view.workflow
-    head = Text()
+    head = literal()
     head.append(f"{view.id}", style="bold")
     head.append(f"  {title} ({view.workflow})\n")
     head.append("state: ")
@@ -135,10 +171,10 @@ def instance_detail(engine: "Engine", view: "InstanceView", options: list["Trigg
             country = engine.members.countries.get(p)
             table.add_row(p, country.name() if country else "", t.state,
                           t.due.isoformat() if t.due else "",
-                          Text("OVERDUE", style="bold red") if t.overdue else "")
+                          literal("OVERDUE", style="bold red") if t.overdue else "")
         parts.append(table)
     next_steps = triggers_table(options)
-    next_steps.title = "Next steps"
+    next_steps.title = literal("Next steps", "table.title")
     parts.append(next_steps)
     return parts
 
@@ -160,7 +196,7 @@ def workflows_table(rows: list[dict]) -> Table:
 
 
 def definition_tables(d: "Definition") -> list:
-    head = Text()
+    head = literal()
     head.append(d.name, style="bold")
     head.append(f" v{d.version}  {d.title_in('en')} / {d.title_in('es')}\n{d.path}")
     if d.description:
@@ -181,7 +217,7 @@ def definition_tables(d: "Definition") -> list:
                           ", ".join(c.name for c in t.guards), ", ".join(c.name for c in t.actions))
         parts.append(table)
     if d.participants:
-        parts.append(Text(f"participants: {', '.join(d.participants)}"))
+        parts.append(literal(f"participants: {', '.join(d.participants)}"))
     return parts
 
 
@@ -198,7 +234,7 @@ def outbox_table(items: list[dict], tz) -> Table:
     styles = {"done": "green", "failed": "bold red", "pending": "yellow", "running": "cyan"}
     for i in items:
         table.add_row(str(i["id"]), i["instance_id"], str(i["event_seq"]), i["action"],
-                      Text(i["status"], style=styles.get(i["status"], "")), str(i["attempts"]),
+                      literal(i["status"], style=styles.get(i["status"], "")), str(i["attempts"]),
                       "" if i["status"] == "done" else _when(i["next_attempt_at"], tz), i["last_error"] or "")
     if not items:
         table.add_row("", "(the outbox is empty)", "", "", "", "", "", "")
@@ -214,7 +250,7 @@ def print_all(renderables: Iterable) -> None:
     out = console()
     for renderable in renderables:
         if isinstance(renderable, str):
-            click.echo(renderable)
+            click.echo(clean(renderable))
         else:
             out.print(renderable)
 

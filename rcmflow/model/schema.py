@@ -240,6 +240,10 @@ class ServeShape(Shape):
     host: str | None = hint('a string, e.g. host = "127.0.0.1"')
     port: Port | None = hint("a port number, e.g. port = 8000")
     token: str | None = hint('a string, e.g. token = "…"')
+    # the web plugin checks that each entry is an address or a network
+    trusted_proxies: list[str] | None = hint('a list of addresses or networks, e.g. trusted_proxies = ["127.0.0.1"]')
+    threads: Annotated[int, Field(strict=True, ge=1, le=64)] | None = hint(
+        "a whole number from 1 to 64, e.g. threads = 8")
 
 
 class SettingsShape(Shape):
@@ -255,7 +259,7 @@ class SettingsShape(Shape):
     database: DatabaseShape | None = hint('a [database] table with url = "..."')
     smtp: SmtpShape | None = hint("an [smtp] table with host, port, starttls, username, from")
     outbox: OutboxShape | None = hint('an [outbox] table with folder = "..."')
-    serve: ServeShape | None = hint("a [serve] table with host, port, token")
+    serve: ServeShape | None = hint("a [serve] table with host, port, token, trusted_proxies, threads")
 
 
 # --- errors as file:line: message --------------------------------------------------------

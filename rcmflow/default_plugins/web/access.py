@@ -24,10 +24,12 @@ MIN_TOKEN_LENGTH = 16
 def access_allowed(client: str, headers: Mapping[str, str | None], query: str, token: str | None) -> bool:
     """Whether a request may see the pages.
 
-    `client` is the peer's IP address, `headers` the request's headers (any case),
-    `query` the raw query string, `token` the one set in rcmflow.toml (None or empty:
-    none). A request carrying the configured token is allowed from anywhere; without
-    it, only a loopback client that names this machine as localhost in its Host header.
+    `client` is the client's IP address (the peer's, or the one the proxies in front
+    name: see `proxies.client_address`; "" when unknown, which counts as remote),
+    `headers` the request's headers (any case), `query` the raw query string, `token`
+    the one set in rcmflow.toml (None or empty: none). A request carrying the
+    configured token is allowed from anywhere; without it, only a loopback client that
+    names this machine as localhost in its Host header.
     """
     if token and token_matches(presented_token(headers, query), token):
         return True

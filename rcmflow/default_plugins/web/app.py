@@ -1,4 +1,5 @@
-"""The WSGI application behind `rcmflow serve`, and the threading server that runs it.
+"""The WSGI application behind `rcmflow serve`, and the server that runs it (waitress,
+with a bounded pool of threads).
 
 Read-only: GET and HEAD only; the database is the only state, so every request reads
 it afresh. Errors the user did not cause are logged with their traceback and shown
@@ -8,12 +9,9 @@ without it.
 from __future__ import annotations
 
 import mimetypes
-import socket
 from dataclasses import dataclass, field
-from socketserver import ThreadingMixIn
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import parse_qs, quote
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from rcmflow.errors import DatabaseError, NotFound
 from rcmflow.log import get_logger
@@ -21,6 +19,7 @@ from rcmflow.default_plugins.web.access import access_allowed, redact, token_mat
 from rcmflow.default_plugins.web.files import resolve_output
 from rcmflow.default_plugins.web.links import Links
 from rcmflow.default_plugins.web.pages import Pages
+from rcmflow.default_plugins.web.proxies import Network, client_address
 
 if TYPE_CHECKING:
     from rcmflow import Engine
@@ -46,13 +45,18 @@ class Response:
 class StatusApp:
     """The WSGI application behind `rcmflow serve`: read-only, GET and HEAD only."""
 
-    def __init__(self, engine: "Engine", token: str | None = None):
+    def __init__(self, engine: "Engine", token: str | None = None, trusted_proxies: Iterable[Network] = ()):
         self.engine = engine
         self.token = token
+        self.trusted_proxies = tuple(trusted_proxies)
         self.pages = Pages(engine)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         response = self.respond(environ)
+        request = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+        get_logger().info("web", client=environ.get("REMOTE_ADDR"), forwarded=environ.get("HTTP_X_FORWARDED_FOR")
+                          or environ.get("HTTP_FORWARDED"), request=redact(request.rstrip("?")),
+                          status=response.status)
         headers = [("Content-Type", response.content_type), ("Content-Length", str(len(response.body))),
                    ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
                    ("Cache-Control", "no-store"), ("Content-Security-Policy", response.policy), *response.headers]
@@ -61,8 +65,12 @@ class StatusApp:
 
     def respond(self, environ: dict[str, Any]) -> Response:
         query = environ.get("QUERY_STRING", "")
-        headers = {"Host": environ.get("HTTP_HOST"), "Authorization": environ.get("HTTP_AUTHORIZATION")}
-        if not access_allowed(environ.get("REMOTE_ADDR", ""), headers, query, self.token):
+        headers = {"Host": environ.get("HTTP_HOST"), "Authorization": environ.get("HTTP_AUTHORIZATION"),
+                   "X-Forwarded-For": environ.get("HTTP_X_FORWARDED_FOR"), "Forwarded": environ.get("HTTP_FORWARDED"),
+                   "X-Real-IP": environ.get("HTTP_X_REAL_IP")}
+        # behind a proxy the peer is the proxy: the client is who the forwarded headers name
+        client = client_address(environ.get("REMOTE_ADDR", ""), headers, self.trusted_proxies)
+        if not access_allowed(client, headers, query, self.token):
             return self._error(403, REFUSED, Links())
         # Links keep a token that came in the query string; a header token needs no help.
         given = parse_qs(query).get("token", [None])[0]
@@ -71,7 +79,7 @@ class StatusApp:
             response = self._error(405, "This page is read-only: it answers GET and HEAD.", links)
             response.headers.append(("Allow", "GET, HEAD"))
             return response
-        # wsgiref hands over the path %-decoded as Latin-1; file names are UTF-8
+        # WSGI hands over the path %-decoded as Latin-1 (PEP 3333); file names are UTF-8
         path = environ.get("PATH_INFO", "/").encode("latin-1", "replace").decode("utf-8", "replace")
         try:
             return self._route(path, links)
@@ -122,23 +130,9 @@ class StatusApp:
             return Response(status, message.encode("utf-8"), "text/plain; charset=utf-8")
 
 
-class _Handler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        get_logger().info("web", client=self.client_address[0], request=redact(format % args))
+def make_server(app: StatusApp, host: str = "127.0.0.1", port: int = 8000, threads: int | None = None):
+    """The server for `app` (waitress, `threads` workers), bound but not yet serving
+    (port 0: any free port; see `server.server_port`)."""
+    from rcmflow.default_plugins.web.server import DEFAULT_THREADS, StatusServer
 
-
-class _Server(ThreadingMixIn, WSGIServer):
-    # a browser's idle pre-opened connection must not hold up everyone else
-    daemon_threads = True
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-def make_server(app: StatusApp, host: str = "127.0.0.1", port: int = 8000) -> WSGIServer:
-    """A threading wsgiref server for `app`, bound but not yet serving (port 0: any
-    free port; see `server.server_port`)."""
-    server = (_Server6 if ":" in host else _Server)((host, port), _Handler)
-    server.set_app(app)
-    return server
+    return StatusServer(app, host, port, threads or DEFAULT_THREADS)

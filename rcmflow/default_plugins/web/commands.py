@@ -1,7 +1,7 @@
 """`rcmflow serve` and `rcmflow report --html`.
 
 This module is loaded with every command, so it imports only what defining the
-commands needs; the pages and the server (Jinja2, wsgiref) load when one runs.
+commands needs; the pages and the server (Jinja2, waitress) load when one runs.
 """
 
 from __future__ import annotations
@@ -56,15 +56,19 @@ def serve_status(engine: "Engine", host: str | None, port: int | None) -> None:
     127.0.0.1:8000) until Ctrl-C."""
     from rcmflow.default_plugins.web.app import StatusApp, make_server  # the server loads only to serve
 
+    from rcmflow.default_plugins.web.proxies import trusted_networks
+    from rcmflow.default_plugins.web.server import serve_threads
+
     settings = engine.config.section("serve")
     token = configured_token(settings)
+    trusted, threads = trusted_networks(settings), serve_threads(settings)
     host = host or settings.get("host", "127.0.0.1")
     port = port if port is not None else settings.get("port", 8000)
     if not isinstance(host, str) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise BadInput('rcmflow.toml: [serve] host must be a string and port a number, e.g. host = "127.0.0.1"')
     engine.status()  # an unreachable or empty database is said now, not on every page
     try:
-        server = make_server(StatusApp(engine, token), host, port)
+        server = make_server(StatusApp(engine, token, trusted), host, port, threads)
     except OSError as exc:
         raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     shown = f"[{host}]" if ":" in host else host
