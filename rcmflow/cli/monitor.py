@@ -53,6 +53,14 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
     if as_csv:
         return render.write_csv(engine, views)
     render.print_all(render.status_parts(engine, views, instance, filtered, by))
+    warn_if_unverified(engine, instance)
+
+
+def warn_if_unverified(engine, instance: str | None) -> None:
+    """One line on stderr when the history's hash chain does not verify."""
+    check = engine.verify_history(instance)
+    if not check.ok:
+        click.echo(f"Warning: {check.summary()}; see 'rcmflow history verify'", err=True)
 
 
 def check_participants(engine, participants: tuple[str, ...]) -> None:
