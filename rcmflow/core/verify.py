@@ -83,12 +83,13 @@ class LinkCheck:
         self.broken = [link.prev != (links[i - 1].hash if i else GENESIS) for i, link in enumerate(links)]
 
     def problems(self) -> list[ChainProblem]:
-        return [self.explain(i) for i, broken in enumerate(self.broken) if broken]
+        found = (self.explain(i) for i, broken in enumerate(self.broken) if broken)
+        return [problem for problem in found if problem is not None]
 
-    def explain(self, i: int) -> ChainProblem:
+    def explain(self, i: int) -> ChainProblem | None:
         link = self.links[i]
         j = -1 if link.prev == GENESIS else self.position.get(link.prev)
-        if j is None:
+        if j is None or j == i:
             return self.deleted(i)
         if j > i:
             after = self.links[j]
@@ -102,17 +103,25 @@ class LinkCheck:
         if i == 0:
             message = f"{link.label} is the first event but does not start the chain: the events before it were deleted"
         else:
-            message = (f"{link.label} does not follow seq {self.links[i - 1].seq}: the event before it is missing "
-                       f"(deleted), or seq {self.links[i - 1].seq} was rewritten")
+            before = self.links[i - 1].seq
+            gap = link.seq - before - 1
+            missing = (f"seq {before + 1} is missing" if gap == 1 else
+                       f"the events between seq {before} and seq {link.seq} are missing" if gap > 1 else
+                       "the event before it is missing")
+            message = (f"{link.label} does not follow seq {before}: {missing} (deleted), "
+                       f"or seq {before} was rewritten")
         return ChainProblem("deleted", link.seq, message)
 
-    def follows_earlier(self, i: int, j: int) -> ChainProblem:
+    def follows_earlier(self, i: int, j: int) -> ChainProblem | None:
         """Event i links to j, further back than i - 1: the events between are a branch
-        of their own. Unbroken, the shorter of the two branches was inserted; broken,
-        events were moved."""
+        of their own. Unbroken, the shorter of the two branches was inserted; all broken,
+        they are events moved out of place, reported where they are (a swap is one
+        problem, not three); partly broken, events were moved."""
         link = self.links[i]
         start = f"seq {self.links[j].seq}" if j >= 0 else "the start of the chain"
         between = range(j + 1, i)
+        if all(self.broken[k] for k in between):
+            return None
         if any(self.broken[k] for k in between):
             return ChainProblem("reordered", link.seq, f"{link.label} is out of place: it follows {start}, "
                                 f"not seq {self.links[i - 1].seq} (events moved)",
