@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from rcmflow.context import ChainHead, ChainProblem, HistoryCheck
 from rcmflow.errors import BadInput
-from rcmflow.store.chain import GENESIS, chain_rows, event_hash, head
+from rcmflow.store.chain import GENESIS, chain_rows, head, stored_hash
 
 HEAD = re.compile(r"^(\d+):([0-9a-f]{8,64})$")
 
@@ -36,7 +36,7 @@ def current_head(conn: Connection) -> ChainHead:
     return ChainHead(*head(conn))
 
 
-@dataclass
+@dataclass(slots=True)
 class Link:
     """What the check keeps of an event: its place in the chain and how to name it."""
 
@@ -44,12 +44,13 @@ class Link:
     instance_id: str
     prev: str
     hash: str
-    label: str
+    row: tuple  # (seq, at, actor, instance_id, participant, trigger), for `label`
 
-
-def label(row) -> str:
-    who = f"{row.trigger}{f' {row.participant}' if row.participant else ''} by {row.actor}"
-    return f"seq {row.seq} ({row.instance_id}: {who} at {row.at:%Y-%m-%d %H:%M} UTC)"
+    @property
+    def label(self) -> str:
+        seq, at, actor, instance_id, participant, trigger = self.row
+        who = f"{trigger}{f' {participant}' if participant else ''} by {actor}"
+        return f"seq {seq} ({instance_id}: {who} at {at:%Y-%m-%d %H:%M} UTC)"
 
 
 def verify(conn: Connection, instance_id: str | None = None, recorded: ChainHead | None = None) -> HistoryCheck:
@@ -58,8 +59,9 @@ def verify(conn: Connection, instance_id: str | None = None, recorded: ChainHead
     links: list[Link] = []
     problems: list[ChainProblem] = []
     for row in chain_rows(conn):
-        link = Link(row.seq, row.instance_id, row.prev_hash, row.hash, label(row))
-        if event_hash(row.prev_hash, row._mapping, roundtrip=False) != row.hash:
+        link = Link(row.seq, row.instance_id, row.prev_hash, row.hash,
+                    (row.seq, row.at, row.actor, row.instance_id, row.participant, row.trigger))
+        if stored_hash(row) != row.hash:
             problems.append(ChainProblem("edited", row.seq, f"{link.label}: its content does not match its hash: "
                                          "edited after it was written", (row.instance_id,)))
         links.append(link)

@@ -39,26 +39,38 @@ def utc_text(moment: dt.datetime) -> str:
     as the migrations read the stored times)."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.isoformat(timespec="microseconds") + "Z"
+
+
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+
+
+def encode(prev_hash: str, at: dt.datetime, actor: str, instance_id: str, participant: str | None, trigger: str,
+           source: str | None, dest: str, note: str | None, data: Any) -> bytes:
+    """The bytes an event's hash is taken over: its fields and the previous hash as one
+    JSON object with sorted keys, no spaces, ASCII only (non-ASCII as \\u escapes)."""
+    return _ENCODE({"v": ENCODING, "prev": prev_hash, "at": utc_text(at), "actor": actor, "instance_id": instance_id,
+                    "participant": participant, "trigger": trigger, "source": source, "dest": dest, "note": note,
+                    "data": data}).encode("ascii")
 
 
 def canonical(prev_hash: str, values: Any, roundtrip: bool = True) -> bytes:
-    """The bytes an event's hash is taken over: sorted keys, no spaces, ASCII only.
-    With `roundtrip`, `data` goes through JSON first, so that what is hashed is what
-    the database will give back (tuples become lists, keys become strings); data read
-    from the database has made that trip already."""
-    document = {name: values.get(name) for name in HASHED}
-    document["at"] = utc_text(values["at"])
+    """`encode` for a mapping of the HASHED fields. With `roundtrip`, `data` goes
+    through JSON first, so that what is hashed is what the database will give back
+    (tuples become lists, keys become strings); data read back has made that trip."""
     data = values.get("data") or {}
-    document["data"] = json.loads(json.dumps(data)) if roundtrip else data
-    document["prev"] = prev_hash
-    document["v"] = ENCODING
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+    fields = [values.get(name) for name in HASHED[:-1]]
+    return encode(prev_hash, *fields, json.loads(json.dumps(data)) if roundtrip else data)
 
 
 def event_hash(prev_hash: str, values: Any, roundtrip: bool = True) -> str:
     """The hash of an event (`values`: a mapping of at least the HASHED fields)."""
     return hashlib.sha256(canonical(prev_hash, values, roundtrip)).hexdigest()
+
+
+def stored_hash(row: Any) -> str:
+    """The hash a row of `chain_rows` should have, from its content and its prev_hash."""
+    return hashlib.sha256(encode(row[-2], *row[1:-2])).hexdigest()
 
 
 class Head(NamedTuple):
