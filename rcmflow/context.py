@@ -96,6 +96,73 @@ class Attachment:
     at: dt.datetime | None = None
 
 
+@dataclass(frozen=True)
+class ChainHead:
+    """The last event of the history's hash chain, as `rcmflow history head` prints it
+    (`SEQ:HASH`): recorded outside the database, it lets `verify` prove later that
+    nothing up to it was removed or rewritten."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash}
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """One place where the history does not prove itself."""
+
+    #: edited, deleted, reordered, inserted, truncated or rewritten
+    kind: str
+    #: the event named (for a deletion, the one after the gap; None: the recorded head is gone)
+    seq: int | None
+    #: one line, naming the event
+    message: str
+    #: the instances it concerns; empty when it may be any (a deleted event's is unknown)
+    instances: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "seq": self.seq, "instances": list(self.instances), "message": self.message}
+
+
+@dataclass(frozen=True)
+class HistoryCheck:
+    """What `Engine.verify_history` found: `ok`, or the problems, first event first."""
+
+    #: events checked: all, or those of `instance_id`
+    checked: int
+    #: events in the chain
+    total: int
+    head: ChainHead
+    instance_id: str | None = None
+    #: the head recorded earlier that was checked against, if one was given
+    recorded: ChainHead | None = None
+    problems: tuple[ChainProblem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        what = f"{self.checked} events of {self.instance_id} ({self.total} in the chain)" if self.instance_id \
+            else f"{self.total} events"
+        recorded = f"; it holds the recorded head {self.recorded.seq}" if self.recorded else ""
+        if self.ok:
+            return f"verified {what}, head {self.head}{recorded}"
+        first = self.problems[0].message
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        return f"the history does not verify: {first}{more}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "total": self.total, "instance": self.instance_id,
+                "head": self.head.as_json(), "recorded": self.recorded.as_json() if self.recorded else None,
+                "problems": [p.as_json() for p in self.problems]}
+
+
 @dataclass
 class GuardContext:
     """Everything a guard may look at when it decides."""

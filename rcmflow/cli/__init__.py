@@ -8,7 +8,8 @@ group.py      the click group, its global options, the engine of a command, erro
 params.py     parameter types: --set NAME=VALUE, --set-file, --attach, --now ISO
 workflows.py  workflows list|show|validate|graph
 steps.py      init, start, triggers, fire
-monitor.py    status, history, tick, outbox
+monitor.py    status, tick, outbox
+history.py    history INSTANCE, history verify|head
 plugins.py    plugins list|hooks
 render.py     the rich tables (never imported for --json)
 """
@@ -19,6 +20,6 @@ from rcmflow.cli.group import App, UserError, cli, get_engine, main, pass_app, p
 from rcmflow.cli.params import json_option
 
 # the command modules add their commands to `cli` as they are imported
-from rcmflow.cli import monitor, plugins, steps, workflows  # noqa: E402,F401  isort: skip
+from rcmflow.cli import history, monitor, plugins, steps, workflows  # noqa: E402,F401  isort: skip
 
 __all__ = ["App", "UserError", "cli", "get_engine", "json_option", "main", "pass_app", "pass_engine"]

@@ -1,4 +1,4 @@
-"""Watching the roadmap: `status`, `history`, `tick` and the `outbox`."""
+"""Watching the roadmap: `status`, `tick` and the `outbox` (`history` is in cli.history)."""
 
 from __future__ import annotations
 
@@ -53,26 +53,20 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
     if as_csv:
         return render.write_csv(engine, views)
     render.print_all(render.status_parts(engine, views, instance, filtered, by))
+    warn_if_unverified(engine, instance)
+
+
+def warn_if_unverified(engine, instance: str | None) -> None:
+    """One line on stderr when the history's hash chain does not verify."""
+    check = engine.verify_history(instance)
+    if not check.ok:
+        click.echo(f"Warning: {check.summary()}; see 'rcmflow history verify'", err=True)
 
 
 def check_participants(engine, participants: tuple[str, ...]) -> None:
     for code in participants:
         if code not in engine.members.countries:
             raise BadInput(f"unknown participant {code!r}; participants: {', '.join(engine.members.countries)}")
-
-
-@cli.command()
-@click.argument("instance")
-@json_option
-@pass_engine
-def history(engine, instance: str, as_json: bool):
-    """Every event of INSTANCE: when, who, trigger, from, to, participant, note."""
-    events = engine.history(instance)
-    if as_json:
-        return emit_json([e.as_json() for e in events])
-    from rcmflow.cli.render import history_table
-
-    console().print(history_table(events, engine.config.timezone))
 
 
 @cli.command()

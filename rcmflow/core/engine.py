@@ -1,4 +1,5 @@
-"""The engine: the Python API behind the CLI (start, fire, triggers, status, history, tick).
+"""The engine: the Python API behind the CLI (start, fire, triggers, status, history and
+its verification, tick).
 
 A façade: each method states what it does in a few lines and hands the work to the
 part that owns it: `unit_of_work` (the one write transaction per command, retried
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from rcmflow.config import Config, load_config
-from rcmflow.context import ActionContext, Attachment, EventView, InstanceView
+from rcmflow.context import ActionContext, Attachment, ChainHead, EventView, HistoryCheck, InstanceView
 from rcmflow.core import transition, views
 from rcmflow.core.ledger import Ledger
 from rcmflow.core.outbox import Dispatcher
@@ -181,6 +182,18 @@ class Engine:
 
     def history(self, instance_id: str) -> list[EventView]:
         return self.queries.history(instance_id)
+
+    def verify_history(self, instance: str | None = None, head: str | ChainHead | None = None) -> HistoryCheck:
+        """Check the history's hash chain: every event against its hash and the one before
+        it; with `head` (a `ChainHead` or "SEQ:HASH" from `history_head`, recorded earlier),
+        that nothing up to it was removed or rewritten. With `instance`, only what concerns
+        that instance is reported (and every deletion). Never raises for a broken chain:
+        see `HistoryCheck.ok` and `.problems`."""
+        return self.queries.verify_history(instance, head)
+
+    def history_head(self) -> ChainHead:
+        """The last event of the history's hash chain (seq 0 when there is none yet)."""
+        return self.queries.history_head()
 
     def attachments(self, instance_id: str, participant: str | None = None) -> list[Attachment]:
         """The files attached to an instance (one participant's, if given), oldest first."""

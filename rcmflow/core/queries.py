@@ -1,4 +1,4 @@
-"""Reading: one instance, the status of all, the history, the attachments, and the
+"""Reading: one instance, the status of all, the history and its check, the attachments, and the
 triggers of a state with why each is allowed or blocked. Each in one read transaction."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from rcmflow.context import Attachment, EventView, InstanceView
-from rcmflow.core import views
+from rcmflow.context import Attachment, ChainHead, EventView, HistoryCheck, InstanceView
+from rcmflow.core import verify, views
 from rcmflow.core.policy import decide
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.transition import guard_context, load, view_of
@@ -97,6 +97,18 @@ class Queries:
             load(session.connection(), instance_id)
             rows = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))
             return [views.event_view(e) for e in rows]
+
+    def verify_history(self, instance_id: str | None = None, head: str | ChainHead | None = None) -> HistoryCheck:
+        recorded = verify.parse_head(head) if head is not None else None
+        with self.db.reading() as session, session.begin():
+            conn = session.connection()
+            if instance_id is not None:
+                load(conn, instance_id)
+            return verify.verify(conn, instance_id, recorded)
+
+    def history_head(self) -> ChainHead:
+        with self.db.reading() as session, session.begin():
+            return verify.current_head(session.connection())
 
     def attachments(self, instance_id: str, participant: str | None = None) -> list[Attachment]:
         with self.db.reading() as session, session.begin():

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rcmflow.errors import DatabaseError
 
 #: The Alembic revision this code expects; `rcmflow init` upgrades a database to it.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 
 def make_engine(url: str) -> SAEngine:

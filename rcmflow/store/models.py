@@ -97,7 +97,7 @@ class Track(Base):
 
 
 class Event(Base):
-    """One line of history. Rows are only ever inserted."""
+    """One line of history. Rows are only ever inserted, each linked to the one before."""
 
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_instance_seq", "instance_id", "seq"),)
@@ -112,6 +112,11 @@ class Event(Base):
     dest: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]]
+    #: the hash of the event before it in seq order, and its own over its content and
+    #: that one: the history as a chain that shows an edit, a deletion, a reordering
+    #: (`store.chain`)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class OutboxItem(Base):

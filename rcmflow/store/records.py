@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
+from rcmflow.store.chain import chained
 from rcmflow.store.models import ATTACHMENTS, EVENTS, INSTANCES, OUTBOX, REMINDERS, TRACKS, Attachment, Event, ReminderSent
 
 # A transition reads one instance with its tracks and writes it back with one event.
@@ -89,7 +90,7 @@ _TRACK_WHERE = (TRACKS.c.id == bindparam("b_id"),)
 _UPDATE_TRACK = (_update(TRACKS, _TRACK_WHERE, ("state", "updated_at")),
                  _update(TRACKS, _TRACK_WHERE, ("state", "updated_at", "data")))
 _EVENT_COLUMNS = ("at", "actor", "instance_id", "participant", "trigger", "source", "dest", "note", "data")
-_INSERT_EVENT = insert(EVENTS).values({c: bindparam(c) for c in _EVENT_COLUMNS})
+_INSERT_EVENT = insert(EVENTS).values({c: bindparam(c) for c in _EVENT_COLUMNS + ("prev_hash", "hash")})
 
 
 def load_instance(conn: Connection, instance_id: str) -> InstanceRecord | None:
@@ -128,8 +129,8 @@ def save_instance(conn: Connection, record: InstanceRecord, track: TrackRecord |
 
 
 def insert_event(conn: Connection, **values: Any) -> int:
-    """Append one event to the history; returns its seq."""
-    return conn.execute(_INSERT_EVENT, values).inserted_primary_key[0]
+    """Append one event to the history, linked to the chain's head; returns its seq."""
+    return conn.execute(_INSERT_EVENT, chained(conn, values)).inserted_primary_key[0]
 
 
 # --- reminders, attachments, the outbox ---------------------------------------------

@@ -88,10 +88,16 @@ class Pages:
                        "tracks": sum(len(v.tracks) for v in open_views),
                        "overdue": sum(t.overdue for v in open_views for t in v.tracks.values())},
             "matrix": self._matrix(tracked[:MATRIX_COLUMNS], links, more=len(tracked[MATRIX_COLUMNS:])),
+            "integrity": self._integrity(),
             "instances": [{"id": v.id, "href": links.instance(v.id), "state": v.state, "final": engine.is_final(v),
                            "title": self._title(v), "label": self._label(v), "summary": v.summary,
                            "updated": self._when(v.updated_at)} for v in views],
         }
+
+    def _integrity(self) -> str | None:
+        """One line when the history's hash chain does not verify, else None."""
+        check = self.engine.verify_history()
+        return None if check.ok else f"{check.summary()}; see 'rcmflow history verify'"
 
     def _matrix(self, views: list["InstanceView"], links: Links, more: int) -> dict[str, Any]:
         """Participants (rows) against instances (columns), as `rcmflow status` shows them."""

@@ -1,0 +1,157 @@
+"""Checking the history's hash chain (`store.chain`): each event's hash against its
+content, each event's link against the event before it in seq order, and the
+chain against a head recorded earlier (`history head`).
+
+What a broken link means is read from where the event's `prev_hash` points:
+nowhere (the event it followed is gone: deleted), to a later event (reordered), or
+to an earlier one (events in between were inserted, or moved).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from rcmflow.context import ChainHead, ChainProblem, HistoryCheck
+from rcmflow.errors import BadInput
+from rcmflow.store.chain import GENESIS, chain_rows, head, stored_hash
+
+HEAD = re.compile(r"^(\d+):([0-9a-f]{8,64})$")
+
+
+def parse_head(value: str | ChainHead) -> ChainHead:
+    """A head as `history head` prints it, SEQ:HASH (the hash may be shortened to 8 digits)."""
+    if isinstance(value, ChainHead):
+        return value
+    found = HEAD.match(str(value).strip().lower())
+    if found is None:
+        raise BadInput(f"a head is SEQ:HASH as 'rcmflow history head' prints it (e.g. 120:3fa4c2d1…), "
+                       f"not {value!r}")
+    return ChainHead(int(found[1]), found[2])
+
+
+def current_head(conn: Connection) -> ChainHead:
+    return ChainHead(*head(conn))
+
+
+@dataclass(slots=True)
+class Link:
+    """What the check keeps of an event: its place in the chain and how to name it."""
+
+    seq: int
+    instance_id: str
+    prev: str
+    hash: str
+    row: tuple  # (seq, at, actor, instance_id, participant, trigger), for `label`
+
+    @property
+    def label(self) -> str:
+        seq, at, actor, instance_id, participant, trigger = self.row
+        who = f"{trigger}{f' {participant}' if participant else ''} by {actor}"
+        return f"seq {seq} ({instance_id}: {who} at {at:%Y-%m-%d %H:%M} UTC)"
+
+
+def verify(conn: Connection, instance_id: str | None = None, recorded: ChainHead | None = None) -> HistoryCheck:
+    """Check the whole chain; with `instance_id`, report what concerns that instance
+    (and every deletion: whose event was deleted cannot be known)."""
+    links: list[Link] = []
+    problems: list[ChainProblem] = []
+    for row in chain_rows(conn):
+        link = Link(row.seq, row.instance_id, row.prev_hash, row.hash,
+                    (row.seq, row.at, row.actor, row.instance_id, row.participant, row.trigger))
+        if stored_hash(row) != row.hash:
+            problems.append(ChainProblem("edited", row.seq, f"{link.label}: its content does not match its hash: "
+                                         "edited after it was written", (row.instance_id,)))
+        links.append(link)
+    problems += LinkCheck(links).problems()
+    problems.sort(key=lambda p: p.seq)
+    if recorded is not None:
+        problems += head_problems(links, recorded)
+    if instance_id is not None:
+        problems = [p for p in problems if not p.instances or instance_id in p.instances]
+    last = ChainHead(links[-1].seq, links[-1].hash) if links else ChainHead(0, GENESIS)
+    checked = sum(link.instance_id == instance_id for link in links) if instance_id else len(links)
+    return HistoryCheck(checked, len(links), last, instance_id, recorded, tuple(problems))
+
+
+class LinkCheck:
+    """The links of the chain, in seq order, and what each broken one means."""
+
+    def __init__(self, links: list[Link]):
+        self.links = links
+        self.position = {link.hash: i for i, link in enumerate(links)}
+        self.broken = [link.prev != (links[i - 1].hash if i else GENESIS) for i, link in enumerate(links)]
+
+    def problems(self) -> list[ChainProblem]:
+        found = (self.explain(i) for i, broken in enumerate(self.broken) if broken)
+        return [problem for problem in found if problem is not None]
+
+    def explain(self, i: int) -> ChainProblem | None:
+        link = self.links[i]
+        j = -1 if link.prev == GENESIS else self.position.get(link.prev)
+        if j is None or j == i:
+            return self.deleted(i)
+        if j > i:
+            after = self.links[j]
+            return ChainProblem("reordered", link.seq, f"{link.label} is out of order: it follows seq {after.seq}, "
+                                f"which comes after it (events swapped or renumbered)",
+                                (link.instance_id, after.instance_id))
+        return self.follows_earlier(i, j)
+
+    def deleted(self, i: int) -> ChainProblem:
+        link = self.links[i]
+        if i == 0:
+            message = f"{link.label} is the first event but does not start the chain: the events before it were deleted"
+        else:
+            before = self.links[i - 1].seq
+            gap = link.seq - before - 1
+            missing = (f"seq {before + 1} is missing" if gap == 1 else
+                       f"the events between seq {before} and seq {link.seq} are missing" if gap > 1 else
+                       "the event before it is missing")
+            message = (f"{link.label} does not follow seq {before}: {missing} (deleted), "
+                       f"or seq {before} was rewritten")
+        return ChainProblem("deleted", link.seq, message)
+
+    def follows_earlier(self, i: int, j: int) -> ChainProblem | None:
+        """Event i links to j, further back than i - 1: the events between are a branch
+        of their own. Unbroken, the shorter of the two branches was inserted; all broken,
+        they are events moved out of place, reported where they are (a swap is one
+        problem, not three); partly broken, events were moved."""
+        link = self.links[i]
+        start = f"seq {self.links[j].seq}" if j >= 0 else "the start of the chain"
+        between = range(j + 1, i)
+        if all(self.broken[k] for k in between):
+            return None
+        if any(self.broken[k] for k in between):
+            return ChainProblem("reordered", link.seq, f"{link.label} is out of place: it follows {start}, "
+                                f"not seq {self.links[i - 1].seq} (events moved)",
+                                tuple({self.links[k].instance_id for k in (j, i) if k >= 0}))
+        run = next((k for k in range(i + 1, len(self.links)) if self.broken[k]), len(self.links)) - i
+        if len(between) <= run:
+            first = self.links[j + 1]
+            count = f"{len(between)} events from it on were" if len(between) > 1 else "it was"
+            return ChainProblem("inserted", first.seq, f"{first.label} was not in the chain: {count} inserted "
+                                f"(seq {link.seq} follows {start} directly)",
+                                tuple({self.links[k].instance_id for k in between}))
+        return ChainProblem("inserted", link.seq, f"{link.label} was not in the chain: it follows {start}, "
+                            f"not seq {self.links[i - 1].seq} (inserted)", (link.instance_id,))
+
+
+def head_problems(links: list[Link], recorded: ChainHead) -> list[ChainProblem]:
+    """The recorded head must still be in the chain, with the hash it had."""
+    if recorded.seq == 0 and GENESIS.startswith(recorded.hash):
+        return []
+    found = next((link for link in links if link.seq == recorded.seq), None)
+    if found is None:
+        last = links[-1].seq if links else 0
+        if recorded.seq > last:
+            return [ChainProblem("truncated", None, f"the history ends at seq {last}, before the recorded head "
+                                 f"{recorded.seq}: the events after seq {last} were removed")]
+        return [ChainProblem("deleted", None, f"the recorded head seq {recorded.seq} is missing: deleted")]
+    if not found.hash.startswith(recorded.hash):
+        return [ChainProblem("rewritten", found.seq, f"{found.label} is not the recorded head: its hash is "
+                             f"{found.hash[:16]}…, the recorded one {recorded.hash[:16]}…: "
+                             f"the history up to it was rewritten")]
+    return []
