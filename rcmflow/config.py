@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rcmflow.errors import BadInput
+from rcmflow.context import SYSTEM_ACTOR
+from rcmflow.errors import BadInput, Forbidden
 
 CONFIG_FILE = "rcmflow.toml"
 
@@ -40,12 +41,22 @@ def load_config(home: str | Path | None = None, db: str | None = None, actor: st
     if not db_url:
         db_url = f"sqlite:///{home_path / 'rcmflow.db'}"
     actor = actor or os.environ.get("RCMFLOW_ACTOR") or settings.get("actor") or _os_user()
+    refuse_system_actor(str(actor))
     tz_name = settings.get("timezone", "UTC")
     try:
         timezone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise BadInput(f"{CONFIG_FILE}: unknown timezone {tz_name!r}; use a name like America/Mexico_City or UTC") from None
     return Config(home_path, db_url, actor, timezone, settings)
+
+
+def refuse_system_actor(actor: str) -> None:
+    """No one may act under the name rcmflow gives what it does by itself: the
+    history must tell a person's step from a timeout or a reminder."""
+    if actor == SYSTEM_ACTOR:
+        raise Forbidden(f"actor {SYSTEM_ACTOR!r} is the name rcmflow gives what it does by itself "
+                        f"(timeouts, reminders, documents); act as a person id of workflows/members.yaml "
+                        f"(--actor, RCMFLOW_ACTOR or actor in {CONFIG_FILE})")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ when it loses a race), `transition` (deciding and writing one step), `queries`
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,8 +17,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from rcmflow.config import Config, load_config
-from rcmflow.context import ActionContext, Attachment, EventView, InstanceView
-from rcmflow.core import transition, views
+from rcmflow.context import SYSTEM_ACTOR, ActionContext, Attachment, EventView, InstanceView
+from rcmflow.core import policy, transition, views
 from rcmflow.core.ledger import Ledger
 from rcmflow.core.outbox import Dispatcher
 from rcmflow.core.queries import Queries, TriggerOption, select_tracks
@@ -25,7 +26,7 @@ from rcmflow.core.runtime import Runtime, utc_now
 from rcmflow.core.timers import TickReport, Timers, reminder_occurrence
 from rcmflow.core.transition import FireResult, Move
 from rcmflow.core.unit_of_work import Outcome, UnitOfWork
-from rcmflow.errors import BadInput, DatabaseError, DefinitionError, NotFound
+from rcmflow.errors import BadInput, DatabaseError, DefinitionError, Forbidden, NotFound
 from rcmflow.log import get_logger
 from rcmflow.model.definition import Catalog, Definition
 from rcmflow.model.members import Members, load_members
@@ -39,6 +40,9 @@ __all__ = ["Engine", "FireResult", "TickReport", "TriggerOption", "instance_json
 instance_json = views.instance_json
 is_overdue = views.is_overdue
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+#: set while the engine runs a queued action after its commit: only then may an event
+#: be recorded under SYSTEM_ACTOR through `record`
+_RUNNING_ACTION: ContextVar[bool] = ContextVar("rcmflow_running_action", default=False)
 
 
 class Engine:
@@ -92,6 +96,11 @@ class Engine:
     def local(self, moment: dt.datetime) -> dt.datetime:
         return self.rt.local(moment)
 
+    def require_person(self, what: str = "this command") -> None:
+        """Refuse (Forbidden, exit 4) unless the actor is a person of members.yaml:
+        every change an actor makes needs one; reading does not."""
+        policy.require_person(self.members, self.actor, what)
+
     def init(self) -> str:
         """Create the schema or upgrade it; returns the database URL shown to users."""
         from rcmflow.store.migrations import upgrade
@@ -111,6 +120,7 @@ class Engine:
               params: dict[str, Any] | None = None) -> InstanceView:
         """Start a new instance of `workflow` and return it. `params` may be strings."""
         definition = self.definition(workflow)
+        self.require_person(f"start {workflow}")
         values = definition.parse_params(params or {})
         wanted = transition.start_id(definition, instance_id, values)
 
@@ -138,14 +148,23 @@ class Engine:
                participant: str | None = None, actor: str | None = None) -> EventView:
         """Add an event that changes no state (a document built, a reminder sent) to the
         history, so that it shows who did what and when. It leaves the version alone:
-        recording never makes a concurrent transition lose its race."""
+        recording never makes a concurrent transition lose its race.
+
+        `actor` defaults to the engine's; SYSTEM_ACTOR is for what an action does
+        after the commit (`ActionContext.record`), and refused anywhere else."""
+        who = actor or self.actor
+        if who == SYSTEM_ACTOR and not _RUNNING_ACTION.get():
+            raise Forbidden(f"{instance_id}: only rcmflow itself records events as {SYSTEM_ACTOR!r} "
+                            f"(timeouts, reminders, what actions do after a commit)")
+        if who != SYSTEM_ACTOR:
+            policy.require_person(self.members, who, f"{kind} on {instance_id}")
 
         def work(conn: Connection) -> Outcome:
             row = transition.load(conn, instance_id)
             if participant is not None and row.track(participant) is None:
                 raise NotFound(f"{participant!r} has no track in {row.id}")
             now = self.now()
-            event = transition.record(conn, row, now, actor or self.actor, trigger=kind, source=row.state,
+            event = transition.record(conn, row, now, who, trigger=kind, source=row.state,
                                       dest=row.state, participant=participant, note=note, data=data or {})
             return Outcome(event, [event.seq], [], now)
 
@@ -213,7 +232,11 @@ class Engine:
             definition = self.definition(row.workflow)
             view = views.instance_view(row, definition, self.rt.today())
         ctx = self.action_context(view, views.event_view(event), definition, f"outbox-{item.id}", item.action)
-        self.plugins.registry.actions[item.action].function(ctx, item.args)
+        token = _RUNNING_ACTION.set(True)
+        try:
+            self.plugins.registry.actions[item.action].function(ctx, item.args)
+        finally:
+            _RUNNING_ACTION.reset(token)
 
     def _after_commit(self, outcome: Outcome) -> None:
         if outcome.outbox:
