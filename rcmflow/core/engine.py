@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from rcmflow.config import Config, load_config
 from rcmflow.context import SYSTEM_ACTOR, ActionContext, Attachment, EventView, InstanceView
 from rcmflow.core import policy, transition, views
+from rcmflow.core.files import read_limited
 from rcmflow.core.ledger import Ledger
 from rcmflow.core.outbox import Dispatcher
 from rcmflow.core.queries import Queries, TriggerOption, select_tracks
@@ -28,7 +29,7 @@ from rcmflow.core.transition import FireResult, Move
 from rcmflow.core.unit_of_work import Outcome, UnitOfWork
 from rcmflow.errors import BadInput, DatabaseError, DefinitionError, Forbidden, NotFound
 from rcmflow.log import get_logger
-from rcmflow.model.definition import Catalog, Definition
+from rcmflow.model.definition import Catalog, Definition, supported
 from rcmflow.model.members import Members, load_members
 from rcmflow.plugins import Plugins, load_plugins
 from rcmflow.store.database import Database
@@ -174,7 +175,7 @@ class Engine:
         """Fire due timeouts, send due reminders and run due actions. Safe to run as often
         as cron likes: each timeout fires once, each action runs until it has succeeded."""
         self.catalog  # noqa: B018 - read the definitions before any write transaction opens
-        return self.timers.tick(now or self.now())
+        return self.timers.tick(supported(now) if now else self.now())
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -260,12 +261,6 @@ class Engine:
 
 
 def read_attachment(path: Path) -> tuple[str, bytes]:
-    """Read a file given with `--attach`; unreadable or oversized files are refused."""
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"cannot read attachment {str(path)!r}: {exc.strerror or exc}") from None
-    if len(content) > MAX_ATTACHMENT_BYTES:
-        raise BadInput(f"attachment {path.name} is {len(content) // (1024 * 1024)} MiB; "
-                       f"the limit is {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB")
-    return path.name, content
+    """Read a file given with `--attach`: a regular file of up to MAX_ATTACHMENT_BYTES,
+    read in chunks; anything else is refused with one line."""
+    return path.name, read_limited(path, MAX_ATTACHMENT_BYTES, "attachment")
