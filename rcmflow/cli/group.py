@@ -56,6 +56,8 @@ class App:
             from rcmflow.core.engine import Engine
 
             self._engine = Engine(config=self.config, plugins=self.plugins)
+            # a step that committed stands: what failed after it is a warning, and exit 0
+            self._engine.on_warning = lambda line: click.echo(f"Warning: {line}", err=True)
         return self._engine
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextvars import ContextVar
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -64,14 +65,19 @@ class Engine:
     def _wire(self, rt: Runtime) -> None:
         self.rt = rt
         self.dispatcher = Dispatcher(self.db, rt.now, self._perform)
-        self.uow = UnitOfWork(self.db, self._after_commit)
+        self.uow = UnitOfWork(self.db, self._after_commit, lambda line: self.on_warning(line))
         self.queries = Queries(rt, self.db)
         self.timers = Timers(rt, self.db, self.uow, self.queries, self.dispatcher, self.action_context)
+
+    #: called with one line when a step committed but what came after it failed (an
+    #: action, a listener); the CLI prints it as a warning. Default: the log.
+    on_warning: Callable[[str], None] = staticmethod(lambda line: get_logger().warning(line))
 
     def acting_as(self, actor: str) -> "Engine":
         """The same engine (plugins, definitions, database) for another actor."""
         other = object.__new__(Engine)
         other.db = self.db
+        other.on_warning = self.on_warning
         other._wire(self.rt.acting_as(actor))
         return other
 
@@ -143,7 +149,8 @@ class Engine:
             move = Move(trigger, participant, self.actor, note, values, files, self.now())
             return transition.fire(self.rt, conn, transition.load(conn, instance_id), move, self.action_context)
 
-        return self.uow.run(work, self.actor, instance=instance_id, trigger=trigger, participant=participant).result
+        outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger, participant=participant)
+        return replace(outcome.result, failures=tuple(outcome.failures))
 
     def record(self, instance_id: str, kind: str, note: str | None = None, data: dict[str, Any] | None = None,
                participant: str | None = None, actor: str | None = None) -> EventView:
@@ -241,11 +248,12 @@ class Engine:
 
     def _after_commit(self, outcome: Outcome) -> None:
         if outcome.outbox:
-            outcome.actions_done, outcome.actions_failed = self.dispatcher.run(outcome.outbox, outcome.now)
+            outcome.actions_done, outcome.actions_failed = self.dispatcher.run(outcome.outbox, outcome.now,
+                                                                               outcome.failures)
         if outcome.events:
-            self._announce(outcome.events)
+            self._announce(outcome.events, outcome)
 
-    def _announce(self, seqs: list[int]) -> None:
+    def _announce(self, seqs: list[int], outcome: Outcome) -> None:
         hook = self.plugins.hook.on_event
         if not hook.get_hookimpls():
             return
@@ -256,8 +264,9 @@ class Engine:
                 view = views.instance_view(row, self.catalog.definitions.get(row.workflow), self.rt.today())
                 try:
                     hook(event=views.event_view(event), instance=view, engine=self)
-                except Exception:  # the transition is committed; a listener cannot undo it
+                except Exception as exc:  # the transition is committed; a listener cannot undo it
                     get_logger().exception("an on_event plugin failed", event_seq=seq)
+                    outcome.failures.append(f"an on_event plugin failed: {type(exc).__name__}: {exc}".splitlines()[0])
 
 
 def read_attachment(path: Path) -> tuple[str, bytes]:

@@ -44,6 +44,8 @@ class FireResult:
     trigger: str
     source: str
     dest: str
+    #: what failed after the commit (the step stands), one line each
+    failures: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "participant": self.participant,
