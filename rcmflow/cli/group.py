@@ -191,6 +191,7 @@ def cli(ctx, home, db, actor, log_format, log_level, verbose):
 
     \b
     A first session:
+      export RCMFLOW_ACTOR=ts-officer                who you are: a person of workflows/members.yaml
       rcmflow quickstart                             create the database, start the roadmap
       rcmflow workflows list                         what processes exist
       rcmflow status                                 every country against every step
