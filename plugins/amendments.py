@@ -32,14 +32,22 @@ def record_amendment(ctx, args):
         raise BadInput("an amendment needs its text: add --set change=TEXT (and item, line, reason)")
     amendment = {name: given.get(name) for name in FIELDS}
     amendment["at"] = ctx.event.at.isoformat()
-    ctx.track_data["amendments"] = [*ctx.track_data.get("amendments", []), amendment]
+    ctx.track_data["amendments"] = [*amendments_of(ctx.track_data), amendment]
     for name in FIELDS:  # the list is the record; the last values need not linger
         ctx.track_data.pop(name, None)
 
 
+def amendments_of(data) -> list[dict]:
+    """The amendments kept in a track's data: only well-formed ones, whatever else a
+    value of an older database (or of a workflow without this action) holds."""
+    found = data.get("amendments") if isinstance(data, dict) else None
+    return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
+
+
 @rcmflow.hookimpl
 def register_actions(register):
-    register("record_amendment", record_amendment, in_transaction=True)
+    # the list is this action's: `--set amendments=…` is refused before it could break it
+    register("record_amendment", record_amendment, in_transaction=True, owns=["amendments"])
 
 
 @rcmflow.hookimpl
@@ -51,7 +59,7 @@ def document_context(context, instance):
         data = instance.tracks[code].data
         mine = [{"item": None, "line": None, "change": None, "reason": None, "at": None, **a,
                  "participant": code, "country": track["name"]}
-                for a in data.get("amendments", []) if isinstance(a, dict)]
+                for a in amendments_of(data)]
         track["amendments"] = mine
         everyone += mine
         track["has_input"] = bool(track["attachments"]) or any(
@@ -70,9 +78,9 @@ def register_commands(cli, pass_engine):
         """The amendments proposed to INSTANCE's text, by country."""
         view = engine.get(instance)
         rows = [
-            {"participant": p, **a}
+            {"participant": p, "item": None, "line": None, "change": None, "reason": None, **a}
             for p, track in view.tracks.items() if participant in (None, p)
-            for a in track.data.get("amendments", [])
+            for a in amendments_of(track.data)
         ]
         if as_json:
             click.echo(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rcmflow.errors import SettingsError
+from rcmflow.context import SYSTEM_ACTOR
+from rcmflow.errors import Forbidden, SettingsError
 
 CONFIG_FILE = "rcmflow.toml"
 
@@ -39,7 +40,17 @@ def load_config(home: str | Path | None = None, db: str | None = None, actor: st
     if not db_url:
         db_url = f"sqlite:///{home_path / 'rcmflow.db'}"
     actor = actor or os.environ.get("RCMFLOW_ACTOR") or settings.get("actor") or _os_user()
+    refuse_system_actor(str(actor))
     return Config(home_path, db_url, actor, timezone, settings)
+
+
+def refuse_system_actor(actor: str) -> None:
+    """No one may act under the name rcmflow gives what it does by itself: the
+    history must tell a person's step from a timeout or a reminder."""
+    if actor == SYSTEM_ACTOR:
+        raise Forbidden(f"actor {SYSTEM_ACTOR!r} is the name rcmflow gives what it does by itself "
+                        f"(timeouts, reminders, documents); act as a person id of workflows/members.yaml "
+                        f"(--actor, RCMFLOW_ACTOR or actor in {CONFIG_FILE})")
 
 
 def read_settings(path: Path) -> tuple[dict[str, Any], ZoneInfo]:

@@ -266,8 +266,9 @@ class ActionContext:
 
     def record(self, trigger: str, note: str | None = None, data: dict[str, Any] | None = None) -> int:
         """Add an event that changes no state to the instance's history (a document built,
-        a message sent) and return its seq. For actions that run after the commit."""
-        return self.engine.record(self.instance.id, trigger, note=note, data=data).seq
+        a message sent) and return its seq. For actions that run after the commit: the
+        event is rcmflow's own (`SYSTEM_ACTOR`), whoever's step queued the action."""
+        return self.engine.record(self.instance.id, trigger, note=note, data=data, actor=SYSTEM_ACTOR).seq
 
     def attachments(self, participant: str | None = None) -> list[Attachment]:
         """The files attached to the instance (only `participant`'s, if given), oldest first."""

@@ -36,7 +36,7 @@ def register_guards(register):
 def register_actions(register):
     """Add actions that definitions can name in `actions:`, `on_enter:` or `on_exit:`.
 
-    Call `register(name, function, check=None, in_transaction=False)`. By default an
+    Call `register(name, function, check=None, in_transaction=False, owns=())`. By default an
     action is an effect (an e-mail, a document): it is written to the outbox in the
     same database transaction as the transition and `function(ctx, args)` runs after
     the commit, with `ctx` a `rcmflow.context.ActionContext`. If it raises,
@@ -49,7 +49,10 @@ def register_actions(register):
     `ctx.track_data` (the moving track's); it must not perform any effect. It may
     refuse the transition by raising `rcmflow.errors.BadInput` with a one-line
     message: nothing is written and the user sees that line. `check(args)` works
-    as for guards.
+    as for guards. `owns` names the data keys it writes (or is a function of its
+    args that gives them): a user cannot give those keys with `--set` on a workflow
+    that uses the action, so what the action reads back is always what it wrote
+    (`plugins/amendments.py` owns `amendments`).
     """
 
 

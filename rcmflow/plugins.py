@@ -41,9 +41,16 @@ class Registered:
     plugin: str
     checker: Callable[[Any], str | None] | None = None
     in_transaction: bool = False
+    #: the data keys an in-transaction action writes: names, or a function of the
+    #: call's args that gives them; a `--set` of one of them is refused
+    owns: tuple[str, ...] | Callable[[Any], Any] = ()
 
     def check(self, args: Any) -> str | None:
         return self.checker(args) if self.checker else None
+
+    def owned(self, args: Any) -> tuple[str, ...]:
+        """The data keys this action writes when called with `args`."""
+        return tuple(self.owns(args) if callable(self.owns) else self.owns)
 
     @property
     def summary(self) -> str:
@@ -93,12 +100,16 @@ class Plugins:
         for impl in getattr(self.pm.hook, hook).get_hookimpls():  # registration order
             plugin = impl.plugin_name
 
-            def register(name, function, check=None, in_transaction=False, _plugin=plugin):
+            def register(name, function, check=None, in_transaction=False, owns=(), _plugin=plugin):
                 if name in into:
                     raise PluginError(
                         f"{hook.split('_')[1][:-1]} {name!r} is registered by both "
                         f"{into[name].plugin} and {_plugin}; rename one of them")
-                into[name] = Registered(name, function, _plugin, check, in_transaction)
+                if owns and not in_transaction:
+                    raise PluginError(f"{_plugin}: action {name!r} gives owns= without in_transaction=True; "
+                                      f"only an in-transaction action writes data")
+                owns = owns if callable(owns) else (owns,) if isinstance(owns, str) else tuple(owns)
+                into[name] = Registered(name, function, _plugin, check, in_transaction, owns)
 
             self._only(hook, impl.plugin)(register=register)
 
@@ -163,7 +174,9 @@ def load_plugins(home: Path, entry_points: bool | None = None) -> Plugins:
     if entry_points if entry_points is not None else entry_points_enabled():
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        except Exception as exc:  # a broken installed plugin must say which one it is
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a broken installed plugin must say which one it is (sys.exit too)
             raise PluginError(f"an installed plugin (entry point group 'rcmflow') failed to load: {exc!r}") from None
         for plugin, dist in pm.list_plugin_distinfo():
             sources[pm.get_name(plugin)] = f"entry point ({dist.project_name} {dist.version})"
@@ -198,10 +211,14 @@ def _import_file(path: Path, home: Path):
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        sys.modules.pop(module_name, None)
+        raise
+    except BaseException as exc:  # SystemExit too: a plugin must not end the command, nor silently
         sys.modules.pop(module_name, None)
         line = _failing_line(exc, target)
-        raise PluginError(f"plugins/{path.name}{line}: cannot load plugin: {type(exc).__name__}: {exc}") from None
+        what = f"it called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
+        raise PluginError(f"plugins/{path.name}{line}: cannot load plugin: {what}") from None
     return module
 
 

@@ -47,7 +47,7 @@ def fire_in_a_process_that_dies(home: Path, db_url: str, instance: str, before_d
         from rcmflow.core.engine import Engine
         engine = Engine({str(home)!r}, {db_url!r}, "ts-officer", entry_points=False)
         if {before_dispatch!r}:
-            engine.dispatcher.run = lambda ids, now=None: os.kill(os.getpid(), signal.SIGKILL)
+            engine.dispatcher.run = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
         engine.fire({instance!r}, "ping")
     """)
     env = {**os.environ, "RCMFLOW_ENTRY_POINTS": "0"}

@@ -58,6 +58,8 @@ class App:
             from rcmflow.core.engine import Engine
 
             self._engine = Engine(config=self.config, plugins=self.plugins)
+            # a step that committed stands: what failed after it is a warning, and exit 0
+            self._engine.on_warning = lambda line: click.echo(f"Warning: {line}", err=True)
         return self._engine
 
 
@@ -191,6 +193,7 @@ def cli(ctx, home, db, actor, log_format, log_level, verbose):
 
     \b
     A first session:
+      export RCMFLOW_ACTOR=ts-officer                who you are: a person of workflows/members.yaml
       rcmflow quickstart                             create the database, start the roadmap
       rcmflow workflows list                         what processes exist
       rcmflow status                                 every country against every step

@@ -6,8 +6,6 @@ the user as the one-line error every rcmflow command prints, with exit code 1.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from rcmflow.errors import BadInput
@@ -36,12 +34,15 @@ class NameFile(NameValue):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
+        from rcmflow.core.engine import MAX_ATTACHMENT_BYTES
+        from rcmflow.core.files import read_limited
+
         name, path = super().convert(value, param, ctx)
+        content = read_limited(path, MAX_ATTACHMENT_BYTES, f"the --set-file {name} file")
         try:
-            return name, Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"--set-file {name}: cannot read {path!r} as UTF-8 text: "
-                           f"{getattr(exc, 'strerror', None) or exc}") from None
+            return name, content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"--set-file {name}: cannot read {path!r} as UTF-8 text: {exc}") from None
 
 
 class HomeDateTime(click.ParamType):

@@ -10,6 +10,8 @@ when it loses a race), `transition` (deciding and writing one step), `queries`
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,8 +19,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from rcmflow.config import Config, load_config
-from rcmflow.context import ActionContext, Attachment, ChainHead, EventView, HistoryCheck, InstanceView
-from rcmflow.core import transition, views
+from rcmflow.context import SYSTEM_ACTOR, ActionContext, Attachment, ChainHead, EventView, HistoryCheck, InstanceView
+from rcmflow.core import policy, transition, views
+from rcmflow.core.files import read_limited
 from rcmflow.core.ledger import Ledger
 from rcmflow.core.outbox import Dispatcher
 from rcmflow.core.queries import Queries, TriggerOption, select_tracks
@@ -26,10 +29,11 @@ from rcmflow.core.runtime import Runtime, utc_now
 from rcmflow.core.timers import TickReport, Timers, reminder_occurrence
 from rcmflow.core.transition import FireResult, Move
 from rcmflow.core.unit_of_work import Outcome, UnitOfWork
-from rcmflow.errors import BadInput, DatabaseError, DefinitionError, NotFound
+from rcmflow.errors import DatabaseError, DefinitionError, Forbidden, NotFound
 from rcmflow.log import get_logger
 from rcmflow.model.catalog import Catalog
 from rcmflow.model.definition import Definition
+from rcmflow.model.values import supported
 from rcmflow.model.members import Members, load_members
 from rcmflow.plugins import Plugins, load_plugins
 from rcmflow.store.database import Database
@@ -41,6 +45,9 @@ __all__ = ["Engine", "FireResult", "TickReport", "TriggerOption", "instance_json
 instance_json = views.instance_json
 is_overdue = views.is_overdue
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+#: set while the engine runs a queued action after its commit: only then may an event
+#: be recorded under SYSTEM_ACTOR through `record`
+_RUNNING_ACTION: ContextVar[bool] = ContextVar("rcmflow_running_action", default=False)
 
 
 class Engine:
@@ -61,14 +68,19 @@ class Engine:
     def _wire(self, rt: Runtime) -> None:
         self.rt = rt
         self.dispatcher = Dispatcher(self.db, rt.now, self._perform)
-        self.uow = UnitOfWork(self.db, self._after_commit)
+        self.uow = UnitOfWork(self.db, self._after_commit, lambda line: self.on_warning(line))
         self.queries = Queries(rt, self.db)
         self.timers = Timers(rt, self.db, self.uow, self.queries, self.dispatcher, self.action_context)
+
+    #: called with one line when a step committed but what came after it failed (an
+    #: action, a listener); the CLI prints it as a warning. Default: the log.
+    on_warning: Callable[[str], None] = staticmethod(lambda line: get_logger().warning(line))
 
     def acting_as(self, actor: str) -> "Engine":
         """The same engine (plugins, definitions, database) for another actor."""
         other = object.__new__(Engine)
         other.db = self.db
+        other.on_warning = self.on_warning
         other._wire(self.rt.acting_as(actor))
         return other
 
@@ -94,6 +106,11 @@ class Engine:
     def local(self, moment: dt.datetime) -> dt.datetime:
         return self.rt.local(moment)
 
+    def require_person(self, what: str = "this command") -> None:
+        """Refuse (Forbidden, exit 4) unless the actor is a person of members.yaml:
+        every change an actor makes needs one; reading does not."""
+        policy.require_person(self.members, self.actor, what)
+
     def init(self) -> str:
         """Create the schema or upgrade it; returns the database URL shown to users."""
         from rcmflow.store.migrations import upgrade
@@ -113,6 +130,7 @@ class Engine:
               params: dict[str, Any] | None = None) -> InstanceView:
         """Start a new instance of `workflow` and return it. `params` may be strings."""
         definition = self.definition(workflow)
+        self.require_person(f"start {workflow}")
         values = definition.parse_params(params or {})
         wanted = transition.start_id(definition, instance_id, values)
 
@@ -134,20 +152,30 @@ class Engine:
             move = Move(trigger, participant, self.actor, note, values, files, self.now())
             return transition.fire(self.rt, conn, transition.load(conn, instance_id), move, self.action_context)
 
-        return self.uow.run(work, self.actor, instance=instance_id, trigger=trigger, participant=participant).result
+        outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger, participant=participant)
+        return replace(outcome.result, failures=tuple(outcome.failures))
 
     def record(self, instance_id: str, kind: str, note: str | None = None, data: dict[str, Any] | None = None,
                participant: str | None = None, actor: str | None = None) -> EventView:
         """Add an event that changes no state (a document built, a reminder sent) to the
         history, so that it shows who did what and when. It leaves the version alone:
-        recording never makes a concurrent transition lose its race."""
+        recording never makes a concurrent transition lose its race.
+
+        `actor` defaults to the engine's; SYSTEM_ACTOR is for what an action does
+        after the commit (`ActionContext.record`), and refused anywhere else."""
+        who = actor or self.actor
+        if who == SYSTEM_ACTOR and not _RUNNING_ACTION.get():
+            raise Forbidden(f"{instance_id}: only rcmflow itself records events as {SYSTEM_ACTOR!r} "
+                            f"(timeouts, reminders, what actions do after a commit)")
+        if who != SYSTEM_ACTOR:
+            policy.require_person(self.members, who, f"{kind} on {instance_id}")
 
         def work(conn: Connection) -> Outcome:
             row = transition.load(conn, instance_id)
             if participant is not None and row.track(participant) is None:
                 raise NotFound(f"{participant!r} has no track in {row.id}")
             now = self.now()
-            event = transition.record(conn, row, now, actor or self.actor, trigger=kind, source=row.state,
+            event = transition.record(conn, row, now, who, trigger=kind, source=row.state,
                                       dest=row.state, participant=participant, note=note, data=data or {})
             return Outcome(event, [event.seq], [], now)
 
@@ -157,7 +185,7 @@ class Engine:
         """Fire due timeouts, send due reminders and run due actions. Safe to run as often
         as cron likes: each timeout fires once, each action runs until it has succeeded."""
         self.catalog  # noqa: B018 - read the definitions before any write transaction opens
-        return self.timers.tick(now or self.now())
+        return self.timers.tick(supported(now) if now else self.now())
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -227,15 +255,20 @@ class Engine:
             definition = self.definition(row.workflow)
             view = views.instance_view(row, definition, self.rt.today())
         ctx = self.action_context(view, views.event_view(event), definition, f"outbox-{item.id}", item.action)
-        self.plugins.registry.actions[item.action].function(ctx, item.args)
+        token = _RUNNING_ACTION.set(True)
+        try:
+            self.plugins.registry.actions[item.action].function(ctx, item.args)
+        finally:
+            _RUNNING_ACTION.reset(token)
 
     def _after_commit(self, outcome: Outcome) -> None:
         if outcome.outbox:
-            outcome.actions_done, outcome.actions_failed = self.dispatcher.run(outcome.outbox, outcome.now)
+            outcome.actions_done, outcome.actions_failed = self.dispatcher.run(outcome.outbox, outcome.now,
+                                                                               outcome.failures)
         if outcome.events:
-            self._announce(outcome.events)
+            self._announce(outcome.events, outcome)
 
-    def _announce(self, seqs: list[int]) -> None:
+    def _announce(self, seqs: list[int], outcome: Outcome) -> None:
         hook = self.plugins.hook.on_event
         if not hook.get_hookimpls():
             return
@@ -246,17 +279,12 @@ class Engine:
                 view = views.instance_view(row, self.catalog.definitions.get(row.workflow), self.rt.today())
                 try:
                     hook(event=views.event_view(event), instance=view, engine=self)
-                except Exception:  # the transition is committed; a listener cannot undo it
+                except Exception as exc:  # the transition is committed; a listener cannot undo it
                     get_logger().exception("an on_event plugin failed", event_seq=seq)
+                    outcome.failures.append(f"an on_event plugin failed: {type(exc).__name__}: {exc}".splitlines()[0])
 
 
 def read_attachment(path: Path) -> tuple[str, bytes]:
-    """Read a file given with `--attach`; unreadable or oversized files are refused."""
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"cannot read attachment {str(path)!r}: {exc.strerror or exc}") from None
-    if len(content) > MAX_ATTACHMENT_BYTES:
-        raise BadInput(f"attachment {path.name} is {len(content) // (1024 * 1024)} MiB; "
-                       f"the limit is {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB")
-    return path.name, content
+    """Read a file given with `--attach`: a regular file of up to MAX_ATTACHMENT_BYTES,
+    read in chunks; anything else is refused with one line."""
+    return path.name, read_limited(path, MAX_ATTACHMENT_BYTES, "attachment")

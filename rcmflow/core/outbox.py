@@ -70,11 +70,13 @@ class Dispatcher:
             conn.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(status="pending", next_attempt_at=now))
         return self._run_one(item_id, now)
 
-    def run(self, ids: list[int], now: dt.datetime | None = None) -> tuple[int, int]:
-        """Run the given actions; returns (succeeded, failed this time)."""
+    def run(self, ids: list[int], now: dt.datetime | None = None,
+            failures: list[str] | None = None) -> tuple[int, int]:
+        """Run the given actions; returns (succeeded, failed this time). Each failure is
+        added to `failures` as a line, if given."""
         done = failed = 0
         for item_id in ids:
-            outcome = self._run_one(item_id, now or self.clock())
+            outcome = self._run_one(item_id, now or self.clock(), failures)
             done += outcome is True
             failed += outcome is False
         return done, failed
@@ -94,7 +96,7 @@ class Dispatcher:
                 return None
             return SimpleNamespace(**item._asdict() | {"attempts": item.attempts + 1})
 
-    def _run_one(self, item_id: int, now: dt.datetime) -> bool | None:
+    def _run_one(self, item_id: int, now: dt.datetime, failures: list[str] | None = None) -> bool | None:
         item = self._claim(item_id, now)
         if item is None:
             return None
@@ -110,6 +112,9 @@ class Dispatcher:
                     next_attempt_at=now + backoff(item.attempts)))
             log.warning("action failed" + ("; giving up" if final else "; will retry"),
                         attempts=item.attempts, error=message)
+            if failures is not None:
+                then = "it is given up" if final else "'rcmflow tick' retries it"
+                failures.append(f"the {item.action} action (outbox {item.id}) failed: {message}; {then}")
             return False
         with self.db.writing() as conn:
             conn.execute(update(OUTBOX).where(OUTBOX.c.id == item.id).values(

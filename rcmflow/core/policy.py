@@ -1,5 +1,11 @@
 """Who may fire a transition (roles), and whether its guards let it: one decision,
-used alike by `fire` and by `triggers`."""
+used alike by `fire` and by `triggers`.
+
+Actors are people or nobody: every change is made by a person of members.yaml (whose
+roles and country decide what they may fire) or by rcmflow itself (`SYSTEM_ACTOR`:
+timeouts, reminders, what actions record after a commit). Anyone may read; a name
+that members.yaml does not list may change nothing, even a transition without `roles:`
+(which is open to every person)."""
 
 from __future__ import annotations
 
@@ -7,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rcmflow.context import SYSTEM_ACTOR, GuardContext
+from rcmflow.errors import Forbidden
 from rcmflow.model.definition import TransitionDef
+from rcmflow.model.members import Members
 from rcmflow.model.refs import render_value
 from rcmflow.plugins import Registry
 
@@ -59,7 +67,7 @@ def role_problem(transition: TransitionDef, ctx: GuardContext) -> str | None:
         return (f"{person.id} is a focal point of {person.country} and cannot act on "
                 f"{ctx.participant}'s track")
     if not transition.roles:
-        return None
+        return None if person else f"{transition.trigger}: {not_a_person(ctx.actor)}"
     needed = "|".join(transition.roles)
     if person is None:
         return (f"{transition.trigger} needs role {needed}, and actor {ctx.actor!r} is not in "
@@ -68,3 +76,14 @@ def role_problem(transition: TransitionDef, ctx: GuardContext) -> str | None:
         held = ", ".join(sorted(person.roles)) or "no role"
         return f"{transition.trigger} needs role {needed}; {person.id} has {held}"
     return None
+
+
+def not_a_person(actor: str) -> str:
+    return (f"actor {actor!r} is not a person of workflows/members.yaml, and only they can change anything; "
+            f"choose one with --actor or RCMFLOW_ACTOR")
+
+
+def require_person(members: Members, actor: str, what: str) -> None:
+    """Refuse a change (`what`: "start theme-3") by an actor who is not a person."""
+    if members.person(actor) is None:
+        raise Forbidden(f"{what}: {not_a_person(actor)}")

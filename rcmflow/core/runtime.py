@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from rcmflow.config import Config
+from rcmflow.config import Config, refuse_system_actor
 from rcmflow.core.machine import CompiledMachine
 from rcmflow.errors import DefinitionError
 from rcmflow.model.catalog import Catalog, load_catalog
@@ -28,6 +28,10 @@ class Runtime:
     clock: Callable[[], dt.datetime] = utc_now
     _catalog: Catalog | None = field(default=None, repr=False)
     _machines: dict[tuple[str, int, str], CompiledMachine] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        # Only the engine acts as SYSTEM_ACTOR, and never through a runtime's actor.
+        refuse_system_actor(self.config.actor)
 
     def acting_as(self, actor: str) -> "Runtime":
         """The same runtime (and caches) for another actor."""

@@ -44,6 +44,8 @@ class FireResult:
     trigger: str
     source: str
     dest: str
+    #: what failed after the commit (the step stands), one line each
+    failures: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "participant": self.participant,
@@ -167,11 +169,38 @@ def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, context
                 for t in candidates}
     if verdicts[id(candidates[0])].role:
         raise Forbidden(f"{row.id}: {verdicts[id(candidates[0])].role}")
+    check_values(rt, definition, move.values)
     subject = Subject(state, lambda t: verdicts[id(t)].reasons)
     if not rt.machine(definition, level).fire(subject, move.trigger):
         where = f"{move.participant}'s track in {row.id}" if move.participant else row.id
         raise Blocked(f"{move.trigger} is blocked on {where}: {'; '.join(subject.reasons)}")
     return _write(rt, conn, row, track, definition, mdef, state, subject, move, scope, contexts)
+
+
+def owned_keys(rt: Runtime, definition: Definition) -> dict[str, Any]:
+    """The data keys that the in-transaction actions of `definition` write (their
+    registered `owns`), each with the action that owns it."""
+    registry = rt.plugins.registry.actions
+    owned: dict[str, Any] = {}
+    for mdef in filter(None, (definition.instance, definition.track)):
+        calls = [c for state in mdef.states.values() for c in (*state.on_enter, *state.on_exit)]
+        calls += [c for t in mdef.transitions for c in t.actions]
+        for call in calls:
+            action = registry.get(call.name)
+            if action is not None and action.in_transaction:
+                owned.update(dict.fromkeys(action.owned(call.args), action))
+    return owned
+
+
+def check_values(rt: Runtime, definition: Definition, values: dict[str, Any]) -> None:
+    """Refuse a value given with the trigger under a key that an action owns: what an
+    action reads back must be what it wrote, not what someone typed."""
+    owned = owned_keys(rt, definition) if values else {}
+    for key in values:
+        if key in owned:
+            action = owned[key]
+            raise BadInput(f"--set {key}: {definition.name} keeps {key!r} itself (the {action.name} action "
+                           f"of {action.plugin}); it cannot be given with --set")
 
 
 def _write(rt: Runtime, conn: Connection, row: InstanceRecord, track: TrackRecord | None,

@@ -37,12 +37,17 @@ class Outcome:
     #: how the queued actions went when they were run right after the commit
     actions_done: int = 0
     actions_failed: int = 0
+    #: what failed after the commit (an action, a listener, a file), one line each
+    failures: list[str] = field(default_factory=list)
 
 
 class UnitOfWork:
-    def __init__(self, db: Database, after_commit: Callable[[Outcome], None]):
+    def __init__(self, db: Database, after_commit: Callable[[Outcome], None],
+                 warn: Callable[[str], None] | None = None):
         self.db = db
         self.after_commit = after_commit
+        #: told, in one line each, what failed after a commit: the step stands
+        self.warn = warn
 
     def run(self, work: Callable[[Connection], Outcome], actor: str, retry_duplicate: bool = False,
             **context: Any) -> Outcome:
@@ -68,8 +73,24 @@ class UnitOfWork:
             else:
                 raise Conflict(f"{context.get('instance', 'the instance')} kept changing while this command ran "
                                f"({WRITE_ATTEMPTS} attempts); try again")
-            self.after_commit(outcome)
+            self._follow_up(outcome, context)
         return outcome
+
+    def _follow_up(self, outcome: Outcome, context: dict[str, Any]) -> None:
+        """The work after the commit. It cannot undo the step, so a failure there is
+        reported as a warning that says the step was taken, never as the step's error."""
+        try:
+            self.after_commit(outcome)
+        except Exception as exc:  # noqa: BLE001 - the step is committed whatever failed after it
+            outcome.failures.append(f"{type(exc).__name__}: {_first_line(exc)}")
+            get_logger().debug("failed after the commit", exc_info=True)
+        if not outcome.failures:
+            return
+        what = " ".join(str(context[k]) for k in ("trigger", "workflow", "instance", "participant") if context.get(k))
+        event = f" (event {outcome.events[0]})" if outcome.events else ""
+        for failure in outcome.failures:
+            line = f"{what}: the step was taken{event}; after it, {failure}"
+            self.warn(line) if self.warn else get_logger().warning(line)
 
 
 def _first_line(exc: Exception) -> str:

@@ -38,4 +38,4 @@ def set_data(ctx: ActionContext, args: dict[str, Any]) -> None:
 @hookimpl
 def register_actions(register):
     register("log", log, check=_check_log)
-    register("set", set_data, check=_check_set, in_transaction=True)
+    register("set", set_data, check=_check_set, in_transaction=True, owns=lambda args: list(args or {}))

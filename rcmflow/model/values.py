@@ -16,13 +16,25 @@ DURATION = re.compile(r"^(\d+)\s*([wdhm])$")
 DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
 
 
+#: the years rcmflow supports: date arithmetic (a deadline's reminders, a timeout, the end
+#: of a day) stays in Python's range for every date in them
+YEARS = range(1900, 9001)
+
+
+def supported(moment: Any, text: Any = None) -> Any:
+    """`moment` (a date or datetime) if its year is one rcmflow supports, else BadInput."""
+    if moment.year not in YEARS:
+        raise BadInput(f"{str(text or moment)!r} is outside the years rcmflow supports ({YEARS[0]} to {YEARS[-1]})")
+    return moment
+
+
 def parse_date(text: Any) -> dt.date:
     if isinstance(text, dt.datetime):
         return text.date()
     if isinstance(text, dt.date):
         return text
     try:
-        return dt.date.fromisoformat(str(text).strip())
+        return supported(dt.date.fromisoformat(str(text).strip()), text)
     except ValueError:
         raise BadInput(f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2017-04-20") from None
 
@@ -33,7 +45,7 @@ def parse_datetime(text: Any) -> dt.datetime:
     if isinstance(text, dt.date):
         return dt.datetime.combine(text, dt.time())
     try:
-        return dt.datetime.fromisoformat(str(text).strip())
+        return supported(dt.datetime.fromisoformat(str(text).strip()), text)
     except ValueError:
         raise BadInput(f"{text!r} is not a date and time; write it as ISO 8601, e.g. 2017-04-24T15:00") from None
 

@@ -107,6 +107,8 @@ class Database:
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except (OperationalError, ProgrammingError) as exc:
             raise DatabaseError(f"cannot open the database {self.display_url}: {_first_line(exc)}") from None
+        if is_newer(revision):
+            raise DatabaseError(newer_schema(self.display_url, revision))
         if revision != SCHEMA_REVISION:
             raise DatabaseError(
                 f"the database {self.display_url} is at schema {revision}, this rcmflow needs "
@@ -114,6 +116,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def is_newer(revision: str | None) -> bool:
+    """Whether `revision` comes after this code's: revisions are numbered 0001, 0002, …"""
+    return bool(revision and revision.isdigit() and SCHEMA_REVISION.isdigit() and int(revision) > int(SCHEMA_REVISION))
+
+
+def newer_schema(url: str, revision: str | None) -> str:
+    return (f"the database {url} was written by a newer rcmflow (schema {revision}); upgrade rcmflow "
+            f"(this one knows schemas up to {SCHEMA_REVISION})")
 
 
 def _first_line(exc: BaseException) -> str:

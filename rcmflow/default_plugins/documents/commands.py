@@ -45,6 +45,7 @@ def build_by_hand(engine: "Engine", instance: str, template: str | None, formats
     """Build and print each file written (or the build as JSON)."""
     from rcmflow.default_plugins.documents.build import build  # the document libraries load on first build
 
+    engine.require_person(f"build {instance}")  # the build is recorded: refused before any file is written
     view = engine.get(instance)
     if template is None:
         template = default_template(engine.definition(view.workflow))

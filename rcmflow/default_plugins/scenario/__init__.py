@@ -39,6 +39,7 @@ def quickstart_command(cli: click.Group, pass_engine) -> click.Command:
         workflows/roadmap.yaml plans and is not started yet, and show the status."""
         from rcmflow.default_plugins.scenario.plan import apply_plan
 
+        engine.require_person("quickstart")  # it starts instances: before anything is created
         click.echo(f"database ready: {engine.init()}")
         for item, started in apply_plan(engine):
             click.echo(f"{'started' if started else 'already running'}: {item.id} ({item.workflow})")

@@ -6,9 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 
-from rcmflow.store.database import Database
+from rcmflow.errors import DatabaseError
+from rcmflow.store.database import Database, newer_schema
 
 HERE = Path(__file__).parent
 
@@ -27,5 +30,15 @@ def head_revision() -> str:
 
 def upgrade(database: Database) -> None:
     """Create the schema, or bring an older one up to date. Safe to run again."""
-    with database.engine.begin() as connection:
-        command.upgrade(alembic_config(database, connection), "head")
+    try:
+        with database.engine.begin() as connection:
+            command.upgrade(alembic_config(database, connection), "head")
+    except CommandError as exc:  # "Can't locate revision identified by '0042'"
+        if "Can't locate revision" not in str(exc):
+            raise
+        raise DatabaseError(newer_schema(database.display_url, current_revision(database))) from None
+
+
+def current_revision(database: Database) -> str | None:
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,44 @@
+"""Reading a file a user names (`--attach`, `--set-file`): only a regular file, and
+only up to a limit, read in chunks so that no file can exhaust memory or block."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from rcmflow.errors import BadInput
+
+CHUNK = 1024 * 1024
+
+
+def mib(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB" if size >= 1024 * 1024 else f"{size:,} bytes"
+
+
+def read_limited(path: str | Path, limit: int, what: str = "attachment") -> bytes:
+    """The bytes of the regular file `path`, at most `limit` of them; anything else (a
+    device such as /dev/zero, a pipe, a folder, a file over the limit) is one BadInput
+    line naming the file and the limit. A FIFO is opened without waiting for a writer."""
+    shown = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise BadInput(f"cannot read {what} {shown!r}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInput(f"cannot read {what} {shown!r}: not a regular file (a device, a pipe or a folder); "
+                           f"give a file of up to {mib(limit)}")
+        if info.st_size > limit:
+            raise BadInput(f"{what} {Path(shown).name} is {info.st_size:,} bytes; the limit is {mib(limit)}")
+        chunks, size = [], 0
+        while size <= limit:  # a file that grows while it is read stops at limit + 1 bytes
+            chunk = handle.read(min(CHUNK, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    if size > limit:
+        raise BadInput(f"{what} {Path(shown).name} is over the limit of {mib(limit)}")
+    return b"".join(chunks)
