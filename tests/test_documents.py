@@ -19,9 +19,7 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from rcmflow.default_plugins.scenario.demo import run_demo
 from rcmflow.default_plugins.documents import output_path, parse_markdown, to_docx
-from rcmflow.core.engine import Engine
 from rcmflow.errors import BadInput
 from rcmflow.store import OutboxItem
 
@@ -29,15 +27,6 @@ MEMBERS = {"BZ": "Belize", "CA": "Canada", "CR": "Costa Rica", "DO": "Dominican 
            "GT": "Guatemala", "HN": "Honduras", "MX": "Mexico", "NI": "Nicaragua", "PA": "Panama",
            "US": "United States"}
 SCRIPT = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def demo(home, db_url):
-    """The meeting report's story, played on the test's database."""
-    engine = run_demo(lambda clock: Engine(home, db_url, "ts-officer", entry_points=False, clock=clock),
-                      lambda line: None)
-    yield engine
-    engine.close()
 
 
 @pytest.fixture
@@ -319,6 +308,7 @@ def test_no_name_can_lead_a_file_out_of_out(home, engine, rcmflow, consultation,
     assert list(elsewhere.iterdir()) == [] and not (tmp_path / "evil.docx").exists()
 
 
+@pytest.mark.no_database
 def test_a_definition_naming_a_bad_template_does_not_validate(home, rcmflow):
     wire(home, "open", "{build_document: {template: ../secrets, formats: [pdf]}}")
     result = rcmflow("workflows", "validate")

@@ -93,6 +93,7 @@ def test_a_home_plugin_adds_a_guard_an_action_and_a_command(home, rcmflow):
     assert status["instances"][0]["state"] == "agreeing"
 
 
+@pytest.mark.no_database
 def test_a_plugin_that_fails_to_import_names_its_file_and_line(home, rcmflow):
     write(home, "broken.py", "import rcmflow\n\nVALUE = 1 / 0\n")
     with pytest.raises(PluginError, match=r"plugins/broken.py:3: cannot load plugin: ZeroDivisionError"):
@@ -114,6 +115,7 @@ def test_a_misspelt_hook_is_an_error(home):
         load_plugins(home, entry_points=False)
 
 
+@pytest.mark.no_database
 def test_a_plugin_command_cannot_replace_a_builtin(home, rcmflow):
     write(home, "clash.py", "import click, rcmflow\n@rcmflow.hookimpl\ndef register_commands(cli):\n"
                             "    @cli.command()\n    def status():\n        pass\n")
@@ -122,6 +124,7 @@ def test_a_plugin_command_cannot_replace_a_builtin(home, rcmflow):
     assert "plugin plugins/clash.py adds command 'status', which already exists" in result.stderr
 
 
+@pytest.mark.no_database
 def test_installed_entry_points_are_loaded(home, tmp_path, monkeypatch, rcmflow):
     site = tmp_path / "site"
     (site / "rcmflow_sample").mkdir(parents=True)

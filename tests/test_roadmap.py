@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from rcmflow.cli import cli
-from rcmflow.default_plugins.scenario.demo import ADOPTED_TEXT, DECLARATION_DRAFT, run_demo
+from rcmflow.default_plugins.scenario.demo import ADOPTED_TEXT, DECLARATION_DRAFT
 from rcmflow.core.engine import Engine
 from rcmflow.errors import Blocked, Forbidden, InvalidTrigger
 
@@ -22,30 +22,27 @@ FINAL = {
 }
 
 
-def test_the_demo_plays_the_meeting_report_to_the_end(home, db_url):
-    told: list[str] = []
-    engine = run_demo(lambda clock: Engine(home, db_url, "ts-officer", entry_points=False, clock=clock), told.append)
-    try:
-        states = {v.id: v.state for v in engine.status()}
-        assert {k: states[k] for k in FINAL} == FINAL
-        text = "\n".join(told)
-        assert 'BLOCKED: adopt is blocked on declaration-2017: an objection stands: GT ("item 5' in text
-        assert '"modern slavery" (kept out at the request of US) on line 12' in text
-        assert "compile is blocked on review-2017: waiting for theme-4 (planned)" in text
-        assert "deadline of theme-1 passed, waiting: waiting for BZ, NI" in text
-        declaration = engine.get("declaration-2017")
-        assert declaration.data["text"] == ADOPTED_TEXT
-        assert len(declaration.tracks["GT"].data["amendments"]) == 3
-        adopted = engine.history("declaration-2017")[-2]
-        assert (adopted.trigger, adopted.actor, adopted.dest) == ("adopt", "sv-ppt", "adopted")
-        timeout = [e for e in engine.history("background-paper") if e.trigger == "close_review"]
-        assert [e.actor for e in timeout] == ["rcmflow"]
-        built = [e for e in engine.history("declaration-2017") if e.trigger == "build"]
-        assert [Path(f["path"]).name for f in built[-1].data["files"]] == ["declaration-draft.docx",
-                                                                          "declaration-draft.html"]
-        assert (home / "out" / "declaration-2017" / "declaration-draft.docx").exists()
-    finally:
-        engine.close()
+def test_the_demo_plays_the_meeting_report_to_the_end(demo_data, demo, home):
+    """The demo is played once per session and backend (conftest's templates); this test
+    reads what it told and a copy of what it left: database and files."""
+    states = {v.id: v.state for v in demo.status()}
+    assert {k: states[k] for k in FINAL} == FINAL
+    text = "\n".join(demo_data.told)
+    assert 'BLOCKED: adopt is blocked on declaration-2017: an objection stands: GT ("item 5' in text
+    assert '"modern slavery" (kept out at the request of US) on line 12' in text
+    assert "compile is blocked on review-2017: waiting for theme-4 (planned)" in text
+    assert "deadline of theme-1 passed, waiting: waiting for BZ, NI" in text
+    declaration = demo.get("declaration-2017")
+    assert declaration.data["text"] == ADOPTED_TEXT
+    assert len(declaration.tracks["GT"].data["amendments"]) == 3
+    adopted = demo.history("declaration-2017")[-2]
+    assert (adopted.trigger, adopted.actor, adopted.dest) == ("adopt", "sv-ppt", "adopted")
+    timeout = [e for e in demo.history("background-paper") if e.trigger == "close_review"]
+    assert [e.actor for e in timeout] == ["rcmflow"]
+    built = [e for e in demo.history("declaration-2017") if e.trigger == "build"]
+    assert [Path(f["path"]).name for f in built[-1].data["files"]] == ["declaration-draft.docx",
+                                                                      "declaration-draft.html"]
+    assert (home / "out" / "declaration-2017" / "declaration-draft.docx").exists()
 
 
 def test_the_demo_command_keeps_its_folder(home, tmp_path):
