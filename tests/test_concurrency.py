@@ -34,8 +34,10 @@ import pytest
 
 from rcmflow.core.engine import Engine
 
+pytestmark = pytest.mark.fixture_workflows  # tests/workflows/, not the roadmap
+
 WORKFLOW = "thematic-consultation"
-PARTICIPANTS = ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]
+PARTICIPANTS = ["BZ", "GT", "HN", "MX", "NI", "SV"]  # tests/workflows/members.yaml
 ROUNDS = 25
 DEADLINE = "2030-01-01"
 #: a moment when the collection's timeout (the day after DEADLINE) is due
@@ -357,24 +359,27 @@ def test_instance_level_races(engine, racers):
 def test_two_tracks_of_one_instance_both_move(engine, racers, db_url):
     """Triggers on two different tracks do not conflict: both succeed, whoever commits second
     having been retried on the version the first one wrote."""
-    instance_id = start_open(engine, 1)
-    pairs = [("BZ", "CA"), ("CR", "DO"), ("SV", "GT"), ("HN", "MX"), ("NI", "PA")]
+    pairs = [("BZ", "GT"), ("HN", "MX"), ("NI", "SV")]
     steps = [("submit", "submit"), ("return_for_revision", "return_for_revision"),
              ("start_drafting", "submit"), ("submit", "return_for_revision"), ("accept", "decline")]
-    expected = {p: "requested" for p in PARTICIPANTS}
     n = 0
-    for first, second in pairs:
-        for trigger_a, trigger_b in steps:
-            before = snapshot(engine, instance_id)
-            reports = racers.race(n, fire(instance_id, trigger_a, first), fire(instance_id, trigger_b, second))
-            where = f"round {n} ({trigger_a} on {first}, {trigger_b} on {second} in {instance_id})"
-            assert all(r["ok"] for r in reports), f"{where}: both should succeed\n{describe(reports)}"
-            check_history(engine, instance_id, before, reports, where)
-            expected[first], expected[second] = TRACK_DEST[trigger_a], TRACK_DEST[trigger_b]
-            tracks = engine.get(instance_id).tracks
-            assert {p: t.state for p, t in tracks.items()} == expected, where
-            n += 1
-    assert len(transitions(engine, instance_id)) == 2 + 2 * n
+    for theme in (1, 2):  # every pair of tracks, on two instances: 30 rounds
+        instance_id = start_open(engine, theme)
+        expected = {p: "requested" for p in PARTICIPANTS}
+        rounds = 0
+        for first, second in pairs:
+            for trigger_a, trigger_b in steps:
+                before = snapshot(engine, instance_id)
+                reports = racers.race(n, fire(instance_id, trigger_a, first), fire(instance_id, trigger_b, second))
+                where = f"round {n} ({trigger_a} on {first}, {trigger_b} on {second} in {instance_id})"
+                assert all(r["ok"] for r in reports), f"{where}: both should succeed\n{describe(reports)}"
+                check_history(engine, instance_id, before, reports, where)
+                expected[first], expected[second] = TRACK_DEST[trigger_a], TRACK_DEST[trigger_b]
+                tracks = engine.get(instance_id).tracks
+                assert {p: t.state for p, t in tracks.items()} == expected, where
+                n += 1
+                rounds += 1
+        assert len(transitions(engine, instance_id)) == 2 + 2 * rounds
     print(f"retries {racers.retries}")
     if db_url.startswith("postgresql"):
         # On PostgreSQL both workers read the same version and one write loses the check:
