@@ -31,7 +31,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from click.testing import CliRunner
@@ -179,16 +179,17 @@ class Template:
 
 
 @dataclass
-class PlayedDemo:
-    """The demo played to its end on a template database, in a home of its own."""
+class Played:
+    """A story played once on a template database, in a home of its own: the demo, or
+    whatever a test module builds with `Templates.played`."""
 
     database: Template
     home: Path
-    #: what the demo told, line by line
+    #: what the story told, line by line
     told: list[str]
-    #: the demo clock's last moment
-    end: dt.datetime
-    #: the folders the demo wrote in its home (out/, outbox/)
+    #: the story clock's last moment (None: it ran on the real clock)
+    end: dt.datetime | None
+    #: the folders it wrote in its home (out/, outbox/)
     folders: list[str] = field(default_factory=list)
 
     def clock(self):
@@ -196,6 +197,27 @@ class PlayedDemo:
         from rcmflow.default_plugins.scenario.demo import DemoClock
 
         return DemoClock(self.end)
+
+    def copy_into(self, home: Path, database: "Database") -> None:
+        """Give a test a copy of its own: the database, and the files written in the home."""
+        database.load(self.database)
+        for folder in self.folders:
+            shutil.copytree(self.home / folder, home / folder)
+
+
+def play_demo(build: Callable[..., Engine]) -> tuple[list[str], dt.datetime]:
+    """`rcmflow demo`'s story: the meeting report, played on its own clock."""
+    from rcmflow.default_plugins.scenario.demo import run_demo
+
+    told: list[str] = []
+    clocks = []
+
+    def factory(clock):
+        clocks.append(clock)
+        return build(clock=clock)
+
+    run_demo(factory, told.append).close()
+    return told, clocks[0].now
 
 
 class Templates:
@@ -205,7 +227,7 @@ class Templates:
         self.folder = folder
         self.postgres = Postgres(POSTGRES_URL) if POSTGRES_URL else None
         self._initialised: dict[str, Template] = {}
-        self._demo: dict[str, PlayedDemo] = {}
+        self._played: dict[tuple[str, str], Played] = {}
         self._schemas: list[str] = []
 
     def _new(self, backend: str, name: str) -> tuple[Template, str]:
@@ -232,25 +254,34 @@ class Templates:
             self._initialised[backend] = template
         return self._initialised[backend]
 
-    def demo(self, backend: str) -> PlayedDemo:
-        """The meeting report's story (`rcmflow demo`), played once on the roadmap."""
-        if backend not in self._demo:
-            from rcmflow.default_plugins.scenario.demo import run_demo
+    def played(self, name: str, backend: str, project: Path,
+               play: Callable[[Callable[..., Engine]], tuple[list[str], dt.datetime | None] | None]) -> Played:
+        """`play` run once per session and backend, on a home laid from `project` and a
+        database of its own. It gets a function that builds engines on them (keyword
+        arguments go to Engine) and returns what it told and its clock's end, or None."""
+        key = (name, backend)
+        if key not in self._played:
+            self.initialised(backend)  # on PostgreSQL: the migrations to replay in the copies
+            template, url = self._new(backend, name)
+            home = copy_project(project, self.folder / f"{name}-home-{backend}")
+            engines: list[Engine] = []
 
-            self.initialised(backend)  # on PostgreSQL: the migrations to replay
-            template, url = self._new(backend, "demo")
-            home = copy_project(REPO, self.folder / f"demo-home-{backend}")
-            told: list[str] = []
-            clocks = []
+            def build(**kwargs) -> Engine:
+                engines.append(Engine(home, url, "ts-officer", entry_points=False, **kwargs))
+                return engines[-1]
 
-            def factory(clock):
-                clocks.append(clock)
-                return Engine(home, url, "ts-officer", entry_points=False, clock=clock)
-
-            run_demo(factory, told.append).close()
+            try:
+                told, end = play(build) or ([], None)
+            finally:
+                for engine in engines:
+                    engine.close()
             folders = sorted(p.name for p in home.iterdir() if p.is_dir() and p.name not in ("workflows", "plugins"))
-            self._demo[backend] = PlayedDemo(template, home, told, clocks[0].now, folders)
-        return self._demo[backend]
+            self._played[key] = Played(template, home, told, end, folders)
+        return self._played[key]
+
+    def demo(self, backend: str) -> Played:
+        """The meeting report's story (`rcmflow demo`), played once on the roadmap."""
+        return self.played("demo", backend, REPO, play_demo)
 
     def cleanup(self) -> None:
         if self.postgres:
@@ -346,19 +377,17 @@ def engine(initialised, make_engine) -> Engine:
 
 
 @pytest.fixture
-def demo_data(home: Path, database: Database, templates: Templates) -> PlayedDemo:
+def demo_data(home: Path, database: Database, templates: Templates) -> Played:
     """The demo played to its end, copied: its database into the test's, and the files
     it wrote (out/, outbox/) into the test's home. The demo is played once per session
     and backend; each test changes only its own copy."""
     played = templates.demo(database.backend)
-    database.load(played.database)
-    for folder in played.folders:
-        shutil.copytree(played.home / folder, home / folder)
+    played.copy_into(home, database)
     return played
 
 
 @pytest.fixture
-def demo(demo_data: PlayedDemo, make_engine) -> Engine:
+def demo(demo_data: Played, make_engine) -> Engine:
     """An engine on a copy of the played demo, on a demo clock that goes on from its end."""
     return make_engine(clock=demo_data.clock())
 

@@ -14,6 +14,8 @@ from rcmflow.default_plugins.scenario.demo import ADOPTED_TEXT, DECLARATION_DRAF
 from rcmflow.core.engine import Engine
 from rcmflow.errors import Blocked, Forbidden, InvalidTrigger
 
+from .conftest import REPO
+
 MEMBERS = ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]
 FINAL = {
     "theme-1": "submitted", "theme-2": "submitted", "theme-3": "submitted", "theme-4": "planned",
@@ -163,12 +165,31 @@ def submit_consultation(engine: Engine, theme: int) -> None:
     engine.fire(instance, "submit_regional_input")
 
 
-def test_the_review_compiles_only_once_every_consultation_is_submitted(engine, snapshot):
+def submit_five(build) -> None:
+    engine = build()
+    engine.init()
+    for theme in range(1, 6):
+        submit_consultation(engine, theme)
+
+
+@pytest.fixture
+def five_submitted(home, database, templates, make_engine) -> Engine:
+    """theme-1 to theme-5 submitted, each through every step (played once per session
+    and backend, copied for each test)."""
+    templates.played("five-consultations", database.backend, REPO, submit_five).copy_into(home, database)
+    return make_engine()
+
+
+def test_the_review_waits_for_its_consultations_to_start(engine):
     engine.start("regional-review", params={"year": "2017", "comments_due": "2030-11-15"})
     with pytest.raises(Blocked, match="0 thematic-consultation started, 6 needed"):
         engine.fire("review-2017", "compile")
-    for theme in range(1, 6):
-        submit_consultation(engine, theme)
+
+
+def test_the_review_compiles_only_once_every_consultation_is_submitted(five_submitted, snapshot):
+    engine = five_submitted
+    assert {v.id: v.state for v in engine.status()} == {f"theme-{n}": "submitted" for n in range(1, 6)}
+    engine.start("regional-review", params={"year": "2017", "comments_due": "2030-11-15"})
     engine.start("thematic-consultation", params={"theme": "6", "deadline": "2030-01-01"})
     before = snapshot()
     with pytest.raises(Blocked, match=r"waiting for theme-6 \(planned\): 5 of 6 thematic-consultation in submitted"):
@@ -179,9 +200,9 @@ def test_the_review_compiles_only_once_every_consultation_is_submitted(engine, s
         engine.fire("review-2017", "compile")
 
 
-def test_the_review_runs_to_endorsement(engine):
-    for theme in range(1, 7):
-        submit_consultation(engine, theme)
+def test_the_review_runs_to_endorsement(five_submitted):
+    engine = five_submitted
+    submit_consultation(engine, 6)
     engine.start("regional-review", params={"year": "2017", "comments_due": "2030-11-15"})
     for trigger in ("compile", "circulate"):
         engine.fire("review-2017", trigger)
