@@ -280,8 +280,34 @@ class Templates:
         return self._played[key]
 
     def demo(self, backend: str) -> Played:
-        """The meeting report's story (`rcmflow demo`), played once on the roadmap."""
-        return self.played("demo", backend, REPO, play_demo)
+        """The meeting report's story, played once on the roadmap: on SQLite by the
+        `rcmflow demo` command itself, which keeps its folder (home and database); on
+        PostgreSQL by the same scenario on the template schema."""
+        if backend == "postgresql":
+            return self.played("demo", backend, REPO, play_demo)
+        key = ("demo", backend)
+        if key not in self._played:
+            import gc
+            import sqlite3
+
+            import sqlalchemy as sa
+
+            source = copy_project(REPO, self.folder / "demo-source")
+            target = self.folder / "demo-home-sqlite"
+            result = CliRunner().invoke(cli, ["--home", str(source), "demo", "--home", str(target)])
+            assert result.exit_code == 0, result.output
+            gc.collect()  # the command's engine: its connections closed, before the file is copied
+            path = target / "rcmflow.db"
+            with sqlite3.connect(path) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db = sa.create_engine(f"sqlite:///{path}")
+            with db.connect() as conn:
+                end = conn.execute(sa.text("SELECT max(at) FROM events")).scalar()
+            db.dispose()
+            end = dt.datetime.fromisoformat(str(end)).replace(tzinfo=dt.timezone.utc)
+            folders = sorted(p.name for p in target.iterdir() if p.is_dir() and p.name not in ("workflows", "plugins"))
+            self._played[key] = Played(Template(backend, path=path), target, result.stdout.splitlines(), end, folders)
+        return self._played[key]
 
     def cleanup(self) -> None:
         if self.postgres:

@@ -4,6 +4,7 @@ terms, the review that waits for the consultations, and each definition's refusa
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -47,11 +48,14 @@ def test_the_demo_plays_the_meeting_report_to_the_end(demo_data, demo, home):
     assert (home / "out" / "declaration-2017" / "declaration-draft.docx").exists()
 
 
-def test_the_demo_command_keeps_its_folder(home, tmp_path):
+def test_the_demo_command_keeps_its_folder(home, templates, tmp_path):
+    """On SQLite the session's demo template is what `rcmflow demo --home FOLDER` printed
+    and kept (conftest's Templates.demo); this test reads a copy of that folder."""
+    played = templates.demo("sqlite")
+    assert "declaration-2017    declaration-adoption    adopted" in "\n".join(played.told)
     target = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["--home", str(home), "demo", "--home", str(target)])
-    assert result.exit_code == 0, result.output
-    assert "declaration-2017    declaration-adoption    adopted" in result.stdout
+    shutil.copytree(played.home, target)
+    assert {"workflows", "plugins", "rcmflow.db", "out"} <= {p.name for p in target.iterdir()}
     status = CliRunner().invoke(cli, ["--home", str(target), "status", "--json"])
     states = {i["id"]: i["state"] for i in json.loads(status.stdout)["instances"]}
     assert {k: states[k] for k in FINAL} == FINAL
