@@ -183,6 +183,7 @@ def test_an_unwritable_out_is_one_line_and_a_failure(rcmflow, tmp_path, where):
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
 
 
+@pytest.mark.no_database
 def test_the_plugin_is_built_in(rcmflow):
     plugins = {p["name"]: p for p in json.loads(rcmflow("plugins", "list", "--json").stdout)}
     assert plugins["rcmflow.default_plugins.calendar"]["source"] == "built-in"

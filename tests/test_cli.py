@@ -71,6 +71,7 @@ def test_status_shows_the_matrix_and_the_blocking_reason(rcmflow, opened):
     assert "waiting for BZ, CA" in detail.stdout and "Nicaragua" in detail.stdout
 
 
+@pytest.mark.no_database
 def test_plugins_list(rcmflow):
     plugins = json.loads(rcmflow("plugins", "list", "--json").stdout)
     guards = {g for p in plugins for g in p["guards"]}

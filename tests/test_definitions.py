@@ -112,12 +112,14 @@ def test_yaml_syntax_errors_have_a_line(home):
     assert problems and problems[0].startswith("workflows/sample.yaml:") and "not valid YAML" in problems[0]
 
 
+@pytest.mark.no_database
 def test_validate_command_passes_on_the_shipped_workflows(rcmflow):
     result = rcmflow("workflows", "validate")
     assert result.exit_code == 0, result.stdout
     assert "thematic-consultation v1 is valid" in result.stdout
 
 
+@pytest.mark.no_database
 def test_validate_command_fails_with_file_and_line_on_a_broken_copy(rcmflow, home, tmp_path):
     source = (home / "workflows" / "thematic-consultation.yaml").read_text()
     broken = tmp_path / "broken.yaml"
@@ -128,6 +130,7 @@ def test_validate_command_fails_with_file_and_line_on_a_broken_copy(rcmflow, hom
     assert f"{broken}:{line}: transition close_collection goes to unknown state 'consolidation'" in result.stdout
 
 
+@pytest.mark.no_database
 def test_workflows_list_and_show(rcmflow):
     import json
 

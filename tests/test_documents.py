@@ -19,12 +19,10 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from rcmflow.default_plugins.scenario.demo import run_demo
 from rcmflow.default_plugins.documents.build import build
 from rcmflow.default_plugins.documents.files import output_path
 from rcmflow.default_plugins.documents.markdown import parse_markdown
 from rcmflow.default_plugins.documents.word import to_docx
-from rcmflow.core.engine import Engine
 from rcmflow.errors import BadInput
 from rcmflow.store.models import OutboxItem
 
@@ -32,15 +30,6 @@ MEMBERS = {"BZ": "Belize", "CA": "Canada", "CR": "Costa Rica", "DO": "Dominican 
            "GT": "Guatemala", "HN": "Honduras", "MX": "Mexico", "NI": "Nicaragua", "PA": "Panama",
            "US": "United States"}
 SCRIPT = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def demo(home, db_url):
-    """The meeting report's story, played on the test's database."""
-    engine = run_demo(lambda clock: Engine(home, db_url, "ts-officer", entry_points=False, clock=clock),
-                      lambda line: None)
-    yield engine
-    engine.close()
 
 
 @pytest.fixture
@@ -314,6 +303,7 @@ def test_no_name_can_lead_a_file_out_of_out(home, engine, rcmflow, consultation,
     assert list(elsewhere.iterdir()) == [] and not (tmp_path / "evil.docx").exists()
 
 
+@pytest.mark.no_database
 def test_a_definition_naming_a_bad_template_does_not_validate(home, rcmflow):
     wire(home, "open", "{build_document: {template: ../secrets, formats: [pdf]}}")
     result = rcmflow("workflows", "validate")

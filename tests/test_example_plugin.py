@@ -15,6 +15,8 @@ from rcmflow.plugins import hook_reference
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.fixture_workflows  # tests/workflows/, not the roadmap
+
 REVIEW = """\
 workflow: review-note
 title: A step that needs a reason
@@ -31,6 +33,12 @@ transitions:
     actions: [{feed: "sent back: {{ event.note }}"}]
   - {trigger: close, source: [open, returned], dest: closed, actions: [feed]}
 """
+
+
+@pytest.fixture(autouse=True)
+def example_plugin(home):
+    """The example plugin, as docs/plugins.md tells a user to install it: in the home's plugins/."""
+    shutil.copy(REPO / "plugins" / "activity_feed.py", home / "plugins" / "activity_feed.py")
 
 
 def test_the_guide_lists_every_hook_as_the_specs_document_it():

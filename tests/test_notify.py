@@ -251,6 +251,7 @@ def test_check_validates_the_arguments(args, problem):
     assert message == problem if problem is None else problem in message
 
 
+@pytest.mark.no_database
 def test_a_bad_notify_is_reported_with_its_file_and_line(home, rcmflow):
     text = MAIL.replace("template: input-request}", "template: input request}")
     line = text[:text.index("input request")].count("\n") + 1

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fixture_workflows  # tests/workflows/, not the roadmap
+
 START = dt.datetime(2030, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
 
 PING = """\
@@ -30,10 +32,9 @@ transitions:
 
 
 @pytest.fixture
-def pinger(home: Path, make_engine, recorder):
+def pinger(home: Path, initialised, make_engine, recorder):
     (home / "workflows" / "ping.yaml").write_text(PING)
     engine = make_engine()
-    engine.init()
     for n in (1, 2):
         engine.start("ping", f"ping-{n}")
     return engine

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fixture_workflows  # tests/workflows/, not the roadmap
+
 CALL = """\
 workflow: call-for-input
 title: Call for input
@@ -48,11 +50,10 @@ class Clock:
 
 
 @pytest.fixture
-def call(home: Path, make_engine, recorder):
+def call(home: Path, initialised, make_engine, recorder):
     (home / "workflows" / "call-for-input.yaml").write_text(CALL)
     clock = Clock()
     engine = make_engine(clock=clock)
-    engine.init()
     engine.start("call-for-input", "call-1", {"deadline": "2017-04-20"})
     return engine, clock, recorder
 
@@ -74,10 +75,10 @@ def test_each_reminder_goes_once_to_whoever_still_owes(call):
     tick_on(engine, clock, "2017-04-23")  # same period: nothing
     tick_on(engine, clock, "2017-04-24")  # second period
     assert recorder.args() == [
-        "7 days left for HN", "7 days left for SV", "7 days left for PA",
-        "1 day left for HN", "1 day left for PA",
-        "overdue: HN", "overdue: PA",
-        "overdue: HN", "overdue: PA",
+        "7 days left for HN", "7 days left for SV", "7 days left for NI",
+        "1 day left for HN", "1 day left for NI",
+        "overdue: HN", "overdue: NI",
+        "overdue: HN", "overdue: NI",
     ]
     reminders = [e for e in engine.history("call-1") if e.trigger == "remind"]
     assert len(reminders) == 9
@@ -92,7 +93,7 @@ def test_each_reminder_goes_once_to_whoever_still_owes(call):
 def test_a_tick_that_missed_days_sends_the_latest_not_a_burst(call):
     engine, clock, recorder = call
     tick_on(engine, clock, "2017-05-02", times=1)  # first tick long after the deadline
-    assert recorder.args() == ["overdue: HN", "overdue: SV", "overdue: PA"]
+    assert recorder.args() == ["overdue: HN", "overdue: SV", "overdue: NI"]
 
 
 def test_no_reminders_once_closed(call, rcmflow):
@@ -107,9 +108,9 @@ def test_tick_reports_reminders_and_status_shows_them(call, rcmflow):
     report = json.loads(result.stdout)
     assert [(r["id"], r["participant"], r["reminder"]) for r in report["reminded"]] == [
         ("call-1", "HN", "7 days before the deadline"), ("call-1", "SV", "7 days before the deadline"),
-        ("call-1", "PA", "7 days before the deadline")]
+        ("call-1", "NI", "7 days before the deadline")]
     status = json.loads(rcmflow("status", "--json").stdout)
-    assert status["instances"][0]["tracks"]["PA"]["reminded"] == "2017-04-13"
+    assert status["instances"][0]["tracks"]["NI"]["reminded"] == "2017-04-13"
     again = rcmflow("tick", "--now", "2017-04-13T10:00")
     assert "0 reminders sent" in again.stdout
 

@@ -4,15 +4,18 @@ terms, the review that waits for the consultations, and each definition's refusa
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from rcmflow.cli import cli
-from rcmflow.default_plugins.scenario.demo import ADOPTED_TEXT, DECLARATION_DRAFT, run_demo
+from rcmflow.default_plugins.scenario.demo import ADOPTED_TEXT, DECLARATION_DRAFT
 from rcmflow.core.engine import Engine
 from rcmflow.errors import Blocked, Forbidden, InvalidTrigger
+
+from .conftest import REPO
 
 MEMBERS = ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]
 FINAL = {
@@ -22,37 +25,37 @@ FINAL = {
 }
 
 
-def test_the_demo_plays_the_meeting_report_to_the_end(home, db_url):
-    told: list[str] = []
-    engine = run_demo(lambda clock: Engine(home, db_url, "ts-officer", entry_points=False, clock=clock), told.append)
-    try:
-        states = {v.id: v.state for v in engine.status()}
-        assert {k: states[k] for k in FINAL} == FINAL
-        text = "\n".join(told)
-        assert 'BLOCKED: adopt is blocked on declaration-2017: an objection stands: GT ("item 5' in text
-        assert '"modern slavery" (kept out at the request of US) on line 12' in text
-        assert "compile is blocked on review-2017: waiting for theme-4 (planned)" in text
-        assert "deadline of theme-1 passed, waiting: waiting for BZ, NI" in text
-        declaration = engine.get("declaration-2017")
-        assert declaration.data["text"] == ADOPTED_TEXT
-        assert len(declaration.tracks["GT"].data["amendments"]) == 3
-        adopted = engine.history("declaration-2017")[-2]
-        assert (adopted.trigger, adopted.actor, adopted.dest) == ("adopt", "sv-ppt", "adopted")
-        timeout = [e for e in engine.history("background-paper") if e.trigger == "close_review"]
-        assert [e.actor for e in timeout] == ["rcmflow"]
-        built = [e for e in engine.history("declaration-2017") if e.trigger == "build"]
-        assert [Path(f["path"]).name for f in built[-1].data["files"]] == ["declaration-draft.docx",
-                                                                          "declaration-draft.html"]
-        assert (home / "out" / "declaration-2017" / "declaration-draft.docx").exists()
-    finally:
-        engine.close()
+def test_the_demo_plays_the_meeting_report_to_the_end(demo_data, demo, home):
+    """The demo is played once per session and backend (conftest's templates); this test
+    reads what it told and a copy of what it left: database and files."""
+    states = {v.id: v.state for v in demo.status()}
+    assert {k: states[k] for k in FINAL} == FINAL
+    text = "\n".join(demo_data.told)
+    assert 'BLOCKED: adopt is blocked on declaration-2017: an objection stands: GT ("item 5' in text
+    assert '"modern slavery" (kept out at the request of US) on line 12' in text
+    assert "compile is blocked on review-2017: waiting for theme-4 (planned)" in text
+    assert "deadline of theme-1 passed, waiting: waiting for BZ, NI" in text
+    declaration = demo.get("declaration-2017")
+    assert declaration.data["text"] == ADOPTED_TEXT
+    assert len(declaration.tracks["GT"].data["amendments"]) == 3
+    adopted = demo.history("declaration-2017")[-2]
+    assert (adopted.trigger, adopted.actor, adopted.dest) == ("adopt", "sv-ppt", "adopted")
+    timeout = [e for e in demo.history("background-paper") if e.trigger == "close_review"]
+    assert [e.actor for e in timeout] == ["rcmflow"]
+    built = [e for e in demo.history("declaration-2017") if e.trigger == "build"]
+    assert [Path(f["path"]).name for f in built[-1].data["files"]] == ["declaration-draft.docx",
+                                                                      "declaration-draft.html"]
+    assert (home / "out" / "declaration-2017" / "declaration-draft.docx").exists()
 
 
-def test_the_demo_command_keeps_its_folder(home, tmp_path):
+def test_the_demo_command_keeps_its_folder(home, templates, tmp_path):
+    """On SQLite the session's demo template is what `rcmflow demo --home FOLDER` printed
+    and kept (conftest's Templates.demo); this test reads a copy of that folder."""
+    played = templates.demo("sqlite")
+    assert "declaration-2017    declaration-adoption    adopted" in "\n".join(played.told)
     target = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["--home", str(home), "demo", "--home", str(target)])
-    assert result.exit_code == 0, result.output
-    assert "declaration-2017    declaration-adoption    adopted" in result.stdout
+    shutil.copytree(played.home, target)
+    assert {"workflows", "plugins", "rcmflow.db", "out"} <= {p.name for p in target.iterdir()}
     status = CliRunner().invoke(cli, ["--home", str(target), "status", "--json"])
     states = {i["id"]: i["state"] for i in json.loads(status.stdout)["instances"]}
     assert {k: states[k] for k in FINAL} == FINAL
@@ -166,12 +169,31 @@ def submit_consultation(engine: Engine, theme: int) -> None:
     engine.fire(instance, "submit_regional_input")
 
 
-def test_the_review_compiles_only_once_every_consultation_is_submitted(engine, snapshot):
+def submit_five(build) -> None:
+    engine = build()
+    engine.init()
+    for theme in range(1, 6):
+        submit_consultation(engine, theme)
+
+
+@pytest.fixture
+def five_submitted(home, database, templates, make_engine) -> Engine:
+    """theme-1 to theme-5 submitted, each through every step (played once per session
+    and backend, copied for each test)."""
+    templates.played("five-consultations", database.backend, REPO, submit_five).copy_into(home, database)
+    return make_engine()
+
+
+def test_the_review_waits_for_its_consultations_to_start(engine):
     engine.start("regional-review", params={"year": "2017", "comments_due": "2030-11-15"})
     with pytest.raises(Blocked, match="0 thematic-consultation started, 6 needed"):
         engine.fire("review-2017", "compile")
-    for theme in range(1, 6):
-        submit_consultation(engine, theme)
+
+
+def test_the_review_compiles_only_once_every_consultation_is_submitted(five_submitted, snapshot):
+    engine = five_submitted
+    assert {v.id: v.state for v in engine.status()} == {f"theme-{n}": "submitted" for n in range(1, 6)}
+    engine.start("regional-review", params={"year": "2017", "comments_due": "2030-11-15"})
     engine.start("thematic-consultation", params={"theme": "6", "deadline": "2030-01-01"})
     before = snapshot()
     with pytest.raises(Blocked, match=r"waiting for theme-6 \(planned\): 5 of 6 thematic-consultation in submitted"):
@@ -182,9 +204,9 @@ def test_the_review_compiles_only_once_every_consultation_is_submitted(engine, s
         engine.fire("review-2017", "compile")
 
 
-def test_the_review_runs_to_endorsement(engine):
-    for theme in range(1, 7):
-        submit_consultation(engine, theme)
+def test_the_review_runs_to_endorsement(five_submitted):
+    engine = five_submitted
+    submit_consultation(engine, 6)
     engine.start("regional-review", params={"year": "2017", "comments_due": "2030-11-15"})
     for trigger in ("compile", "circulate"):
         engine.fire("review-2017", trigger)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fixture_workflows  # tests/workflows/, not the roadmap
+
 START = dt.datetime(2030, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
 
 WINDOW = """\
@@ -38,11 +40,10 @@ class Clock:
 
 
 @pytest.fixture
-def window(home: Path, make_engine, recorder):
+def window(home: Path, initialised, make_engine, recorder):
     (home / "workflows" / "review-window.yaml").write_text(WINDOW)
     clock = Clock(START)
     engine = make_engine(clock=clock)
-    engine.init()
     engine.start("review-window", "window-1", {"closes": "2030-04-10"})
     return engine, clock, recorder
 
@@ -114,7 +115,7 @@ def test_tick_reports_a_due_timeout_that_a_guard_holds(engine):
     assert report.fired == []
     [(instance, reason)] = report.waiting
     assert instance == "theme-4" and "waiting for BZ" in reason
-    for country in ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]:
+    for country in ["BZ", "GT", "HN", "MX", "NI", "SV"]:
         engine.fire("theme-4", "submit", participant=country)
     assert [f.trigger for f in engine.tick(after_deadline).fired] == ["close_collection"]
     assert engine.tick(after_deadline).fired == []

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rcmflow.default_plugins.scenario.demo import run_demo
 from rcmflow.errors import DatabaseError
 from rcmflow.default_plugins.web.access import access_allowed, presented_token
 from rcmflow.default_plugins.web.app import StatusApp, make_server
@@ -43,21 +42,15 @@ ANSWERED = {"MX": "submitted", "CA": "submitted", "GT": "drafting"}
 
 
 @pytest.fixture
-def played(make_engine, home):
+def played(demo_data, make_engine, home):
     """The demo, then theme-4 opened in June 2017 and seen on 10 July, after its deadline,
     once `tick` has reminded the countries that are late."""
     definition = home / "workflows" / "thematic-consultation.yaml"
     source = yaml.safe_load(definition.read_text(encoding="utf-8"))
     source["track"]["reminders"] = [{"every": "3d", "actions": [{"log": "late"}]}]  # whatever the file says
     definition.write_text(yaml.safe_dump(source, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    clocks = []
-
-    def factory(clock):
-        clocks.append(clock)
-        return make_engine(clock=clock)
-
-    engine = run_demo(factory, lambda line: None)
-    clock = clocks[0]
+    clock = demo_data.clock()
+    engine = make_engine(clock=clock)
     clock.set("2017-06-05")
     engine.fire("theme-4", "open")
     engine.acting_as("mx-focal").fire("theme-4", "submit", "MX", note=SCRIPT, values={"summary": f"{SCRIPT} & more"})
