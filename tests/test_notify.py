@@ -526,7 +526,10 @@ PROBE = """\
 
 
 def test_line_breaks_in_names_and_data_cannot_add_headers(mailer, smtp, home):
-    add_to_members(home, {"id": "eve", "name": "Eve\r\nBcc: spy@attacker.example", "email": "eve@ts.example.org"})
+    # a line break in members.yaml is refused when it is read (tests/test_header_attacks.py);
+    # an encoded one is decoded, then folded to a space
+    add_to_members(home, {"id": "eve", "name": "Eve=?utf-8?q?=0D=0ABcc:_spy@attacker.example?=",
+                          "email": "eve@ts.example.org"})
     engine = mailer(PROBE)
     instance = start(engine, topic="theme 1\r\nBcc: spy@attacker.example\nX-Injected: yes", to="eve")
     engine.fire(instance, "poke")

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 from pydantic_core import PydanticCustomError
 
 from rcmflow.errors import BadInput, Problem
+from rcmflow.model.addresses import DisplayName, EmailAddress, Mailbox
 from rcmflow.model.loader import Problems, line_of
 from rcmflow.model.values import parse_duration
 
@@ -199,8 +200,8 @@ class CountryShape(Shape):
 
 class PersonShape(Shape):
     id: str = hint("a person id like mx-focal", missing="each person needs at least an id")
-    name: str | None = hint("text")
-    email: str = hint("an e-mail address", "")
+    name: DisplayName | None = hint("text")
+    email: EmailAddress = hint("an e-mail address", "")
     language: str | None = hint("a language code: en, es or fr")
     roles: list[str] = hint("a list of roles, e.g. [secretariat]", [])
     country: str | None = hint("a country code of countries:, like MX")
@@ -228,7 +229,7 @@ class SmtpShape(Shape):
     starttls: bool = hint("true or false", False)
     username: str | None = hint("text")
     password: str | None = None  # read only to warn that it belongs in RCMFLOW_SMTP_PASSWORD
-    sender: str | None = Field(None, alias="from", description='an address, e.g. from = "RCM TS <ts@example.org>"')
+    sender: Mailbox | None = Field(None, alias="from", description='an address, e.g. from = "RCM TS <ts@example.org>"')
     timeout: Annotated[float, Field(strict=False, gt=0)] | None = hint("a number of seconds, e.g. timeout = 30")
 
 

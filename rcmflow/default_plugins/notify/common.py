@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rcmflow.errors import RcmflowError
 from rcmflow.log import get_logger
+from rcmflow.model.addresses import AddressError, header_text, normalized_address
 
 if TYPE_CHECKING:
     from email.headerregistry import Address
@@ -31,15 +32,17 @@ def parse_address(text: str) -> Address | None:
     if not text or LINE_BREAKS.search(text):
         return None
     try:
+        normalized_address(text)  # email-validator: one mailbox, nothing more
         parsed = Address(addr_spec=text)
-    except Exception:  # the header parser raises several types for malformed input
+    except (AddressError, ValueError, IndexError, TypeError):  # the header parser raises several types
         return None
-    return parsed if parsed.username and parsed.domain else None
+    return parsed if parsed.username and parsed.domain and parsed.addr_spec == text else None
 
 
 def one_line(text: str) -> str:
-    """Line breaks and control characters become spaces: a header value stays one line."""
-    return " ".join(LINE_BREAKS.sub(" ", text).split())
+    """A header value: decoded (RFC 2047) and then on one line, control characters and
+    line breaks folded to spaces, so that no value can add a header of its own."""
+    return header_text(text)
 
 
 def log(ctx: "ActionContext"):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from rcmflow.default_plugins.notify.common import NotifyError, one_line, parse_address
 from rcmflow.default_plugins.notify.recipients import Recipient
+from rcmflow.model.addresses import display_name
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -202,21 +203,44 @@ def _token(text: str) -> str:
 
 
 def build(rendered: Rendered, settings: Settings, msgid: str, when: dt.datetime) -> "EmailMessage":
-    """The message, its headers set through the API from cleaned one-line values, so
-    that no name or subject can add a header of its own."""
+    """The message, its headers set through the API of the modern policy from decoded,
+    cleaned one-line values, so that no name or subject can add a header of its own."""
     from email import policy
     from email.headerregistry import Address
     from email.message import EmailMessage
     from email.utils import format_datetime
 
     to = parse_address(rendered.recipient.email)
+    if to is None:
+        raise NotifyError(f"{rendered.recipient.email!r} is not an e-mail address")
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = settings.sender
-    msg["To"] = Address(display_name=one_line(rendered.recipient.name), username=to.username, domain=to.domain)
-    msg["Subject"] = rendered.subject
+    msg["To"] = Address(display_name=display_name(rendered.recipient.name, to.addr_spec), addr_spec=to.addr_spec)
+    msg["Subject"] = one_line(rendered.subject)
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = msgid
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to the secretariat
     msg.set_content(rendered.body, cte="quoted-printable")  # 7-bit safe for any server
     msg["Content-Language"] = rendered.language  # after set_content, which resets Content-*
+    verify(msg, settings.sender.addr_spec, to.addr_spec)
     return msg
+
+
+HEADERS = ("from", "to", "subject", "date", "message-id", "auto-submitted", "mime-version", "content-type",
+           "content-transfer-encoding", "content-language")
+
+
+def verify(msg: "EmailMessage", sender: str, to: str) -> None:
+    """The message as a server will read it has exactly our headers, once each, and
+    names only its sender and its recipient: a last guard, whatever the `email`
+    package of this Python does when it folds (CVE-2024-6923)."""
+    import email
+    from email import policy
+
+    written = msg.as_bytes()
+    back = email.message_from_bytes(written, policy=policy.default)
+    names = sorted(name.lower() for name in back.keys())
+    addresses = {name: [a.addr_spec for a in back[name].addresses] for name in ("from", "to") if back[name]}
+    if names != sorted(HEADERS) or addresses != {"from": [sender], "to": [to]} or back.defects:
+        raise NotifyError(f"the message to {to} would not read back as written (headers {', '.join(names)}); "
+                          f"not sent")

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rcmflow.default_plugins.notify.common import NotifyError, log, one_line, parse_address
+from rcmflow.default_plugins.notify.common import NotifyError, log
+from rcmflow.model.addresses import AddressError, display_name, mailbox
 
 # The command line loads every built-in plugin to list its commands, so the mail
 # and TLS modules are imported when a notification is built, not here.
@@ -36,12 +37,11 @@ class Settings:
     @classmethod
     def of(cls, ctx: "ActionContext") -> "Settings":
         from email.headerregistry import Address
-        from email.utils import parseaddr
 
         smtp, env = ctx.config.section("smtp"), os.environ
-        name, addr = parseaddr(str(smtp.get("from") or DEFAULT_FROM))
-        sender = parse_address(addr)
-        if sender is None:
+        try:  # the file's value was checked when it was read; this is the one parse of it
+            name, addr = mailbox(str(smtp.get("from") or DEFAULT_FROM))
+        except AddressError:
             raise NotifyError(f"rcmflow.toml [smtp] from = {smtp.get('from')!r} is not an address like "
                               f"\"RCM Technical Secretariat <secretariat@example.org>\"")
         starttls = smtp.get("starttls", False)
@@ -57,7 +57,7 @@ class Settings:
             log(ctx).warning("rcmflow.toml [smtp] password is ignored; set RCMFLOW_SMTP_PASSWORD instead")
         folder = Path(str(ctx.config.section("outbox").get("folder") or "outbox")).expanduser()
         return cls(
-            sender=Address(display_name=one_line(name), username=sender.username, domain=sender.domain),
+            sender=Address(display_name=display_name(name, addr), addr_spec=addr),
             host=(env.get("RCMFLOW_SMTP_HOST") or str(smtp.get("host") or "")).strip() or None,
             port=port,
             starttls=starttls,
