@@ -69,9 +69,9 @@ class Move:
 Contexts = Callable[[InstanceView, EventView, Definition, str], ActionContext]
 
 
-def load(conn: Connection, instance_id: str) -> InstanceRecord:
-    """The instance, or a NotFound that lists what exists."""
-    row = load_instance(conn, instance_id)
+def load(conn: Connection, instance_id: str, for_update: bool = False) -> InstanceRecord:
+    """The instance, or a NotFound that lists what exists; `for_update`: see `load_instance`."""
+    row = load_instance(conn, instance_id, for_update)
     if row is None:
         known = conn.scalars(select(Instance.id).order_by(Instance.id).limit(12)).all()
         hint = f"; instances: {', '.join(known)}" if known else "; no instance is started yet (rcmflow start WORKFLOW)"
