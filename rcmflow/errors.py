@@ -24,6 +24,10 @@ class BadInput(RcmflowError):
     """A malformed value: a bad `--set`, an unreadable file, a bad date."""
 
 
+class AlreadyExists(BadInput):
+    """An instance with that id is started already (perhaps by a concurrent start)."""
+
+
 class InvalidTrigger(RcmflowError):
     """The trigger does not exist in the current state."""
 

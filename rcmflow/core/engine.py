@@ -150,7 +150,8 @@ class Engine:
 
         def work(conn: Connection) -> Outcome:
             move = Move(trigger, participant, self.actor, note, values, files, self.now())
-            return transition.fire(self.rt, conn, transition.load(conn, instance_id), move, self.action_context)
+            return transition.fire(self.rt, conn, transition.load(conn, instance_id, for_update=True), move,
+                                   self.action_context)
 
         outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger, participant=participant)
         return replace(outcome.result, failures=tuple(outcome.failures))

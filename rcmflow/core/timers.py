@@ -144,7 +144,7 @@ class Timers:
 
     def fire_timeout(self, instance_id: str, now: dt.datetime) -> Outcome:
         def work(conn: Connection) -> Outcome:
-            row = load_instance(conn, instance_id)
+            row = load_instance(conn, instance_id, for_update=True)
             # Someone (another tick, a user) may have moved it since we looked.
             if row is None or row.timeout_at is None or row.timeout_at > now:
                 return Outcome(None)

@@ -22,7 +22,7 @@ from rcmflow.core.machine import Subject
 from rcmflow.core.policy import decide
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.unit_of_work import Outcome
-from rcmflow.errors import BadInput, Blocked, Forbidden, InvalidTrigger, NotFound
+from rcmflow.errors import AlreadyExists, BadInput, Blocked, Forbidden, InvalidTrigger, NotFound
 from rcmflow.log import get_logger
 from rcmflow.model.definition import Call, Definition, MachineDef, StateDef
 from rcmflow.model.refs import render_value
@@ -69,9 +69,9 @@ class Move:
 Contexts = Callable[[InstanceView, EventView, Definition, str], ActionContext]
 
 
-def load(conn: Connection, instance_id: str) -> InstanceRecord:
-    """The instance, or a NotFound that lists what exists."""
-    row = load_instance(conn, instance_id)
+def load(conn: Connection, instance_id: str, for_update: bool = False) -> InstanceRecord:
+    """The instance, or a NotFound that lists what exists; `for_update`: see `load_instance`."""
+    row = load_instance(conn, instance_id, for_update)
     if row is None:
         known = conn.scalars(select(Instance.id).order_by(Instance.id).limit(12)).all()
         hint = f"; instances: {', '.join(known)}" if known else "; no instance is started yet (rcmflow start WORKFLOW)"
@@ -132,7 +132,7 @@ def start(rt: Runtime, conn: Connection, definition: Definition, wanted: str | N
     new_id = wanted or next_id(conn, definition.name)
     existing = load_instance(conn, new_id)
     if existing is not None:
-        raise BadInput(f"instance {new_id} already exists ({existing.workflow}, state {existing.state}); "
+        raise AlreadyExists(f"instance {new_id} already exists ({existing.workflow}, state {existing.state}); "
                        f"choose another --id")
     initial = definition.instance.states[definition.instance.initial]
     scope = {"params": values, "data": {}, "instance": {"workflow": definition.name}, "event": {}}

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
@@ -15,6 +16,8 @@ from rcmflow.errors import DatabaseError
 
 #: The Alembic revision this code expects; `rcmflow init` upgrades a database to it.
 SCHEMA_REVISION = "0005"
+#: PostgreSQL advisory lock key that makes migrations one at a time ('rcmm')
+MIGRATION_LOCK = 0x72636D6D
 
 
 def make_engine(url: str) -> SAEngine:
@@ -92,6 +95,17 @@ class Database:
         without an error (on SQLite it starts with BEGIN IMMEDIATE)."""
         self._check_once()
         return self._write_engine.begin()
+
+    @contextmanager
+    def migrating(self) -> Iterator[Connection]:
+        """The migration's transaction, holding the write lock from its first statement:
+        on SQLite BEGIN IMMEDIATE (a concurrent `init` waits up to the busy timeout), on
+        PostgreSQL a transaction advisory lock. Whoever comes second then sees the schema
+        the first one committed (READ COMMITTED: the next statement's snapshot)."""
+        with self._write_engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            yield conn
 
     def _check_once(self) -> None:
         if not self._schema_checked:

@@ -73,6 +73,10 @@ _TRACK_FIELDS = [f.name for f in fields(TrackRecord)]
 # Built once: a statement reused with new parameters skips SQLAlchemy's compilation.
 _SELECT_INSTANCE = (select(*(INSTANCES.c[f] for f in _INSTANCE_FIELDS))
                     .where(INSTANCES.c.id == bindparam("instance_id")))
+# A writer locks the instance row as it reads it (PostgreSQL; SQLite's BEGIN IMMEDIATE
+# already holds the database's write lock): writers of one instance queue instead of
+# racing, and the one that waited reads what the other committed.
+_SELECT_INSTANCE_FOR_UPDATE = _SELECT_INSTANCE.with_for_update()
 _SELECT_TRACKS = (select(*(TRACKS.c[f] for f in _TRACK_FIELDS))
                   .where(TRACKS.c.instance_id == bindparam("instance_id")).order_by(TRACKS.c.id))
 
@@ -93,8 +97,11 @@ _EVENT_COLUMNS = ("at", "actor", "instance_id", "participant", "trigger", "sourc
 _INSERT_EVENT = insert(EVENTS).values({c: bindparam(c) for c in _EVENT_COLUMNS + ("prev_hash", "hash")})
 
 
-def load_instance(conn: Connection, instance_id: str) -> InstanceRecord | None:
-    row = conn.execute(_SELECT_INSTANCE, {"instance_id": instance_id}).first()
+def load_instance(conn: Connection, instance_id: str, for_update: bool = False) -> InstanceRecord | None:
+    """The instance and its tracks; `for_update`: lock its row until the transaction ends
+    (on PostgreSQL), for a command that will write it back."""
+    lock = for_update and conn.dialect.name == "postgresql"
+    row = conn.execute(_SELECT_INSTANCE_FOR_UPDATE if lock else _SELECT_INSTANCE, {"instance_id": instance_id}).first()
     if row is None:
         return None
     tracks = conn.execute(_SELECT_TRACKS, {"instance_id": instance_id})

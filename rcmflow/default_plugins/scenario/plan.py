@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rcmflow.errors import DefinitionError, RcmflowError
+from rcmflow.errors import AlreadyExists, DefinitionError, RcmflowError
 from rcmflow.model.loader import check_keys, line_of, load_yaml
 
 if TYPE_CHECKING:
@@ -58,10 +58,14 @@ def apply_plan(engine: "Engine") -> list[tuple[PlannedInstance, bool]]:
     existing = {view.id for view in engine.status()}
     results = []
     for item in plan:
-        if item.id not in existing:
-            with _at_line(item):
-                engine.start(item.workflow, item.id, item.params)
-        results.append((item, item.id not in existing))
+        started = item.id not in existing
+        if started:
+            try:
+                with _at_line(item):
+                    engine.start(item.workflow, item.id, item.params)
+            except AlreadyExists:  # a concurrent quickstart started it first
+                started = False
+        results.append((item, started))
     return results
 
 

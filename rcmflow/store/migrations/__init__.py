@@ -29,9 +29,10 @@ def head_revision() -> str:
 
 
 def upgrade(database: Database) -> None:
-    """Create the schema, or bring an older one up to date. Safe to run again."""
+    """Create the schema, or bring an older one up to date. Safe to run again, and at
+    the same time: a second `init` waits for the first, then finds the schema at head."""
     try:
-        with database.engine.begin() as connection:
+        with database.migrating() as connection:
             command.upgrade(alembic_config(database, connection), "head")
     except CommandError as exc:  # "Can't locate revision identified by '0042'"
         if "Can't locate revision" not in str(exc):
