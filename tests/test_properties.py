@@ -135,16 +135,7 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(hours=st.sampled_from([1, 24, 24 * 3, 24 * 8, 24 * 21]))
     def advance_and_tick(self, hours):
         self.clock.moment += dt.timedelta(hours=hours)
-        before = self.snapshot()
-        try:
-            self.engine.tick()
-        except KeyError:
-            # BUG (reported, not fixed here): a due timeout whose guard refuses (e.g.
-            # close_collection at the deadline while tracks are still `requested`) makes
-            # `tick` crash with KeyError in rcmflow/core/transition.py (`verdicts[id(t)]`)
-            # instead of reporting it as waiting. Tolerated so that the other properties
-            # are still checked; it must at least change nothing.
-            assert self.snapshot() == before, "a crashed tick changed the database"
+        self.engine.tick()  # a due timeout whose guards refuse is reported as waiting
 
     # --- invariants ------------------------------------------------------------------------
 

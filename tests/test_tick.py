@@ -130,3 +130,19 @@ def test_tick_cli_with_now(rcmflow, window):
     report = json.loads(result.stdout)
     assert [f["id"] for f in report["fired"]] == ["window-1"]
     assert report["actions_done"] == 1
+
+
+def test_engines_for_other_actors_decide_with_the_same_definitions(initialised, make_engine):
+    """An engine made with `acting_as` before any definition was read shares the
+    definitions and compiled machines of the first: a due timeout whose guard holds is
+    reported as waiting by either, never a crash."""
+    engine = make_engine()
+    focal = engine.acting_as("mx-focal")  # nothing read yet
+    focal.catalog  # noqa: B018 - the other engine reads the definitions first
+    engine.start("thematic-consultation", params={"theme": "4", "deadline": "2030-04-20"})
+    engine.fire("theme-4", "open")
+    focal.fire("theme-4", "submit", participant="MX")
+    after_deadline = dt.datetime(2030, 4, 21, 1, tzinfo=dt.timezone.utc)
+    for acting in (engine, focal):
+        report = acting.tick(after_deadline)
+        assert report.fired == [] and [i for i, _ in report.waiting] == ["theme-4"]

@@ -35,6 +35,7 @@ class Runtime:
 
     def acting_as(self, actor: str) -> "Runtime":
         """The same runtime (and caches) for another actor."""
+        self.catalog  # noqa: B018 - loaded once and shared, with the machines compiled from it
         other = replace(self, config=replace(self.config, actor=actor))
         other._machines = self._machines
         return other

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from rcmflow.context import INSTANCE_ID, ActionContext, EventView, GuardContext, InstanceView
 from rcmflow.core import views
 from rcmflow.core.machine import Subject
-from rcmflow.core.policy import decide
+from rcmflow.core.policy import decide, role_problem
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import AlreadyExists, BadInput, Blocked, Forbidden, InvalidTrigger, NotFound
@@ -161,16 +161,17 @@ def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, context
     definition = rt.definition(row.workflow)
     view = view_of(rt, row, definition, move.now)
     level, mdef, state, track = _level(definition, row, view, move.trigger, move.participant)
-    candidates = [t for t in mdef.triggers_from(state) if t.trigger == move.trigger]
+    first = next(t for t in mdef.triggers_from(state) if t.trigger == move.trigger)
     ctx = guard_context(rt, conn, view, definition, move.actor, move.now, move.participant, move.values, move.note)
     scope = views.scope(view, {"trigger": move.trigger, "participant": move.participant,
                                "actor": move.actor, "note": move.note})
-    verdicts = {id(t): decide(t, ctx, rt.plugins.registry, scope, check_roles=t is candidates[0])
-                for t in candidates}
-    if verdicts[id(candidates[0])].role:
-        raise Forbidden(f"{row.id}: {verdicts[id(candidates[0])].role}")
+    role = role_problem(first, ctx)
+    if role:
+        raise Forbidden(f"{row.id}: {role}")
     check_values(rt, definition, move.values)
-    subject = Subject(state, lambda t: verdicts[id(t)].reasons)
+    # The machine asks for each transition it tries (the same decision `triggers` shows);
+    # it passes its own compiled copy of the transition, equal to ours.
+    subject = Subject(state, lambda t: decide(t, ctx, rt.plugins.registry, scope, check_roles=False).reasons)
     if not rt.machine(definition, level).fire(subject, move.trigger):
         where = f"{move.participant}'s track in {row.id}" if move.participant else row.id
         raise Blocked(f"{move.trigger} is blocked on {where}: {'; '.join(subject.reasons)}")
