@@ -526,3 +526,19 @@ class Recorder:
 @pytest.fixture
 def recorder(home: Path) -> Recorder:
     return Recorder(home / "plugins")
+
+
+@pytest.fixture
+def opened(rcmflow):
+    """theme-1 started and opened through the command line: every member is asked."""
+    assert rcmflow("init").exit_code == 0
+    assert rcmflow("start", "thematic-consultation", "--set", "theme=1", "--set", "deadline=2030-04-20").exit_code == 0
+    assert rcmflow("fire", "theme-1", "open").exit_code == 0
+    return "theme-1"
+
+
+def one_line(result) -> str:
+    """The one line a refused command printed on stderr (and no traceback)."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]

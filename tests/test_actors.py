@@ -18,6 +18,8 @@ from rcmflow.core.engine import Engine
 from rcmflow.default_plugins.scenario.plan import apply_plan, load_plan
 from rcmflow.errors import Forbidden
 
+from .conftest import one_line
+
 REPO = Path(__file__).resolve().parent.parent
 SYSTEM_REFUSED = f"actor {SYSTEM_ACTOR!r} is the name rcmflow gives what it does by itself"
 NOT_A_PERSON = "is not a person of workflows/members.yaml, and only they can change anything"
@@ -29,20 +31,6 @@ states: [closed, {name: opened, final: true}]
 transitions:
   - {trigger: push, source: closed, dest: opened}
 """
-
-
-@pytest.fixture
-def opened(rcmflow):
-    assert rcmflow("init").exit_code == 0
-    assert rcmflow("start", "thematic-consultation", "--set", "theme=1", "--set", "deadline=2030-04-20").exit_code == 0
-    assert rcmflow("fire", "theme-1", "open").exit_code == 0
-    return "theme-1"
-
-
-def one_line(result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    return lines[0]
 
 
 # --- the engine's own name -----------------------------------------------------------------

@@ -12,21 +12,9 @@ import sqlalchemy as sa
 
 from rcmflow.store.database import SCHEMA_REVISION
 
+from .conftest import one_line
+
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def opened(rcmflow):
-    assert rcmflow("init").exit_code == 0
-    assert rcmflow("start", "thematic-consultation", "--set", "theme=1", "--set", "deadline=2030-04-20").exit_code == 0
-    assert rcmflow("fire", "theme-1", "open").exit_code == 0
-    return "theme-1"
-
-
-def one_line(result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    return lines[0]
 
 
 @contextmanager
