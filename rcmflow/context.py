@@ -47,6 +47,8 @@ class InstanceView:
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     timeout_at: dt.datetime | None = None
+    #: the digest of the definition the instance runs on (see `Definition.label`)
+    definition_hash: str | None = None
 
     @property
     def summary(self) -> str:

@@ -121,7 +121,8 @@ def test_an_invalid_definition_is_one_line(rcmflow, opened, home, snapshot):
     path = home / "workflows" / "thematic-consultation.yaml"
     path.write_text(path.read_text().replace("dest: consolidating\n    roles", "dest: consolidation\n    roles", 1))
     before = snapshot()
-    result = rcmflow("fire", opened, "cancel")
+    result = rcmflow("start", "thematic-consultation", "--id", "theme-9", "--set", "theme=2",
+                     "--set", "deadline=2099-01-31")
     assert result.exit_code == 1
     assert "workflows/thematic-consultation.yaml:" in _only_one_line(result)
     assert "more: run 'rcmflow workflows validate'" in result.stderr

@@ -154,7 +154,7 @@ def test_each_malformed_definition_is_a_line_of_its_file(run, home, change, line
 def test_the_sample_is_valid(run, home):
     (home / SAMPLE).write_text(VALID)
     result = run("workflows", "validate")
-    assert result.exit_code == 0 and "workflows/sample.yaml: sample v1 is valid" in result.stdout
+    assert result.exit_code == 0 and "workflows/sample.yaml: sample v1 (" in result.stdout
 
 
 @pytest.mark.parametrize("content, line, words", [

@@ -147,14 +147,14 @@ def triggers_table(options: list["TriggerOption"]) -> Table:
 
 
 def instance_detail(engine: "Engine", view: "InstanceView", options: list["TriggerOption"]) -> list:
-    definition = engine.catalog.definitions.get(view.workflow)
+    definition = engine.rt.shown_definition(view.workflow, view.definition_hash)
     title = definition.title_in("en") if definition else view.workflow
     head = literal()
     head.append(f"{view.id}", style="bold")
     head.append(f"  {title} ({view.workflow})\n")
     head.append("state: ")
     head.append(view.state, style="bold")
-    head.append(f"   version {view.version}")
+    head.append(f"   definition {definition.label if definition else '?'}   version {view.version}")
     if view.timeout_at:
         head.append(f"   timeout {_when(view.timeout_at, engine.config.timezone)}")
     if view.params:

@@ -71,3 +71,48 @@ def fire(engine, instance: str, trigger: str, participant: str | None, note: str
         return emit_json(result.as_json())
     where = f"{result.participant}'s track in {result.id}" if result.participant else result.id
     click.echo(f"{where}: {result.source} -> {result.dest} ({result.trigger}, event {result.event_seq})")
+
+
+@cli.command()
+@click.argument("instances", nargs=-1)
+@click.option("--workflow", help="Migrate every running instance of this workflow.")
+@click.option("--to", "target", type=click.Choice(["latest"]), default="latest", show_default=True,
+              help="The definition to move to: the one its file in workflows/ makes now.")
+@click.option("--map", "pairs", multiple=True, metavar="OLD=NEW",
+              help="A state (of the instance or of a track) that the new definition calls NEW; repeat.")
+@click.option("--dry-run", is_flag=True, help="Say what would change, change nothing.")
+@json_option
+@pass_engine
+def migrate(engine, instances: tuple[str, ...], workflow: str | None, target: str, pairs: tuple[str, ...],
+            dry_run: bool, as_json: bool):
+    """Move running INSTANCES (or all of --workflow) to their workflow file's current definition.
+
+    An instance runs on the definition it started on, whatever happens to its file;
+    'rcmflow workflows validate' lists the instances on older versions. Each instance
+    moves in one transaction, with an event naming both versions; one whose state the
+    new definition no longer has is refused unless --map names its new state.
+
+    \b
+      rcmflow migrate theme-1 --dry-run
+      rcmflow migrate --workflow thematic-consultation --map collecting_input=collecting
+    """
+    from rcmflow.core.versions import parse_map
+
+    mapping = parse_map(pairs)
+    ids = list(instances) + ([d.instance for d in engine.drift() if d.workflow == workflow] if workflow else [])
+    if workflow:
+        engine.definition(workflow)
+    if not ids:
+        raise click.UsageError("name the instances to migrate, or --workflow NAME" if not workflow
+                               else f"no running {workflow} instance is on an older definition")
+    results = engine.migrate(ids, mapping, dry_run)
+    if as_json:
+        return emit_json([r.as_json() for r in results])
+    for r in results:
+        renamed = "; ".join(f"{w} {o} -> {n}" for w, o, n in r.renamed)
+        if r.source == r.dest:
+            click.echo(f"{r.instance}: already on {r.dest}")
+        else:
+            verb = "would move" if dry_run else "moved"
+            click.echo(f"{r.instance}: {verb} from {r.source} to {r.dest}" + (f" ({renamed})" if renamed else "")
+                       + ("" if dry_run else f", event {r.event_seq}"))

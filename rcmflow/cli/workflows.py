@@ -84,7 +84,22 @@ def workflows_validate(app: App, paths: tuple[str, ...]):
     if problems:
         sys.exit(1)
     for definition in sorted(catalog.definitions.values(), key=lambda d: d.path):
-        click.echo(f"{definition.path}: {definition.name} v{definition.version} is valid")
+        click.echo(f"{definition.path}: {definition.name} {definition.label} is valid")
+    for drift in running_drift(app):
+        click.echo(drift.describe())
+
+
+def running_drift(app: App) -> list:
+    """The running instances on older definitions, when the home has a database to ask."""
+    from rcmflow.errors import RcmflowError
+
+    url = app.config.db_url
+    if url.startswith("sqlite:///") and not Path(url.split("///", 1)[1].split("?")[0]).exists():
+        return []  # no database yet (and validating must not create one): nothing runs
+    try:
+        return app.engine.drift()
+    except RcmflowError:
+        return []  # a database not set up yet, or unreachable: validating the files needs none
 
 
 @workflows.command("graph")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from rcmflow.config import Config, load_config
 from rcmflow.context import SYSTEM_ACTOR, ActionContext, Attachment, ChainHead, EventView, HistoryCheck, InstanceView
-from rcmflow.core import policy, transition, views
+from rcmflow.core import policy, transition, versions, views
 from rcmflow.core.files import read_limited
 from rcmflow.core.ledger import Ledger
 from rcmflow.core.outbox import Dispatcher
@@ -38,6 +38,7 @@ from rcmflow.model.members import Members, load_members
 from rcmflow.plugins import Plugins, load_plugins
 from rcmflow.store.database import Database
 from rcmflow.store.models import Event, Instance
+from rcmflow.store.records import stored_definition
 
 __all__ = ["Engine", "FireResult", "TickReport", "TriggerOption", "instance_json", "is_overdue",
            "reminder_occurrence", "select_tracks"]
@@ -63,7 +64,11 @@ class Engine:
         if problems:
             raise DefinitionError(list(problems))
         self.db = Database(config.db_url)
-        self._wire(Runtime(config, plugins, members, clock or utc_now))
+        self._wire(Runtime(config, plugins, members, clock or utc_now, stored=self._stored_definition))
+
+    def _stored_definition(self, digest: str) -> dict[str, Any] | None:
+        with self.db.reading() as session, session.begin():
+            return stored_definition(session.connection(), digest)
 
     def _wire(self, rt: Runtime) -> None:
         self.rt = rt
@@ -98,7 +103,13 @@ class Engine:
         return self.rt.clock
 
     def definition(self, workflow: str) -> Definition:
+        """The definition its file in workflows/ makes now."""
         return self.rt.definition(workflow)
+
+    def definition_of(self, view: InstanceView) -> Definition:
+        """The definition an instance runs on: the one it started (or was migrated) on,
+        which is the file's unless the file changed since."""
+        return self.rt.definition_of(view.workflow, view.definition_hash)
 
     def now(self) -> dt.datetime:
         return self.rt.now()
@@ -119,6 +130,8 @@ class Engine:
             upgrade(self.db)
         except OperationalError as exc:
             raise DatabaseError(f"cannot open the database {self.db.display_url}: {str(exc.orig).splitlines()[0]}") from None
+        if not self.catalog.problems:
+            self.uow.run(lambda conn: Outcome(versions.pin_all(self.rt, conn, self.now())), self.actor, trigger="init")
         return self.db.display_url
 
     def close(self) -> None:
@@ -155,6 +168,27 @@ class Engine:
 
         outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger, participant=participant)
         return replace(outcome.result, failures=tuple(outcome.failures))
+
+    def migrate(self, instance_ids: list[str], mapping: dict[str, str] | None = None,
+                dry_run: bool = False) -> list[versions.Migration]:
+        """Move instances to the current file's definition, one transaction each (the
+        first that cannot be mapped stops the command; those before it are migrated)."""
+        self.require_person("migrate")
+        self.catalog  # noqa: B018 - read the definitions before the write transaction opens
+        done = []
+        for instance_id in instance_ids:
+            def work(conn: Connection, instance_id: str = instance_id) -> Outcome:
+                row = transition.load(conn, instance_id, for_update=True)
+                return versions.migrate(self.rt, conn, row, mapping or {}, self.actor, self.now(), dry_run)
+
+            done.append(self.uow.run(work, self.actor, instance=instance_id, trigger="migrate").result)
+        return done
+
+    def drift(self) -> list[versions.Drift]:
+        """Running instances on another text of their workflow than the file's, and what
+        a migration would strand."""
+        with self.db.reading() as session, session.begin():
+            return versions.drift(self.rt, session.connection())
 
     def record(self, instance_id: str, kind: str, note: str | None = None, data: dict[str, Any] | None = None,
                participant: str | None = None, actor: str | None = None) -> EventView:
@@ -253,7 +287,7 @@ class Engine:
         with self.db.reading() as session, session.begin():
             row = session.get(Instance, item.instance_id)
             event = session.get(Event, item.event_seq)
-            definition = self.definition(row.workflow)
+            definition = self.rt.definition_of(row.workflow, row.definition_hash)
             view = views.instance_view(row, definition, self.rt.today())
         ctx = self.action_context(view, views.event_view(event), definition, f"outbox-{item.id}", item.action)
         token = _RUNNING_ACTION.set(True)
@@ -277,7 +311,8 @@ class Engine:
             for seq in seqs:
                 event = session.get(Event, seq)
                 row = session.get(Instance, event.instance_id)
-                view = views.instance_view(row, self.catalog.definitions.get(row.workflow), self.rt.today())
+                view = views.instance_view(row, self.rt.shown_definition(row.workflow, row.definition_hash),
+                                           self.rt.today())
                 try:
                     hook(event=views.event_view(event), instance=view, engine=self)
                 except Exception as exc:  # the transition is committed; a listener cannot undo it

@@ -47,7 +47,7 @@ class Queries:
         with self.db.reading() as session, session.begin():
             conn = session.connection()
             row = load(conn, instance_id)
-            definition = rt.definition(row.workflow)
+            definition = rt.definition_of(row.workflow, row.definition_hash)
             view = view_of(rt, row, definition)
             if participant is None:
                 mdef, state, inactive = definition.instance, row.state, None
@@ -71,8 +71,7 @@ class Queries:
     def status(self, instance_id: str | None = None, workflow: str | None = None) -> list[InstanceView]:
         if workflow is not None:
             self.rt.definition(workflow)  # an unknown name is an error, not an empty list
-        definitions = self.rt.catalog.definitions
-        return [views.status_view(row, definitions.get(row.workflow))
+        return [views.status_view(row, self.rt.shown_definition(row.workflow, row.definition_hash))
                 for row in self._status_rows(instance_id, workflow=workflow)]
 
     def status_json(self, instance_id: str | None = None) -> str:
@@ -117,7 +116,7 @@ class Queries:
             return [Attachment(**row) for row in attachment_rows(conn, instance_id, participant)]
 
     def is_final(self, view: InstanceView) -> bool:
-        definition = self.rt.catalog.definitions.get(view.workflow)
+        definition = self.rt.shown_definition(view.workflow, view.definition_hash)
         state = definition.instance.states.get(view.state) if definition else None
         return bool(state and state.final)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Any, Callable
 
 from rcmflow.config import Config, refuse_system_actor
 from rcmflow.core.machine import CompiledMachine
-from rcmflow.errors import DefinitionError
-from rcmflow.model.catalog import Catalog, load_catalog
+from rcmflow.errors import DatabaseError, DefinitionError, RcmflowError
+from rcmflow.model.catalog import Catalog, load_catalog, read_text_definition
+from rcmflow.model.loader import Problems
 from rcmflow.model.definition import Definition
 from rcmflow.model.members import Members
 from rcmflow.plugins import Plugins
@@ -27,7 +28,10 @@ class Runtime:
     members: Members
     clock: Callable[[], dt.datetime] = utc_now
     _catalog: Catalog | None = field(default=None, repr=False)
-    _machines: dict[tuple[str, int, str], CompiledMachine] = field(default_factory=dict, repr=False)
+    #: reads a stored definition by its digest (the engine gives one reading the database)
+    stored: Callable[[str], dict[str, Any] | None] | None = field(default=None, repr=False)
+    _machines: dict[tuple[str, str, str], CompiledMachine] = field(default_factory=dict, repr=False)
+    _pinned: dict[str, Definition] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # Only the engine acts as SYSTEM_ACTOR, and never through a runtime's actor.
@@ -37,7 +41,7 @@ class Runtime:
         """The same runtime (and caches) for another actor."""
         self.catalog  # noqa: B018 - loaded once and shared, with the machines compiled from it
         other = replace(self, config=replace(self.config, actor=actor))
-        other._machines = self._machines
+        other._machines, other._pinned = self._machines, self._pinned
         return other
 
     @property
@@ -56,9 +60,39 @@ class Runtime:
             raise DefinitionError(catalog.problems)
         return catalog.get(workflow)
 
+    def definition_of(self, workflow: str, digest: str | None) -> Definition:
+        """The definition an instance runs on: the one pinned by `digest`, which is the
+        file's own unless the file has changed since the instance started (None: an
+        instance started before definitions were pinned runs on the file)."""
+        current = self.definition(workflow) if workflow in self.catalog.definitions or digest is None else None
+        if digest is None or (current is not None and current.digest == digest):
+            return current
+        if digest not in self._pinned:
+            self._pinned[digest] = self._read_stored(workflow, digest)
+        return self._pinned[digest]
+
+    def shown_definition(self, workflow: str, digest: str | None) -> Definition | None:
+        """`definition_of` for what only shows an instance: None rather than an error."""
+        try:
+            return self.definition_of(workflow, digest)
+        except RcmflowError:
+            return None
+
+    def _read_stored(self, workflow: str, digest: str) -> Definition:
+        stored = self.stored(digest) if self.stored else None
+        if stored is None:
+            raise DatabaseError(f"the definition {digest[:8]} that {workflow} instances run on is not in "
+                                f"the database; was it restored from another copy?")
+        where = f"{stored['path']} v{stored['version']} ({digest[:8]}, kept in the database)"
+        problems = Problems(where)
+        _, definition = read_text_definition(stored["text"], where, problems, self.plugins.registry, self.members)
+        if definition is None:  # e.g. a guard it names is no longer registered by any plugin
+            raise DefinitionError(list(problems))
+        return definition
+
     def machine(self, definition: Definition, level: str) -> CompiledMachine:
         """The compiled machine of a definition's instance or track level, built once."""
-        key = (definition.name, definition.version, level)
+        key = (definition.name, definition.digest or str(definition.version), level)
         if key not in self._machines:
             mdef = definition.instance if level == "instance" else definition.track
             self._machines[key] = CompiledMachine(mdef)

@@ -128,7 +128,7 @@ class Timers:
 
         def work(conn: Connection) -> Outcome:
             row = transition.load(conn, instance_id)
-            definition = self.rt.definition(row.workflow)
+            definition = self.rt.definition_of(row.workflow, row.definition_hash)
             track = row.track(participant)
             if track is None or track.state in definition.track.deadline_met:
                 return Outcome(None)  # answered since we looked
@@ -148,7 +148,7 @@ class Timers:
             # Someone (another tick, a user) may have moved it since we looked.
             if row is None or row.timeout_at is None or row.timeout_at > now:
                 return Outcome(None)
-            timeout = self.rt.definition(row.workflow).instance.states[row.state].timeout
+            timeout = self.rt.definition_of(row.workflow, row.definition_hash).instance.states[row.state].timeout
             move = Move(timeout.trigger, None, SYSTEM_ACTOR, "timeout", {}, [], now)
             return transition.fire(self.rt, conn, row, move, self.contexts)
 

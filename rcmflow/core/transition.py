@@ -30,7 +30,7 @@ from rcmflow.model.values import parse_date, parse_datetime, to_json_value
 from rcmflow.store.models import Instance
 from rcmflow.store.records import (
     InstanceRecord, TrackRecord, insert_attachment, insert_event, insert_instance, insert_outbox, load_instance,
-    save_instance,
+    save_instance, store_definition,
 )
 
 
@@ -81,7 +81,7 @@ def load(conn: Connection, instance_id: str, for_update: bool = False) -> Instan
 
 def view_of(rt: Runtime, row: InstanceRecord, definition: Definition | None = None,
             now: dt.datetime | None = None) -> InstanceView:
-    definition = definition or rt.catalog.definitions.get(row.workflow)
+    definition = definition or rt.shown_definition(row.workflow, row.definition_hash)
     return views.instance_view(row, definition, rt.today(now))
 
 
@@ -140,7 +140,7 @@ def start(rt: Runtime, conn: Connection, definition: Definition, wanted: str | N
         id=new_id, workflow=definition.name, definition_version=definition.version, state=initial.name,
         params={k: to_json_value(v) for k, v in values.items()}, data={}, version=1,
         state_entered_at=now, timeout_at=timeout_at(rt, initial, now, scope),
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, definition_hash=definition.digest or None,
     )
     if definition.track:
         due = definition.track.deadline.render(scope) if definition.track.deadline else None
@@ -149,6 +149,7 @@ def start(rt: Runtime, conn: Connection, definition: Definition, wanted: str | N
     fields = dict(trigger="start", source=None, dest=initial.name, participant=None, note=None)
     effects, changed = apply_inline(rt, row, None, definition, list(initial.on_enter), rt.actor, now, fields,
                                     {"params": row.params}, contexts)
+    pin(conn, definition, now)
     insert_instance(conn, row)
     event = record(conn, row, now, rt.actor, **fields, data={"params": row.params, **changed})
     view = view_of(rt, row, definition, now)
@@ -156,9 +157,16 @@ def start(rt: Runtime, conn: Connection, definition: Definition, wanted: str | N
     return Outcome(view, [event.seq], outbox, now)
 
 
+def pin(conn: Connection, definition: Definition, now: dt.datetime) -> None:
+    """Keep the definition's text, so that instances on it run on it whatever the file becomes."""
+    if definition.digest:
+        store_definition(conn, definition.digest, definition.name, definition.version, definition.path,
+                         definition.text, now)
+
+
 def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, contexts: Contexts) -> Outcome:
     """Run `move` on the instance (or one of its tracks) and write what it did."""
-    definition = rt.definition(row.workflow)
+    definition = rt.definition_of(row.workflow, row.definition_hash)
     view = view_of(rt, row, definition, move.now)
     level, mdef, state, track = _level(definition, row, view, move.trigger, move.participant)
     first = next(t for t in mdef.triggers_from(state) if t.trigger == move.trigger)

@@ -70,6 +70,7 @@ def instance_view(row: Any, definition: Definition | None, today: dt.date) -> In
         id=row.id, workflow=row.workflow, state=row.state, version=row.version,
         params=typed_params(definition, row.params), data=dict(row.data or {}), tracks=tracks,
         created_at=row.created_at, updated_at=row.updated_at, timeout_at=row.timeout_at,
+        definition_hash=row.definition_hash,
     )
 
 
@@ -81,7 +82,8 @@ def status_view(row: Any, definition: Definition | None) -> InstanceView:
     return InstanceView(
         id=row.id, workflow=row.workflow, state=row.state, version=row.version,
         params=typed_params(definition, row.params), data=dict(row.data or {}), tracks=tracks,
-        created_at=row.created_at, updated_at=row.updated_at, timeout_at=row.timeout_at)
+        created_at=row.created_at, updated_at=row.updated_at, timeout_at=row.timeout_at,
+        definition_hash=row.definition_hash)
 
 
 def event_view(event: Any) -> EventView:

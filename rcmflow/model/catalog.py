@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
 from rcmflow.errors import NotFound, Problem
 from rcmflow.model.definition import Definition
-from rcmflow.model.loader import load_yaml
+from rcmflow.model.loader import Problems, parse_yaml, read_text
 from rcmflow.model.members import Members
 from rcmflow.model.validate import Names, read_definition
 
@@ -41,19 +44,34 @@ def load_catalog(home: Path, registry: Names, members: Members, files: list[Path
             display = str(path.relative_to(home))
         except ValueError:
             display = str(path)
-        data, file_problems = load_yaml(path, display)
-        if data is None and not file_problems:
-            file_problems.add(data, "the file is empty; a workflow file is a mapping that starts with 'workflow: NAME'")
-        if data is not None:
-            definition = read_definition(data, file_problems, registry, members)
-            if definition is not None and not file_problems:
-                if definition.name in definitions:
-                    file_problems.add(data, f"workflow {definition.name!r} is also defined in {definitions[definition.name].path}", "workflow")
-                else:
-                    definitions[definition.name] = _with_path(definition, display)
+        file_problems = Problems(display)
+        text = read_text(path, display, file_problems)
+        data, definition = (None, None) if text is None else read_text_definition(
+            text, display, file_problems, registry, members)
+        if definition is not None:
+            if definition.name in definitions:
+                file_problems.add(data, f"workflow {definition.name!r} is also defined in "
+                                                     f"{definitions[definition.name].path}", "workflow")
+            else:
+                definitions[definition.name] = definition
         problems.extend(file_problems)
     return Catalog(definitions, problems)
 
 
-def _with_path(definition: Definition, path: str) -> Definition:
-    return replace(definition, path=path)
+def read_text_definition(text: str, display: str, problems: Problems, registry: Names,
+                         members: Members) -> tuple[Any, Definition | None]:
+    """The file's parsed data and the definition its text makes (None, with `problems`, if
+    it is not valid), pinned by the digest of that text."""
+    data, _ = parse_yaml(text, display, problems)
+    if data is None and not problems:
+        problems.add(data, "the file is empty; a workflow file is a mapping that starts with 'workflow: NAME'")
+    if data is None:
+        return None, None
+    definition = read_definition(data, problems, registry, members)
+    if definition is None or problems:
+        return data, None
+    return data, replace(definition, path=display, digest=digest_of(text), text=text)
+
+
+def digest_of(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

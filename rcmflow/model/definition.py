@@ -133,6 +133,14 @@ class Definition:
     id_template: Template | None
     path: str = ""
     source: dict = field(default_factory=dict, compare=False, repr=False)
+    #: the SHA-256 of the file's text, which pins an instance to this definition, and the text
+    digest: str = ""
+    text: str = field(default="", compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """The version as users see it: the file's `version` and the start of its digest."""
+        return f"v{self.version} ({self.digest[:8]})" if self.digest else f"v{self.version}"
 
     def title_in(self, language: str = "en") -> str:
         return self.title.get(language) or self.title.get("en") or self.name

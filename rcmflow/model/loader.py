@@ -148,6 +148,12 @@ def load_yaml(path: Path, display: str) -> tuple[Any, Problems]:
     text = read_text(path, display, problems)
     if text is None:
         return None, problems
+    return parse_yaml(text, display, problems)
+
+
+def parse_yaml(text: str, display: str, problems: Problems | None = None) -> tuple[Any, Problems]:
+    """Parse YAML text (a file's, or a definition kept in the database)."""
+    problems = Problems(display) if problems is None else problems
     try:
         root = yaml.compose(text, Loader=_Loader)
         data = None if root is None else _Builder(problems).build(root)

@@ -72,6 +72,8 @@ class Instance(Base):
     timeout_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    #: the definition the instance runs on (`definitions.digest`), whatever its file says now
+    definition_hash: Mapped[str | None] = mapped_column(String(64))
 
     tracks: Mapped[list[Track]] = relationship(
         back_populates="instance", order_by="Track.id", lazy="selectin", cascade="all, delete-orphan")
@@ -183,5 +185,21 @@ class LedgerEntry(Base):
     at: Mapped[dt.datetime]
 
 
+class StoredDefinition(Base):
+    """The text of a definition that an instance started or was migrated on: an instance
+    runs on it until it is migrated, whatever happens to the file."""
+
+    __tablename__ = "definitions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(100), index=True)
+    #: the file's `version:`, the label users know it by
+    version: Mapped[int]
+    path: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[dt.datetime]
+
+
 INSTANCES, TRACKS, EVENTS, OUTBOX = Instance.__table__, Track.__table__, Event.__table__, OutboxItem.__table__
 ATTACHMENTS, REMINDERS, LEDGER = Attachment.__table__, ReminderSent.__table__, LedgerEntry.__table__
+DEFINITIONS = StoredDefinition.__table__

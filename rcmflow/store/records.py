@@ -16,7 +16,9 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from rcmflow.store.chain import chained
-from rcmflow.store.models import ATTACHMENTS, EVENTS, INSTANCES, OUTBOX, REMINDERS, TRACKS, Attachment, Event, ReminderSent
+from rcmflow.store.models import (
+    ATTACHMENTS, DEFINITIONS, EVENTS, INSTANCES, OUTBOX, REMINDERS, TRACKS, Attachment, Event, ReminderSent,
+)
 
 # A transition reads one instance with its tracks and writes it back with one event.
 # That path is the engine's hottest, so it works on plain records with prepared Core
@@ -58,6 +60,7 @@ class InstanceRecord:
     timeout_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    definition_hash: str | None = None
     tracks: list[TrackRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -173,3 +176,50 @@ def insert_attachment(conn: Connection, **values: Any) -> None:
 
 def insert_outbox(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     return [conn.execute(insert(OUTBOX), row).inserted_primary_key[0] for row in rows]
+
+
+_SELECT_DEFINITION = select(DEFINITIONS).where(DEFINITIONS.c.digest == bindparam("digest"))
+
+
+def stored_definition(conn: Connection, digest: str) -> dict[str, Any] | None:
+    """The definition kept under `digest`: workflow, version, path and text."""
+    row = conn.execute(_SELECT_DEFINITION, {"digest": digest}).mappings().first()
+    return None if row is None else dict(row)
+
+
+def store_definition(conn: Connection, digest: str, workflow: str, version: int, path: str, text: str,
+                     now: dt.datetime) -> None:
+    """Keep a definition's text under its digest, once (a second writer of the same
+    text does nothing: the text is the same by its digest)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as insert_new
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as insert_new
+    else:  # pragma: no cover - the two backends rcmflow supports have ON CONFLICT
+        raise NotImplementedError(conn.dialect.name)
+    conn.execute(insert_new(DEFINITIONS).on_conflict_do_nothing(index_elements=["digest"]),
+                 {"digest": digest, "workflow": workflow, "version": version, "path": path, "text": text,
+                  "stored_at": now})
+
+
+def pin_unpinned(conn: Connection, workflow: str, digest: str) -> int:
+    """Pin the instances of `workflow` that run on no stored definition yet (started
+    before definitions were kept) to `digest`; how many there were."""
+    return conn.execute(update(INSTANCES).where(INSTANCES.c.workflow == workflow,
+                                                INSTANCES.c.definition_hash.is_(None))
+                        .values(definition_hash=digest)).rowcount
+
+
+def save_migrated(conn: Connection, record: InstanceRecord) -> None:
+    """Write an instance moved to another definition: its state, its pin and every track's
+    state, under the same version check as `save_instance`."""
+    written = conn.execute(update(INSTANCES).where(INSTANCES.c.id == record.id,
+                                                   INSTANCES.c.version == record.version).values(
+        state=record.state, definition_hash=record.definition_hash, version=record.version + 1,
+        timeout_at=record.timeout_at, updated_at=record.updated_at)).rowcount
+    if written != 1:
+        raise LostRace(record.id)
+    record.version += 1
+    for track in record.tracks:
+        conn.execute(update(TRACKS).where(TRACKS.c.id == track.id).values(state=track.state,
+                                                                          updated_at=track.updated_at))

@@ -36,7 +36,7 @@ def status_rows(conn: Connection, overdue: Callable[[Any], Any], instance_id: st
         tracks = select(func.json_group_object(t.c.participant, cell))
     columns = ["id", "workflow", "state", "version"]
     if not brief:
-        columns += ["params", "data", "created_at", "updated_at", "timeout_at"]
+        columns += ["params", "data", "created_at", "updated_at", "timeout_at", "definition_hash"]
     query = (select(*(INSTANCES.c[c] for c in columns), tracks.scalar_subquery().label("tracks"))
              .order_by(INSTANCES.c.created_at, INSTANCES.c.id))
     if instance_id is not None:

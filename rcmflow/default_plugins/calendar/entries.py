@@ -61,7 +61,7 @@ def calendar_entries(engine: "Engine") -> list[Entry]:
     entries = []
     for view in engine.status():
         try:
-            definition = engine.definition(view.workflow)
+            definition = engine.definition_of(view)
         except (NotFound, DefinitionError):
             # Without its workflow file an instance's params cannot be read as dates;
             # `rcmflow workflows validate` says what is wrong with the file.

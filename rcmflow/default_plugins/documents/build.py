@@ -48,7 +48,7 @@ def build(engine: "Engine", instance: "str | InstanceView", template: str, forma
     if problem:
         raise BadInput(f"build {template}: {problem}")
     targets = {fmt: output_path(engine.home, view.id, template, fmt) for fmt in formats}
-    definition = engine.definition(view.workflow)
+    definition = engine.definition_of(view)
     source = render_template(engine.home, template, document_context(engine, view, definition))
     tokens = parse_markdown(source)
     title = document_title(tokens) or f"{definition.title_in('en')} {view.id}"

@@ -48,7 +48,7 @@ def build_by_hand(engine: "Engine", instance: str, template: str | None, formats
     engine.require_person(f"build {instance}")  # the build is recorded: refused before any file is written
     view = engine.get(instance)
     if template is None:
-        template = default_template(engine.definition(view.workflow))
+        template = default_template(engine.definition_of(view))
     if template is None:
         known = ", ".join(available_templates(engine.home)) or "none in workflows/templates/"
         raise BadInput(f"{view.workflow} names no build_document template: give --template, one of {known}")

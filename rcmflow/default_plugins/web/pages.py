@@ -197,7 +197,7 @@ class Pages:
     def _definition(self, view: "InstanceView") -> "Definition | None":
         # None when the workflow's file is gone or broken: the page still shows the instance
         try:
-            return self.engine.definition(view.workflow)
+            return self.engine.definition_of(view)
         except (NotFound, DefinitionError):
             return None
 
