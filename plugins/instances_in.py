@@ -8,13 +8,15 @@ it can start only once each of them has been submitted:
 
 `params` narrows the instances looked at (e.g. {theme: 3}); `min` is how many must
 exist at all (default 1), so that a consultation not yet started is not forgotten.
+An instance in one of the `settled` states (default: cancelled) waits for nothing more
+and counts as done; the reason names it, so nobody wonders where it went.
 """
 
 from __future__ import annotations
 
 import rcmflow
 
-KEYS = {"workflow", "states", "params", "min"}
+KEYS = {"workflow", "states", "params", "min", "settled"}
 
 
 def _check(args):
@@ -22,6 +24,8 @@ def _check(args):
         return "write {workflow: NAME, states: [..]} (and optionally params: {..}, min: N)"
     if not isinstance(args["states"], list) or not args["states"]:
         return "states must be a list of states"
+    if not isinstance(args.get("settled", []), list):
+        return "settled must be a list of states (default: [cancelled])"
     return None
 
 
@@ -30,12 +34,14 @@ def instances_in(ctx, args):
     workflow, states = args["workflow"], args["states"]
     rows = ctx.instances(workflow, **(args.get("params") or {}))
     needed = int(args.get("min", 1))
-    behind = [f"{r.id} ({r.state})" for r in rows if r.state not in states]
+    settled = [r for r in rows if r.state in args.get("settled", ["cancelled"])]
+    behind = [f"{r.id} ({r.state})" for r in rows if r.state not in states and r.id not in {s.id for s in settled}]
+    aside = f" ({', '.join(f'{r.id} {r.state}' for r in settled)})" if settled else ""
     if behind:
         done = len(rows) - len(behind)
-        return f"waiting for {', '.join(behind)}: {done} of {len(rows)} {workflow} in {'|'.join(states)}"
+        return f"waiting for {', '.join(behind)}: {done} of {len(rows)} {workflow} in {'|'.join(states)}{aside}"
     if len(rows) < needed:
-        return f"{len(rows)} {workflow} started, {needed} needed: start the others first"
+        return f"{len(rows)} {workflow} started, {needed} needed: start the others first{aside}"
     return None
 
 

@@ -10,7 +10,7 @@ import click
 from rcmflow.cli.group import cli, engine_of, pass_engine
 from rcmflow.cli.params import HOME_DATETIME, json_option
 from rcmflow.errors import BadInput
-from rcmflow.output import console, emit_json
+from rcmflow.output import console, emit_json, terminal_text
 
 
 @cli.command()
@@ -82,7 +82,8 @@ def tick(engine, now, as_json: bool):
     """
     report = engine.tick(now)
     if as_json:
-        return emit_json(report.as_json())
+        emit_json(report.as_json())
+        sys.exit(1 if report.problems else 0)
     for fired in report.fired:
         click.echo(f"{fired.id}: timeout fired {fired.trigger} ({fired.source} -> {fired.dest})")
     for instance_id, reason in report.waiting:
@@ -91,6 +92,10 @@ def tick(engine, now, as_json: bool):
         click.echo(f"{instance_id}: reminded {participant} ({reminder})")
     click.echo(f"{len(report.fired)} timeouts fired, {len(report.reminded)} reminders sent, "
                f"{report.actions_done} actions done, {report.actions_failed} failed")
+    for instance_id, reason in report.problems:
+        click.echo(f"Error: {instance_id}: not ticked: {terminal_text(reason)}", err=True)
+    if report.problems:
+        sys.exit(1)  # every other instance was ticked
 
 
 @cli.group(invoke_without_command=True)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from rcmflow.config import Config, refuse_system_actor
 from rcmflow.core.machine import CompiledMachine
-from rcmflow.errors import DatabaseError, DefinitionError, RcmflowError
+from rcmflow.errors import DefinitionError, NotFound, RcmflowError
 from rcmflow.model.catalog import Catalog, load_catalog, read_text_definition
 from rcmflow.model.loader import Problems
 from rcmflow.model.definition import Definition
@@ -81,8 +81,8 @@ class Runtime:
     def _read_stored(self, workflow: str, digest: str) -> Definition:
         stored = self.stored(digest) if self.stored else None
         if stored is None:
-            raise DatabaseError(f"the definition {digest[:8]} that {workflow} instances run on is not in "
-                                f"the database; was it restored from another copy?")
+            raise NotFound(f"the definition {digest[:8]} that {workflow} instances run on is not in "
+                           f"the database; was it restored from another copy?")
         where = f"{stored['path']} v{stored['version']} ({digest[:8]}, kept in the database)"
         problems = Problems(where)
         _, definition = read_text_definition(stored["text"], where, problems, self.plugins.registry, self.members)

@@ -9,17 +9,17 @@ from typing import Any, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from rcmflow.context import SYSTEM_ACTOR
+from rcmflow.context import SYSTEM_ACTOR, InstanceView
 from rcmflow.core import transition
 from rcmflow.core.outbox import Dispatcher
 from rcmflow.core.queries import Queries
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.transition import Contexts, FireResult, Move
 from rcmflow.core.unit_of_work import Outcome, UnitOfWork
-from rcmflow.errors import Blocked
-from rcmflow.model.definition import Reminder
+from rcmflow.errors import Blocked, DatabaseError, RcmflowError
+from rcmflow.model.definition import Reminder, TrackDef
 from rcmflow.store.database import Database
 from rcmflow.store.models import Instance
 from rcmflow.store.records import load_instance, record_reminder, reminder_keys
@@ -35,6 +35,8 @@ class TickReport:
     reminded: list[tuple[str, str, str]] = field(default_factory=list)
     actions_done: int = 0
     actions_failed: int = 0
+    #: instances tick could not handle, (instance, why): the others were still ticked
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> None:
         self.actions_done += outcome.actions_done
@@ -48,7 +50,17 @@ class TickReport:
                        "event_seq": f.event_seq} for f in self.fired],
             "waiting": [{"id": i, "reason": r} for i, r in self.waiting],
             "actions_done": self.actions_done, "actions_failed": self.actions_failed,
+            "problems": [{"id": i, "reason": r} for i, r in self.problems],
         }
+
+
+def problem(exc: Exception) -> str:
+    """What went wrong with one instance, in one line: a user's error as it is, anything
+    else (a failing plugin) with its type."""
+    if isinstance(exc, (DatabaseError, OperationalError)):
+        raise exc  # the database itself: every other instance would fail the same way
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text if isinstance(exc, RcmflowError) else f"{type(exc).__name__}: {text}".rstrip(": ")
 
 
 def reminder_occurrence(reminder: Reminder, due: dt.date, today: dt.date) -> str | None:
@@ -82,13 +94,19 @@ class Timers:
             except Blocked as exc:
                 report.waiting.append((instance_id, str(exc)))
                 continue
+            except Exception as exc:  # noqa: BLE001 - one instance never stops the others
+                report.problems.append((instance_id, problem(exc)))
+                continue
             if outcome.result is not None:
                 report.fired.append(outcome.result)
                 report.count(outcome)
-        for instance_id, participant, reminder, key in self.due_reminders(now):
+        for instance_id, participant, reminder, key in self.due_reminders(now, report):
             try:
                 outcome = self.remind(instance_id, participant, reminder, key, now)
             except IntegrityError:  # another tick sent this one a moment ago
+                continue
+            except Exception as exc:  # noqa: BLE001
+                report.problems.append((instance_id, problem(exc)))
                 continue
             if outcome.result is not None:
                 report.reminded.append((instance_id, participant, reminder.describe()))
@@ -98,28 +116,40 @@ class Timers:
         report.actions_failed += failed
         return report
 
-    def due_reminders(self, now: dt.datetime) -> Iterator[tuple[str, str, Reminder, str]]:
-        """(instance, participant, reminder, key) for every reminder due and not yet sent."""
+    def due_reminders(self, now: dt.datetime, report: TickReport | None = None
+                      ) -> Iterator[tuple[str, str, Reminder, str]]:
+        """(instance, participant, reminder, key) for every reminder due and not yet sent,
+        each by the definition its instance runs on."""
         today = self.rt.today(now)
-        for name, definition in self.rt.catalog.definitions.items():
-            track_def = definition.track
-            if track_def is None or not track_def.reminders:
+        open_ = list(self.reminding(report))
+        if not open_:
+            return
+        with self.db.reading() as session, session.begin():
+            sent = reminder_keys(session.connection(), [v.id for v, _ in open_])
+        for view, track_def in open_:
+            for participant, track in view.tracks.items():
+                if track.due is None or track.state in track_def.deadline_met:
+                    continue
+                for index, reminder in enumerate(track_def.reminders):
+                    occurrence = reminder_occurrence(reminder, track.due, today)
+                    key = f"{view.id}:{participant}:{index}:{occurrence}"
+                    if occurrence and key not in sent:
+                        yield view.id, participant, reminder, key
+
+    def reminding(self, report: TickReport | None) -> Iterator[tuple[InstanceView, TrackDef]]:
+        """The open instances whose tracks have reminders, with the track definition they
+        run on; one whose definition cannot be read is a problem of the report."""
+        for view in self.queries.status():
+            try:
+                definition = self.rt.definition_of(view.workflow, view.definition_hash)
+            except RcmflowError as exc:
+                if report is not None:
+                    report.problems.append((view.id, problem(exc)))
                 continue
-            open_ = [v for v in self.queries.status(workflow=name) if not self.queries.is_final(v)
-                     and (not track_def.active_in or v.state in track_def.active_in)]
-            if not open_:
-                continue
-            with self.db.reading() as session, session.begin():
-                sent = reminder_keys(session.connection(), [v.id for v in open_])
-            for view in open_:
-                for participant, track in view.tracks.items():
-                    if track.due is None or track.state in track_def.deadline_met:
-                        continue
-                    for index, reminder in enumerate(track_def.reminders):
-                        occurrence = reminder_occurrence(reminder, track.due, today)
-                        key = f"{view.id}:{participant}:{index}:{occurrence}"
-                        if occurrence and key not in sent:
-                            yield view.id, participant, reminder, key
+            track_def, state = definition.track, definition.instance.states.get(view.state)
+            if (track_def is not None and track_def.reminders and state is not None and not state.final
+                    and (not track_def.active_in or view.state in track_def.active_in)):
+                yield view, track_def
 
     def remind(self, instance_id: str, participant: str, reminder: Reminder, key: str,
                now: dt.datetime) -> Outcome:
