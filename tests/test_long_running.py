@@ -7,6 +7,8 @@ import json
 
 import sqlalchemy as sa
 
+from tests.conftest import one_line
+
 
 def _sql(db_url: str, statement: str, **params) -> None:
     engine = sa.create_engine(db_url)
@@ -63,3 +65,27 @@ def test_tick_without_problems_exits_0(rcmflow, opened):
     result = rcmflow("tick", "--now", "2030-04-14T09:00")
     assert result.exit_code == 0, result.stderr
     assert "11 reminders sent" in result.stdout
+
+
+def test_one_clock_for_every_command(rcmflow, snapshot, home):
+    assert rcmflow("init").exit_code == 0
+    assert rcmflow("--now", "2030-03-01T09:00", "start", "thematic-consultation", "--set", "theme=1",
+                   "--set", "deadline=2030-04-20").exit_code == 0
+    assert rcmflow("--now", "2030-03-01T09:00", "fire", "theme-1", "open").exit_code == 0
+    history = json.loads(rcmflow("history", "theme-1", "--json").stdout)
+    assert {e["at"][:16] for e in history} == {"2030-03-01T09:00"}
+    # a reminder sent a week before the deadline speaks of the deadline, not of overdue input
+    requests = set((home / "outbox").glob("*.eml"))
+    assert "11 reminders sent" in rcmflow("--now", "2030-04-14T09:00", "tick").stdout
+    reminders = [p.read_text() for p in set((home / "outbox").glob("*.eml")) - requests]
+    assert len(reminders) == len(requests)  # one per focal point, as the requests
+    assert not any("overdue" in text.lower() or "vencid" in text.lower() for text in reminders)
+    # status at a later time sees the deadline passed
+    later = json.loads(rcmflow("--now", "2030-04-25T09:00", "status", "theme-1", "--json").stdout)
+    assert all(t["overdue"] for t in later["instances"][0]["tracks"].values())
+    # the history keeps time order: a --now before the last event is refused
+    before = snapshot()
+    refused = rcmflow("--now", "2030-02-01T09:00", "fire", "theme-1", "submit", "-p", "MX", actor="mx-focal")
+    assert refused.exit_code == 1 and "would come before it" in one_line(refused)
+    assert rcmflow("--now", "9999-12-31T23:00", "status").exit_code == 1
+    assert snapshot() == before

@@ -32,6 +32,8 @@ class App:
 
     def __init__(self, home: str | None, db: str | None, actor: str | None):
         self.home, self.db, self.actor = home, db, actor
+        #: `--now`: the one time every part of the command sees (None: the real clock)
+        self.now = None
         self._config = None
         self._plugins = None
         self._engine = None
@@ -58,6 +60,8 @@ class App:
             from rcmflow.core.engine import Engine
 
             self._engine = Engine(config=self.config, plugins=self.plugins)
+            if self.now is not None:
+                self._engine = self._engine.at(self.now)
             # a step that committed stands: what failed after it is a warning, and exit 0
             self._engine.on_warning = lambda line: click.echo(f"Warning: {line}", err=True)
         return self._engine
@@ -181,6 +185,9 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
 @click.option("--db", envvar="RCMFLOW_DB",
               help="Database URL [env RCMFLOW_DB; default: sqlite file rcmflow.db in the home].")
 @click.option("--actor", envvar="RCMFLOW_ACTOR", help="Who is acting: a person id of members.yaml [env RCMFLOW_ACTOR].")
+@click.option("--now", metavar="ISO", envvar="RCMFLOW_NOW",
+              help="Act as if it were this time, for every part of the command (a replay, a what-if): "
+                   "e.g. 2017-04-21T09:00, in the home's time zone [env RCMFLOW_NOW].")
 @click.option("--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True,
               help="Log lines on stderr: readable, or one JSON object a line.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
@@ -188,7 +195,7 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
 @click.option("-v", "--verbose", is_flag=True, help="Same as --log-level info.")
 @click.version_option(package_name="rcmflow")
 @click.pass_context
-def cli(ctx, home, db, actor, log_format, log_level, verbose):
+def cli(ctx, home, db, actor, now, log_format, log_level, verbose):
     """rcmflow runs the RCM roadmap: consultations, reviews, meetings, the declaration.
 
     \b
@@ -208,6 +215,10 @@ def cli(ctx, home, db, actor, log_format, log_level, verbose):
     configure(log_format, log_level or ("info" if verbose else None))
     if ctx.obj is None:  # the plugin look-up may have made it already
         ctx.obj = App(home, db, actor)
+    if now:
+        from rcmflow.model.values import parse_moment
+
+        ctx.obj.now = parse_moment(now, ctx.obj.config.timezone)
 
 
 def main() -> None:

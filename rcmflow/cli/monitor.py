@@ -71,7 +71,7 @@ def check_participants(engine, participants: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.option("--now", type=HOME_DATETIME, metavar="ISO",
-              help="Act as if it were this time (e.g. 2017-04-21T09:00).")
+              help="Act as if it were this time (e.g. 2017-04-21T09:00); the same as the global --now.")
 @json_option
 @pass_engine
 def tick(engine, now, as_json: bool):
@@ -80,7 +80,7 @@ def tick(engine, now, as_json: bool):
     Safe to run from cron every few minutes: each timeout fires once, each reminder
     is sent once, each action runs until it has succeeded.
     """
-    report = engine.tick(now)
+    report = (engine.at(now) if now else engine).tick()
     if as_json:
         emit_json(report.as_json())
         sys.exit(1 if report.problems else 0)

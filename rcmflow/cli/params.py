@@ -52,18 +52,12 @@ class HomeDateTime(click.ParamType):
     name = "ISO"
 
     def convert(self, value, param, ctx):
-        import datetime as dt
-
-        from rcmflow.model.values import parse_datetime
+        from rcmflow.cli.group import config_of
+        from rcmflow.model.values import parse_moment
 
         if isinstance(value, str) and not value:
             return None  # `--now ''`: the real time, as without --now
-        moment = parse_datetime(value)
-        if moment.tzinfo is None:
-            from rcmflow.cli.group import config_of
-
-            moment = moment.replace(tzinfo=config_of(ctx).timezone)
-        return moment.astimezone(dt.timezone.utc)
+        return parse_moment(value, config_of(ctx).timezone)
 
 
 NAME_VALUE = NameValue()

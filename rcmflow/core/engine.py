@@ -89,6 +89,15 @@ class Engine:
         other._wire(self.rt.acting_as(actor))
         return other
 
+    def at(self, moment: dt.datetime) -> "Engine":
+        """The same engine with its clock stopped at `moment`: every part of a command
+        (guards, templates, views, the history) then sees that one time."""
+        other = object.__new__(Engine)
+        other.db = self.db
+        other.on_warning = self.on_warning
+        other._wire(self.rt.at(supported(moment)))
+        return other
+
     # --- what the files say ------------------------------------------------------------------
 
     config: Config = property(lambda self: self.rt.config)

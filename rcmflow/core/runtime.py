@@ -44,6 +44,13 @@ class Runtime:
         other._machines, other._pinned = self._machines, self._pinned
         return other
 
+    def at(self, moment: dt.datetime) -> "Runtime":
+        """The same runtime (and caches) on a clock stopped at `moment` (`--now`)."""
+        self.catalog  # noqa: B018
+        other = replace(self, clock=lambda: moment)
+        other._machines, other._pinned = self._machines, self._pinned
+        return other
+
     @property
     def actor(self) -> str:
         return self.config.actor

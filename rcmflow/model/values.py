@@ -50,6 +50,14 @@ def parse_datetime(text: Any) -> dt.datetime:
         raise BadInput(f"{text!r} is not a date and time; write it as ISO 8601, e.g. 2017-04-24T15:00") from None
 
 
+def parse_moment(text: Any, zone: dt.tzinfo) -> dt.datetime:
+    """A date and time as UTC; one without a zone is read in `zone` (the home's)."""
+    moment = parse_datetime(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(dt.timezone.utc)
+
+
 def parse_duration(text: Any) -> dt.timedelta:
     match = DURATION.match(str(text).strip())
     if not match:

@@ -223,3 +223,12 @@ def save_migrated(conn: Connection, record: InstanceRecord) -> None:
     for track in record.tracks:
         conn.execute(update(TRACKS).where(TRACKS.c.id == track.id).values(state=track.state,
                                                                           updated_at=track.updated_at))
+
+
+_LAST_EVENT_AT = (select(EVENTS.c.at).where(EVENTS.c.instance_id == bindparam("instance_id"))
+                  .order_by(EVENTS.c.seq.desc()).limit(1))
+
+
+def last_event_at(conn: Connection, instance_id: str) -> dt.datetime | None:
+    """When the instance's last event happened (the index on (instance_id, seq) finds it)."""
+    return conn.execute(_LAST_EVENT_AT, {"instance_id": instance_id}).scalar()
