@@ -20,7 +20,7 @@ def test_a_renamed_state_leaves_running_instances_on_their_own_definition(rcmflo
     assert status.exit_code == 0, status.stderr
     assert json.loads(status.stdout)["instances"][0]["state"] == "collecting_input"
     assert rcmflow("tick", "--now", "2030-04-14T09:00").exit_code == 0  # reminders against the old definition
-    fired = rcmflow("fire", opened, "submit", "--participant", "MX", actor="mx-focal")
+    fired = rcmflow("--now", "2030-04-15T09:00", "fire", opened, "submit", "--participant", "MX", actor="mx-focal")
     assert fired.exit_code == 0, fired.stderr
     assert "requested -> submitted" in fired.stdout
     # a new instance starts on the file as it is now
