@@ -89,3 +89,23 @@ def test_one_clock_for_every_command(rcmflow, snapshot, home):
     assert refused.exit_code == 1 and "would come before it" in one_line(refused)
     assert rcmflow("--now", "9999-12-31T23:00", "status").exit_code == 1
     assert snapshot() == before
+
+
+def test_one_decision_for_several_countries_is_one_transaction(rcmflow, opened, snapshot):
+    for country, actor in (("MX", "mx-focal"), ("GT", "gt-focal"), ("SV", "sv-focal")):
+        assert rcmflow("fire", opened, "submit", "-p", country, actor=actor).exit_code == 0
+    before = snapshot()
+    # BZ has sent nothing: the whole command is refused, naming it, and nothing moves
+    refused = rcmflow("fire", opened, "accept", "-p", "MX", "-p", "BZ", "-p", "GT")
+    assert refused.exit_code != 0
+    line = one_line(refused)
+    assert line.startswith("Error: BZ:") and "none of the 3 tracks moved" in line
+    assert rcmflow("fire", opened, "accept", "--all-in", "drafting").exit_code == 1
+    assert snapshot() == before
+    result = rcmflow("fire", opened, "accept", "--all-in", "submitted", "--json")
+    assert result.exit_code == 0, result.stderr
+    moved = json.loads(result.stdout)
+    assert sorted(m["participant"] for m in moved) == ["GT", "MX", "SV"]
+    assert len({m["event_seq"] for m in moved}) == 3
+    tracks = json.loads(rcmflow("status", opened, "--json").stdout)["instances"][0]["tracks"]
+    assert {p for p, t in tracks.items() if t["state"] == "accepted"} == {"GT", "MX", "SV"}

@@ -49,7 +49,9 @@ def triggers(engine, instance: str, participant: str | None, as_json: bool):
 @cli.command()
 @click.argument("instance")
 @click.argument("trigger")
-@click.option("--participant", "-p", help="Fire on this participant's track (a country code).")
+@click.option("--participant", "-p", "participants", multiple=True, metavar="CODE",
+              help="Fire on this participant's track (a country code); repeat to move several at once.")
+@click.option("--all-in", metavar="STATE", help="Fire on every track that is in STATE, e.g. --all-in submitted.")
 @click.option("--note", help="A note kept in the history.")
 @set_option("A value recorded with the step; repeat.")
 @click.option("--set-file", "set_files", multiple=True, type=NAME_FILE, metavar="NAME=PATH",
@@ -58,19 +60,35 @@ def triggers(engine, instance: str, participant: str | None, as_json: bool):
               help="A file sent with this step, kept in the database; repeat.")
 @json_option
 @pass_engine
-def fire(engine, instance: str, trigger: str, participant: str | None, note: str | None,
+def fire(engine, instance: str, trigger: str, participants: tuple[str, ...], all_in: str | None, note: str | None,
          sets: tuple[tuple[str, str], ...], set_files: tuple[tuple[str, str], ...],
          attachments: tuple[str, ...], as_json: bool):
-    """Fire TRIGGER on INSTANCE (or on one participant's track): one transition.
+    """Fire TRIGGER on INSTANCE (or on participants' tracks): one transaction.
 
     Values given with --set and --set-file are kept with the event and merged into
-    the track's data (with --participant) or the instance's data.
+    the track's data (with --participant) or the instance's data. Several
+    --participant (or --all-in STATE) move those tracks together, one event each,
+    all or nothing: one track that cannot move refuses the whole command.
+
+    \b
+      rcmflow fire theme-1 open
+      rcmflow fire theme-1 submit --participant MX --attach input.docx
+      rcmflow fire theme-1 accept --all-in submitted
     """
-    result = engine.fire(instance, trigger, participant, note, {**dict(sets), **dict(set_files)}, list(attachments))
+    values = {**dict(sets), **dict(set_files)}
+    if all_in is not None and participants:
+        raise click.UsageError("give --participant or --all-in, not both")
+    if len(participants) > 1 or all_in is not None:
+        results = engine.fire_tracks(instance, trigger, list(participants), all_in, note, values, list(attachments))
+    else:
+        results = [engine.fire(instance, trigger, participants[0] if participants else None, note, values,
+                               list(attachments))]
     if as_json:
-        return emit_json(result.as_json())
-    where = f"{result.participant}'s track in {result.id}" if result.participant else result.id
-    click.echo(f"{where}: {result.source} -> {result.dest} ({result.trigger}, event {result.event_seq})")
+        return emit_json(results[0].as_json() if len(participants) <= 1 and all_in is None
+                         else [r.as_json() for r in results])
+    for result in results:
+        where = f"{result.participant}'s track in {result.id}" if result.participant else result.id
+        click.echo(f"{where}: {result.source} -> {result.dest} ({result.trigger}, event {result.event_seq})")
 
 
 @cli.command()

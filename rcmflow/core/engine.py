@@ -178,6 +178,23 @@ class Engine:
         outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger, participant=participant)
         return replace(outcome.result, failures=tuple(outcome.failures))
 
+    def fire_tracks(self, instance_id: str, trigger: str, participants: list[str] | None = None,
+                    all_in: str | None = None, note: str | None = None, values: dict[str, Any] | None = None,
+                    attachments: list[str | Path] = ()) -> list[FireResult]:
+        """Fire `trigger` on several tracks of one instance (the `participants`, or every
+        track in state `all_in`) in one transaction: one event each, all or nothing."""
+        files = [read_attachment(Path(p)) for p in attachments]
+        self.catalog  # noqa: B018
+
+        def work(conn: Connection) -> Outcome:
+            move = Move(trigger, None, self.actor, note, dict(values or {}), files, self.now())
+            return transition.fire_tracks(self.rt, conn, transition.load(conn, instance_id, for_update=True), move,
+                                          participants, all_in, self.action_context)
+
+        outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger)
+        failures = tuple(outcome.failures)
+        return [replace(r, failures=failures) for r in outcome.result]
+
     def migrate(self, instance_ids: list[str], mapping: dict[str, str] | None = None,
                 dry_run: bool = False) -> list[versions.Migration]:
         """Move instances to the current file's definition, one transaction each (the

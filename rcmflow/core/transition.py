@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from sqlalchemy import func, select
@@ -184,6 +184,28 @@ def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, context
         where = f"{move.participant}'s track in {row.id}" if move.participant else row.id
         raise Blocked(f"{move.trigger} is blocked on {where}: {'; '.join(subject.reasons)}")
     return _write(rt, conn, row, track, definition, mdef, state, subject, move, scope, contexts)
+
+
+def fire_tracks(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, participants: list[str] | None,
+                all_in: str | None, contexts: Contexts) -> Outcome:
+    """`move` on several tracks of one instance, in the caller's one transaction: one event
+    per track, all or nothing (the first refusal, which names its country, undoes the rest)."""
+    if all_in is not None:
+        participants = [t.participant for t in row.tracks if t.state == all_in]
+        if not participants:
+            states = sorted({t.state for t in row.tracks}) or ["none"]
+            raise BadInput(f"no track of {row.id} is in state {all_in!r}; its tracks are in: {', '.join(states)}")
+    results, events, outbox = [], [], []
+    chosen = list(dict.fromkeys(participants or []))
+    for participant in chosen:
+        try:
+            outcome = fire(rt, conn, row, replace(move, participant=participant), contexts)
+        except (Blocked, Forbidden, InvalidTrigger, BadInput, NotFound) as exc:
+            raise type(exc)(f"{participant}: {exc}; none of the {len(chosen)} tracks moved") from None
+        results.append(outcome.result)
+        events += outcome.events
+        outbox += outcome.outbox
+    return Outcome(results, events, outbox, move.now)
 
 
 def owned_keys(rt: Runtime, definition: Definition) -> dict[str, Any]:
