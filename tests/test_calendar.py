@@ -83,7 +83,7 @@ def test_meetings_are_told_from_deadlines_by_the_params_words(engine):
     assert meetings == {("declaration-adoption", "meeting"), ("troika-meeting", "date"),
                         ("regional-review", "stocktaking")}
     assert {name for (_, name), kind in kinds.items() if kind == DEADLINE} == {
-        "deadline", "comments_due", "review_due", "amendments_due", "proposals_due"}
+        "deadline", "comments_due", "review_due", "amendments_due", "proposals_due", "adoption_due"}
 
 
 def test_a_second_export_has_the_same_events(rcmflow, engine):

@@ -58,7 +58,7 @@ def test_triggers_json_and_table_say_why(rcmflow, opened):
     assert all(set(o) == {"trigger", "dest", "allowed", "reason"} for o in options)
     close = next(o for o in options if o["trigger"] == "close_collection")
     assert close["allowed"] is False
-    assert close["reason"] == "waiting for " + ", ".join(MEMBERS) + ": 0 of 11 tracks in submitted|accepted|declined"
+    assert close["reason"] == "waiting for " + ", ".join(MEMBERS) + ": 0 of 11 tracks in submitted|accepted|declined|no_response"
     table = rcmflow("triggers", opened, "--participant", "MX", actor="mx-focal")
     assert "submit" in table.stdout and "yes" in table.stdout
 

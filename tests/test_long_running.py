@@ -38,7 +38,7 @@ def test_a_due_timeout_that_fails_is_one_line_and_the_others_still_fire(rcmflow,
     _sql(db_url, "UPDATE instances SET state = 'planned' WHERE id = 'theme-1'")
     result = rcmflow("tick", "--now", "2030-05-02T09:00")
     assert result.exit_code == 1
-    assert "theme-2: timeout due but waiting" in result.stdout
+    assert "theme-2: timeout fired close_collection" in result.stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and errors[0].startswith("Error: theme-1: not ticked:")
     assert "Traceback" not in result.stderr
@@ -109,3 +109,29 @@ def test_one_decision_for_several_countries_is_one_transaction(rcmflow, opened, 
     assert len({m["event_seq"] for m in moved}) == 3
     tracks = json.loads(rcmflow("status", opened, "--json").stdout)["instances"][0]["tracks"]
     assert {p for p, t in tracks.items() if t["state"] == "accepted"} == {"GT", "MX", "SV"}
+
+
+def test_a_silent_country_reaches_no_response_and_the_step_closes(rcmflow):
+    assert rcmflow("init").exit_code == 0
+    assert rcmflow("--now", "2030-03-01T09:00", "start", "thematic-consultation", "--set", "theme=1",
+                   "--set", "deadline=2030-04-20").exit_code == 0
+    assert rcmflow("--now", "2030-03-01T09:00", "fire", "theme-1", "open").exit_code == 0
+    everyone_but_bz = [arg for c in ("CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US")
+                       for arg in ("-p", c)]
+    assert rcmflow("--now", "2030-04-10T09:00", "fire", "theme-1", "submit", *everyone_but_bz).exit_code == 0
+    # the deadline's day and six days of grace (of seven) are over: BZ is still only late
+    assert "lapse" not in rcmflow("tick", "--now", "2030-04-27T09:00").stdout
+    result = rcmflow("tick", "--now", "2030-04-28T00:30", "--json")
+    assert result.exit_code == 0, result.stderr
+    fired = json.loads(result.stdout)["fired"]
+    assert [(f["trigger"], f["dest"]) for f in fired] == [("lapse", "no_response"),
+                                                          ("close_collection", "consolidating")]
+    history = json.loads(rcmflow("history", "theme-1", "--json").stdout)
+    lapse = next(e for e in history if e["trigger"] == "lapse")
+    assert (lapse["participant"], lapse["actor"], lapse["note"]) == ("BZ", "rcmflow", "no answer by 2030-04-20")
+    # input that comes after all is taken, and marked late
+    late = rcmflow("--now", "2030-04-29T09:00", "fire", "theme-1", "submit", "-p", "BZ", actor="bz-focal")
+    assert late.exit_code == 0, late.stderr
+    submitted = [e for e in json.loads(rcmflow("history", "theme-1", "--json").stdout) if e["trigger"] == "submit"]
+    assert submitted[-1]["data"]["late"] == {"due": "2030-04-20"}
+    assert not any("late" in e["data"] for e in submitted[:-1])

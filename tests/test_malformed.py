@@ -110,7 +110,7 @@ DEFINITIONS = [
     (("  - draft\n", "  - {name: draft, timeout: 5}\n"), 7, "states[0].timeout must be a mapping {after: 14d"),
     (("  - draft\n", "  - {name: draft, timeout: {after: 3d}}\n"), 7, "a timeout needs the trigger it fires"),
     (("  - draft\n", "  - {name: draft, timeout: {after: 3d, at: 2030-01-01, trigger: finish}}\n"), 7,
-     "a timeout needs either at (a date) or after (e.g. 14d)"),
+     "a timeout needs one of at (a date), after (e.g. 14d)"),
     (("  - draft\n", "  - {name: draft, timeout: {after: 99999999999999999d, trigger: finish}}\n"), 7,
      "is too long a duration"),
     # transitions

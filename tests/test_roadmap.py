@@ -3,6 +3,7 @@ terms, the review that waits for the consultations, and each definition's refusa
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -70,7 +71,11 @@ def test_the_demo_command_keeps_its_folder(home, templates, tmp_path):
 def adoption(engine: Engine) -> Engine:
     """declaration-2017 in adoption: every member has finalised its input; US asked
     for "slavery" and "modern slavery" to stay out."""
-    engine.start("declaration-adoption", params={"year": "2017", "meeting": "2017-04-24"})
+    return to_adoption(engine, {"year": "2017", "meeting": "2017-04-24"})
+
+
+def to_adoption(engine: Engine, params: dict) -> Engine:
+    engine.start("declaration-adoption", params=params)
     engine.fire("declaration-2017", "share_base_text", values={"text": "1. Base text of Mexico."})
     engine.acting_as("us-focal").fire("declaration-2017", "propose_amendment", "US",
                                       values={"change": "no slavery terms", "exclude_terms": "slavery; modern slavery"})
@@ -107,6 +112,31 @@ def test_consensus_blocks_while_an_objection_stands_and_names_the_country(adopti
     assert snapshot() == before
     adoption.acting_as("gt-focal").fire("declaration-2017", "withdraw_objection", "GT")
     assert adoption.fire("declaration-2017", "adopt").state == "adopted"
+
+
+def test_the_silence_procedure_adopts_after_its_deadline_and_names_who_was_silent(engine):
+    today = engine.rt.today()
+    to_adoption(engine, {"year": "2017", "meeting": "2017-04-24", "adoption_due": today.isoformat()})
+    engine.fire("declaration-2017", "revise_text", values={"text": ADOPTED_TEXT})
+    agree_all(engine, but=("GT", "NI"))
+    with pytest.raises(Blocked, match=rf"waiting for GT, NI .*silence counts as consent after {today.isoformat()}"):
+        engine.fire("declaration-2017", "adopt")
+    tomorrow = engine.at(engine.now() + dt.timedelta(days=1))
+    assert tomorrow.fire("declaration-2017", "adopt").state == "adopted"
+    adopted = tomorrow.get("declaration-2017")
+    assert adopted.data["consented_by_silence"] == ["GT", "NI"]
+    [adopt] = [e for e in tomorrow.history("declaration-2017") if e.trigger == "adopt"]
+    assert adopt.data["set"]["consented_by_silence"] == ["GT", "NI"]  # in the adopted record itself
+
+
+def test_an_objection_still_blocks_after_the_silence_deadline(engine):
+    past = (engine.rt.today() - dt.timedelta(days=1)).isoformat()
+    to_adoption(engine, {"year": "2017", "meeting": "2017-04-24", "adoption_due": past})
+    engine.fire("declaration-2017", "revise_text", values={"text": ADOPTED_TEXT})
+    agree_all(engine, but=("GT", "NI"))
+    engine.acting_as("gt-focal").fire("declaration-2017", "object", "GT", values={"reason": "item 5"})
+    with pytest.raises(Blocked, match=r'an objection stands: GT \("item 5"\)'):
+        engine.fire("declaration-2017", "adopt")
 
 
 def test_restricted_terms_block_adoption_and_say_where(adoption):

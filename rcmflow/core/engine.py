@@ -245,8 +245,10 @@ class Engine:
     def tick(self, now: dt.datetime | None = None) -> TickReport:
         """Fire due timeouts, send due reminders and run due actions. Safe to run as often
         as cron likes: each timeout fires once, each action runs until it has succeeded."""
+        if now is not None:
+            return self.at(now).tick()
         self.catalog  # noqa: B018 - read the definitions before any write transaction opens
-        return self.timers.tick(supported(now) if now else self.now())
+        return self.timers.tick(self.now())
 
     # --- reading -----------------------------------------------------------------------------
 

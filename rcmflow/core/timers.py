@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -88,40 +88,87 @@ class Timers:
         with self.db.reading() as session, session.begin():
             due = session.scalars(select(Instance.id).where(Instance.timeout_at <= now)
                                   .order_by(Instance.timeout_at, Instance.id)).all()
-        for instance_id in due:
-            try:
-                outcome = self.fire_timeout(instance_id, now)
-            except Blocked as exc:
-                report.waiting.append((instance_id, str(exc)))
-                continue
-            except Exception as exc:  # noqa: BLE001 - one instance never stops the others
-                report.problems.append((instance_id, problem(exc)))
-                continue
-            if outcome.result is not None:
+        # What is due is decided at `now`; each step is recorded when it is taken (the same
+        # time on a stopped clock), after what the steps before it did, actions included.
+        clock = self.rt.now
+        # tracks first: a step that waits for every country may close in the same tick
+        for instance_id, participant, trigger in list(self.lapsed(now, report)):
+            outcome = self._attempt(report, instance_id,
+                                    lambda i=instance_id, p=participant, t=trigger: self.fire_lapse(i, p, t, clock()))
+            if outcome is not None:
                 report.fired.append(outcome.result)
-                report.count(outcome)
-        for instance_id, participant, reminder, key in self.due_reminders(now, report):
-            try:
-                outcome = self.remind(instance_id, participant, reminder, key, now)
-            except IntegrityError:  # another tick sent this one a moment ago
-                continue
-            except Exception as exc:  # noqa: BLE001
-                report.problems.append((instance_id, problem(exc)))
-                continue
-            if outcome.result is not None:
+        for instance_id in due:
+            outcome = self._attempt(report, instance_id, lambda i=instance_id: self.fire_timeout(i, clock()))
+            if outcome is not None:
+                report.fired.append(outcome.result)
+        for instance_id, participant, reminder, key in self.due_reminders(now):
+            outcome = self._attempt(report, instance_id, lambda i=instance_id, p=participant, r=reminder, k=key:
+                                    self.remind(i, p, r, k, clock()))
+            if outcome is not None:
                 report.reminded.append((instance_id, participant, reminder.describe()))
-                report.count(outcome)
         done, failed = self.dispatcher.run_due(now)
         report.actions_done += done
         report.actions_failed += failed
         return report
+
+    @staticmethod
+    def _attempt(report: TickReport, instance_id: str, work: Callable[[], Outcome]) -> Outcome | None:
+        """Run one piece of a tick; what it did is counted, what stopped it is reported,
+        and one instance never stops the others."""
+        try:
+            outcome = work()
+        except Blocked as exc:  # a timeout that is due, but whose guards still refuse
+            report.waiting.append((instance_id, str(exc)))
+            return None
+        except IntegrityError:  # another tick did this one a moment ago
+            return None
+        except Exception as exc:  # noqa: BLE001
+            report.problems.append((instance_id, problem(exc)))
+            return None
+        if outcome.result is None:
+            return None
+        report.count(outcome)
+        return outcome
+
+    def lapsed(self, now: dt.datetime, report: TickReport | None = None) -> Iterator[tuple[str, str, str]]:
+        """(instance, participant, trigger) for every track whose state's timeout has fallen:
+        its deadline day is over, and the grace its definition gives has passed."""
+        for view, track_def in self.open_instances(report):
+            for participant, track in view.tracks.items():
+                timeout = track_def.states[track.state].timeout if track.state in track_def.states else None
+                if timeout is not None and timeout.after_deadline is not None and track.due is not None:
+                    if now >= self.lapses_at(track.due, timeout.after_deadline):
+                        yield view.id, participant, timeout.trigger
+
+    def lapses_at(self, due: dt.date, grace: dt.timedelta) -> dt.datetime:
+        """The end of the deadline day in the home's time zone, plus the grace."""
+        end = dt.datetime.combine(due + dt.timedelta(days=1), dt.time(), tzinfo=self.rt.config.timezone)
+        return (end + grace).astimezone(dt.timezone.utc)
+
+    def fire_lapse(self, instance_id: str, participant: str, trigger: str, now: dt.datetime) -> Outcome:
+        """A track's timeout, in one transaction, checked again under the lock."""
+
+        def work(conn: Connection) -> Outcome:
+            row = load_instance(conn, instance_id, for_update=True)
+            track = row.track(participant) if row else None
+            if track is None or track.due is None:
+                return Outcome(None)
+            states = self.rt.definition_of(row.workflow, row.definition_hash).track.states
+            timeout = states[track.state].timeout if track.state in states else None
+            if timeout is None or timeout.after_deadline is None or now < self.lapses_at(track.due, timeout.after_deadline):
+                return Outcome(None)  # answered, or given more time, since we looked
+            note = f"no answer by {track.due.isoformat()}"
+            return transition.fire(self.rt, conn, row, Move(trigger, participant, SYSTEM_ACTOR, note, {}, [], now),
+                                   self.contexts)
+
+        return self.uow.run(work, self.rt.actor, instance=instance_id, trigger=trigger, participant=participant)
 
     def due_reminders(self, now: dt.datetime, report: TickReport | None = None
                       ) -> Iterator[tuple[str, str, Reminder, str]]:
         """(instance, participant, reminder, key) for every reminder due and not yet sent,
         each by the definition its instance runs on."""
         today = self.rt.today(now)
-        open_ = list(self.reminding(report))
+        open_ = [(v, t) for v, t in self.open_instances(report) if t.reminders]
         if not open_:
             return
         with self.db.reading() as session, session.begin():
@@ -136,8 +183,8 @@ class Timers:
                     if occurrence and key not in sent:
                         yield view.id, participant, reminder, key
 
-    def reminding(self, report: TickReport | None) -> Iterator[tuple[InstanceView, TrackDef]]:
-        """The open instances whose tracks have reminders, with the track definition they
+    def open_instances(self, report: TickReport | None) -> Iterator[tuple[InstanceView, TrackDef]]:
+        """The open instances whose tracks may move now, with the track definition they
         run on; one whose definition cannot be read is a problem of the report."""
         for view in self.queries.status():
             try:
@@ -147,7 +194,7 @@ class Timers:
                     report.problems.append((view.id, problem(exc)))
                 continue
             track_def, state = definition.track, definition.instance.states.get(view.state)
-            if (track_def is not None and track_def.reminders and state is not None and not state.final
+            if (track_def is not None and state is not None and not state.final
                     and (not track_def.active_in or view.state in track_def.active_in)):
                 yield view, track_def
 

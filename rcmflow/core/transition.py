@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from rcmflow.context import INSTANCE_ID, ActionContext, EventView, GuardContext, InstanceView
-from rcmflow.core import views
+from rcmflow.core import inputs, views
 from rcmflow.core.machine import Subject
 from rcmflow.core.policy import decide, role_problem
 from rcmflow.core.runtime import Runtime
@@ -176,7 +176,7 @@ def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, context
     role = role_problem(first, ctx)
     if role:
         raise Forbidden(f"{row.id}: {role}")
-    check_values(rt, definition, move.values)
+    inputs.check(rt, definition, move.values)
     # The machine asks for each transition it tries (the same decision `triggers` shows);
     # it passes its own compiled copy of the transition, equal to ours.
     subject = Subject(state, lambda t: decide(t, ctx, rt.plugins.registry, scope, check_roles=False).reasons)
@@ -208,32 +208,6 @@ def fire_tracks(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, 
     return Outcome(results, events, outbox, move.now)
 
 
-def owned_keys(rt: Runtime, definition: Definition) -> dict[str, Any]:
-    """The data keys that the in-transaction actions of `definition` write (their
-    registered `owns`), each with the action that owns it."""
-    registry = rt.plugins.registry.actions
-    owned: dict[str, Any] = {}
-    for mdef in filter(None, (definition.instance, definition.track)):
-        calls = [c for state in mdef.states.values() for c in (*state.on_enter, *state.on_exit)]
-        calls += [c for t in mdef.transitions for c in t.actions]
-        for call in calls:
-            action = registry.get(call.name)
-            if action is not None and action.in_transaction:
-                owned.update(dict.fromkeys(action.owned(call.args), action))
-    return owned
-
-
-def check_values(rt: Runtime, definition: Definition, values: dict[str, Any]) -> None:
-    """Refuse a value given with the trigger under a key that an action owns: what an
-    action reads back must be what it wrote, not what someone typed."""
-    owned = owned_keys(rt, definition) if values else {}
-    for key in values:
-        if key in owned:
-            action = owned[key]
-            raise BadInput(f"--set {key}: {definition.name} keeps {key!r} itself (the {action.name} action "
-                           f"of {action.plugin}); it cannot be given with --set")
-
-
 def _write(rt: Runtime, conn: Connection, row: InstanceRecord, track: TrackRecord | None,
            definition: Definition, mdef: MachineDef, state: str, subject: Subject, move: Move,
            scope: dict[str, Any], contexts: Contexts) -> Outcome:
@@ -242,6 +216,8 @@ def _write(rt: Runtime, conn: Connection, row: InstanceRecord, track: TrackRecor
     if move.values:
         event_data["values"] = {k: to_json_value(v) for k, v in move.values.items()}
     if track is not None:
+        if late(rt, track, mdef, state, dest, now):
+            event_data["late"] = {"due": track.due.isoformat()}
         track.state, track.updated_at = dest, now
         if move.values:
             track.data = {**(track.data or {}), **event_data["values"]}
@@ -270,6 +246,13 @@ def _write(rt: Runtime, conn: Connection, row: InstanceRecord, track: TrackRecor
     get_logger().info("transition", instance=row.id, trigger=move.trigger, source=state, dest=dest,
                       participant=move.participant, event_seq=event.seq)
     return Outcome(result, [event.seq], outbox, now)
+
+
+def late(rt: Runtime, track: TrackRecord, mdef: MachineDef, source: str, dest: str, now: dt.datetime) -> bool:
+    """Whether this move does what the deadline asked, after the deadline's day."""
+    met = getattr(mdef, "deadline_met", ())
+    return (track.due is not None and dest in met and source not in met
+            and rt.today(now) > track.due)
 
 
 def _level(definition: Definition, row: InstanceRecord, view: InstanceView, trigger: str,

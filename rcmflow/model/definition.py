@@ -58,6 +58,8 @@ class Timeout:
     trigger: str
     at: Template | None = None
     after: dt.timedelta | None = None
+    #: a track state's timeout: when the track's deadline day is over and this grace has passed
+    after_deadline: dt.timedelta | None = None
 
 
 @dataclass(frozen=True)

@@ -109,11 +109,14 @@ class TimeoutShape(Shape):
     trigger: str = hint("the trigger to fire", missing="a timeout needs the trigger it fires, e.g. trigger: expire")
     at: Moment | None = None
     after: Duration | None = hint("a duration like 14d, 12h, 2w or 30m")
+    #: a track state's: the grace after the track's own deadline (which `extend` may move)
+    after_deadline: Duration | None = hint("a grace period after the track's deadline, like 0d or 3d")
 
     @model_validator(mode="after")
     def _at_or_after(self):
-        if (self.at is None) == (self.after is None):
-            raise PydanticCustomError("rule", "a timeout needs either at (a date) or after (e.g. 14d), and a trigger")
+        if [self.at, self.after, self.after_deadline].count(None) != 2:
+            raise PydanticCustomError("rule", "a timeout needs one of at (a date), after (e.g. 14d) or, in a "
+                                              "track state, after_deadline (e.g. 3d), and a trigger")
         return self
 
 
@@ -122,7 +125,8 @@ class StateShape(Shape):
     final: bool = hint("true or false", False)
     on_enter: ActionCalls = hint("a list of actions, e.g. [{notify: {to: participants, template: x}}]", [])
     on_exit: ActionCalls = hint("a list of actions", [])
-    timeout: TimeoutShape | None = hint("a mapping {after: 14d, trigger: NAME} or {at: DATE, trigger: NAME}")
+    timeout: TimeoutShape | None = hint("a mapping {after: 14d, trigger: NAME} or {at: DATE, trigger: NAME} "
+                                        "(in a track state: {after_deadline: 3d, trigger: NAME})")
     description: str = hint("text", "")
 
 

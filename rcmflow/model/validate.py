@@ -175,6 +175,12 @@ def read_machine(reader: Reader, node: dict, where: str) -> tuple[str, dict[str,
         trigger = spec["timeout"]["trigger"]
         if (trigger, state) not in seen:
             reader.add(spec, f"timeout of {state} fires {trigger!r}, which is not a trigger from {state}", "timeout")
+        # a track's time is its own deadline's; the instance has none of its own
+        relative = spec["timeout"].get("after_deadline") is not None
+        if relative != (where == "the track"):
+            reader.add(spec, f"timeout of track state {state}: write after_deadline: DURATION (e.g. 3d), "
+                             f"counted from the end of the track's own deadline day" if where == "the track" else
+                             f"timeout of {state}: after_deadline is for track states; use at or after", "timeout")
     if initial in states:
         for name in _unreachable(initial, states, transitions):
             index = next(i for i, s in enumerate(raw_states) if _state_name(s) == name)
@@ -212,6 +218,12 @@ def read_states(reader: Reader, raw_states: list, where: str) -> dict[str, State
 
 def read_timeout(reader: Reader, spec: dict, state: str) -> Timeout | None:
     node = spec["timeout"]
+    if node.get("after_deadline") is not None:
+        try:
+            return Timeout(node["trigger"], after_deadline=parse_duration(node["after_deadline"]))
+        except BadInput as exc:
+            reader.add(node, str(exc), "after_deadline")
+            return None
     if node.get("after") is not None:
         try:
             return Timeout(node["trigger"], after=parse_duration(node["after"]))
