@@ -13,6 +13,7 @@ from rcmflow.errors import DefinitionError
 from rcmflow.model.catalog import Catalog, load_catalog
 from rcmflow.model.definition import Definition
 from rcmflow.model.members import Members
+from rcmflow.model.workdays import WorkingDays
 from rcmflow.plugins import Plugins
 
 
@@ -66,6 +67,11 @@ class Runtime:
 
     def now(self) -> dt.datetime:
         return self.clock()
+
+    @property
+    def workdays(self) -> WorkingDays:
+        """Which days each country works: `[calendar]` of rcmflow.toml."""
+        return WorkingDays.from_settings(self.config.section("calendar"))
 
     def local(self, moment: dt.datetime) -> dt.datetime:
         return moment.astimezone(self.config.timezone)

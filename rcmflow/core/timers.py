@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from functools import partial
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -51,18 +52,32 @@ class TickReport:
         }
 
 
-def reminder_occurrence(reminder: Reminder, due: dt.date, today: dt.date) -> str | None:
+def reminder_occurrence(reminder: Reminder, due: dt.date, today: dt.date,
+                        working: Callable[[dt.date], bool] = lambda day: True) -> str | None:
     """Which sending of `reminder` is due today, as part of its key, or None. A reminder
     `before` the deadline is due from that day until the deadline; one `every` N days
-    after it, once per period (a tick that missed days sends the latest, not a burst)."""
+    after it, once per period (a tick that missed days sends the latest, not a burst).
+    Nothing goes out on a day that is not `working` for the recipient: a reminder due
+    then goes on the next working day, even when that is past the deadline."""
+    if not working(today):
+        return None
     if reminder.before is not None:
-        if due - reminder.before <= today <= due:
+        start = due - reminder.before
+        if start <= today <= due or (today > due and _first_working(start, working) == today):
             return f"before-{reminder.before.days}d:{due.isoformat()}"
         return None
     if today > due:
         period = (today - due - dt.timedelta(days=1)) // reminder.every
         return f"every-{reminder.every.days}d:{due.isoformat()}:{period}"
     return None
+
+
+def _first_working(day: dt.date, working: Callable[[dt.date], bool]) -> dt.date:
+    for _ in range(366):
+        if working(day):
+            break
+        day += dt.timedelta(days=1)
+    return day
 
 
 class Timers:
@@ -100,7 +115,7 @@ class Timers:
 
     def due_reminders(self, now: dt.datetime) -> Iterator[tuple[str, str, Reminder, str]]:
         """(instance, participant, reminder, key) for every reminder due and not yet sent."""
-        today = self.rt.today(now)
+        today, workdays = self.rt.today(now), self.rt.workdays
         for name, definition in self.rt.catalog.definitions.items():
             track_def = definition.track
             if track_def is None or not track_def.reminders:
@@ -115,8 +130,9 @@ class Timers:
                 for participant, track in view.tracks.items():
                     if track.due is None or track.state in track_def.deadline_met:
                         continue
+                    working = partial(workdays.is_working, participant)
                     for index, reminder in enumerate(track_def.reminders):
-                        occurrence = reminder_occurrence(reminder, track.due, today)
+                        occurrence = reminder_occurrence(reminder, track.due, today, working)
                         key = f"{view.id}:{participant}:{index}:{occurrence}"
                         if occurrence and key not in sent:
                             yield view.id, participant, reminder, key

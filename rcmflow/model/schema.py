@@ -9,7 +9,7 @@ countries) is checked afterwards, in `model.validate` and `model.members`.
 
 import datetime as dt
 import types
-from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -26,6 +26,7 @@ TYPE_WORDS = {
     "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
     "list_type": "a list", "too_short": "non-empty", "greater_than_equal": "at least {ge}",
     "less_than_equal": "at most {le}", "greater_than": "more than {gt}", "finite_number": "a finite number",
+    "literal_error": "one of {expected}",
 }
 
 
@@ -247,6 +248,12 @@ class ServeShape(Shape):
         "a whole number from 1 to 64, e.g. threads = 8")
 
 
+class CalendarShape(Shape):
+    weekend: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = hint(
+        'a list of days, e.g. weekend = ["sat", "sun"]', ["sat", "sun"])
+    holidays: bool = hint("true or false: whether each country's public holidays are days off", True)
+
+
 class SettingsShape(Shape):
     """rcmflow.toml: every key optional; any other [section] belongs to a plugin."""
 
@@ -261,6 +268,7 @@ class SettingsShape(Shape):
     smtp: SmtpShape | None = hint("an [smtp] table with host, port, starttls, username, from")
     outbox: OutboxShape | None = hint('an [outbox] table with folder = "..."')
     serve: ServeShape | None = hint("a [serve] table with host, port, token, trusted_proxies, threads")
+    calendar: CalendarShape | None = hint("a [calendar] table with weekend and holidays (the working days)")
 
 
 # --- errors as file:line: message --------------------------------------------------------
