@@ -140,7 +140,9 @@ class Timers:
     def remind(self, instance_id: str, participant: str, reminder: Reminder, key: str,
                now: dt.datetime) -> Outcome:
         """One reminder, in one transaction: its key (so it is sent once), an event in the
-        history, and its actions in the outbox. It changes no state, so no version."""
+        history, and its actions in the outbox. It changes no state, so no version. When
+        it escalates, the event's data names the further people (`escalate`), whom the
+        notify action adds, and the escalation's own key makes that happen once."""
 
         def work(conn: Connection) -> Outcome:
             row = transition.load(conn, instance_id)
@@ -148,15 +150,36 @@ class Timers:
             track = row.track(participant)
             if track is None or track.state in definition.track.deadline_met:
                 return Outcome(None)  # answered since we looked
+            escalation = self.escalation(conn, row.id, participant, reminder, track.due, now)
             note = f"reminder: {reminder.describe()} ({track.due.isoformat()})"
+            data: dict[str, Any] = {"reminder": key}
+            if escalation:
+                note += f", escalated to {', '.join(reminder.escalate.to)}"
+                data["escalate"] = list(reminder.escalate.to)
             event = transition.record(conn, row, now, SYSTEM_ACTOR, trigger="remind", source=track.state,
-                                      dest=track.state, participant=participant, note=note, data={"reminder": key})
-            record_reminder(conn, key, row.id, participant, event.seq, now)
+                                      dest=track.state, participant=participant, note=note, data=data)
+            for sent in filter(None, (key, escalation)):
+                record_reminder(conn, sent, row.id, participant, event.seq, now)
             view = transition.view_of(self.rt, row, definition, now)
             outbox = transition.enqueue(conn, row, event, list(reminder.actions), view)
             return Outcome(event, [event.seq], outbox, now)
 
         return self.uow.run(work, self.rt.actor, instance=instance_id, trigger="remind", participant=participant)
+
+    def escalation(self, conn: Connection, instance_id: str, participant: str, reminder: Reminder,
+                   due: dt.date, now: dt.datetime) -> str | None:
+        """The key of the escalation this reminder carries, or None: it has none, it is
+        not due yet, or it went out already (for this deadline)."""
+        if reminder.escalate is None:
+            return None
+        prefix, deadline = f"{instance_id}:{participant}:", f":{due.isoformat()}"
+        escalated = f"{prefix}escalate:{due.isoformat()}"
+        sent = [k for k in reminder_keys(conn, [instance_id]) if k.startswith(prefix)]
+        if escalated in sent:
+            return None
+        reminders = sum(1 for k in sent if deadline in k and ":escalate:" not in k)
+        overdue = dt.timedelta(days=(self.rt.today(now) - due).days)
+        return escalated if reminder.escalate.due(reminders, overdue) else None
 
     def fire_timeout(self, instance_id: str, now: dt.datetime) -> Outcome:
         def work(conn: Connection) -> Outcome:
