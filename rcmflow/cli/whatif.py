@@ -13,35 +13,46 @@ from rcmflow.output import emit_json
 
 
 class Lateness(click.ParamType):
-    """COUNTRY=DAYS, e.g. NI=10d."""
+    """`--late NI=10d`: converts to the pair (country, whole days). A bad value is a
+    `BadInput`, the one-line error of every rcmflow command (as in `cli.params`)."""
 
     name = "COUNTRY=DAYS"
 
     def convert(self, value, param, ctx):
+        import datetime as dt
+
         from rcmflow.model.values import parse_duration
 
+        if isinstance(value, tuple):
+            return value
         code, sep, days = str(value).partition("=")
         if not sep or not code.strip():
-            self.fail(f"{value!r}: write COUNTRY=DAYS, e.g. --late NI=10d", param, ctx)
+            raise BadInput(f"--late expects COUNTRY=DAYS, e.g. --late NI=10d; got {value!r}")
         try:
             late = parse_duration(days)
         except BadInput as exc:
-            self.fail(f"{value!r}: {exc}", param, ctx)
-        if late.days < 0 or late != late.__class__(days=late.days):
-            self.fail(f"{value!r}: lateness is a number of whole days, e.g. NI=10d", param, ctx)
+            raise BadInput(f"--late {value}: {exc}") from None
+        if late != dt.timedelta(days=late.days):
+            raise BadInput(f"--late {value}: lateness is a number of whole days, e.g. --late NI=10d")
         return code.strip().upper(), late.days
 
 
 class Day(click.ParamType):
+    """A date, e.g. 2017-04-20."""
+
     name = "DATE"
 
     def convert(self, value, param, ctx):
+        import datetime as dt
+
         from rcmflow.model.values import parse_date
 
+        if isinstance(value, dt.date):
+            return value
         try:
             return parse_date(value)
         except BadInput as exc:
-            self.fail(str(exc), param, ctx)
+            raise BadInput(f"{param.opts[0] if param else 'date'}: {exc}") from None
 
 
 @cli.command()
