@@ -105,3 +105,42 @@ def test_an_escalation_says_when(home, rcmflow, snapshot):
     assert result.exit_code != 0
     assert "an escalation has either after: N (reminders sent) or after_overdue:" in one_line(result)
     assert snapshot() == before
+
+
+OVERDUE = """\
+workflow: overdue-call
+title: Call for input
+params:
+  deadline: {type: date, required: true}
+participants: [GT]
+track:
+  initial: asked
+  states: [asked, answered]
+  deadline: {date: "{{ params.deadline }}", met: [answered]}
+  reminders:
+    - every: 1d
+      actions: [{record: reminded}]
+      escalate: {after_overdue: 10d, to: [head_of_delegation]}
+  transitions:
+    - {trigger: answer, source: asked, dest: answered}
+initial: open
+states: [open, {name: closed, final: true}]
+transitions:
+  - {trigger: close, source: open, dest: closed}
+"""
+
+
+def test_an_escalation_after_days_overdue_goes_once_from_that_day(home, initialised, make_engine, recorder):
+    import datetime as dt
+
+    (home / "workflows" / "overdue-call.yaml").write_text(OVERDUE)
+    (home / "rcmflow.toml").write_text("[calendar]\nweekend = []\nholidays = false\n")
+    engine = make_engine()
+    engine.start("overdue-call", "call-1", {"deadline": "2030-04-20"})
+    for day in range(21, 31):  # 1 to 10 days overdue
+        engine.tick(dt.datetime(2030, 4, day, 9, tzinfo=dt.timezone.utc))
+    engine.tick(dt.datetime(2030, 5, 1, 9, tzinfo=dt.timezone.utc))
+    reminders = [e for e in engine.history("call-1") if e.trigger == "remind"]
+    assert len(reminders) == len(recorder.runs()) == 11
+    # the tenth day overdue escalates, and only that one
+    assert [e.data.get("escalate") for e in reminders] == [None] * 9 + [["head_of_delegation"], None]

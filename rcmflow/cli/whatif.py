@@ -110,7 +110,7 @@ def whatif(engine, late, first, last, as_json: bool):
 
 def describe(report: dict) -> list[str]:
     """The report in words, one finding a line."""
-    late = ", ".join(f"{code} {days} days late" for code, days in report["late"].items()) or "nobody late"
+    late = " and ".join(f"{code} is {days} days late" for code, days in report["late"].items()) or "nobody is late"
     lines = [f"What if {late}: played from {report['from']} to {report['until']}, as planned and late."]
     if report["past_deadlines"]:
         lines.append(f"Note: {report['past_deadlines']} deadlines are before {report['from']}: countries answer "

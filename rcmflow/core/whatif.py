@@ -54,7 +54,7 @@ class QuietPlugins(Plugins):
     """`plugins` with every effect action a no-op (in-transaction actions, which only
     change an instance's data, still run) and no `on_event` listener."""
 
-    def __init__(self, plugins: Plugins):  # noqa: super().__init__ would collect the hooks again
+    def __init__(self, plugins: Plugins):  # the hooks are collected already: no super().__init__
         self.__dict__.update(copy.copy(plugins.__dict__))
         actions = {name: r if r.in_transaction else replace(r, function=_no_effect)
                    for name, r in plugins.registry.actions.items()}
