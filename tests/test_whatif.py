@@ -69,14 +69,17 @@ def test_nicaragua_ten_days_late_delays_the_review_and_sends_nothing(roadmap, rc
     assert files(home) == written
     assert roadmap.received == []
 
-    text = rcmflow("whatif", "--late", "NI=10d", "--from", "2030-04-01", "--until", "2030-12-31")
+    text = rcmflow("whatif", "--late", "NI=10d", "--from", "2030-04-01", "--until", "2030-05-31")
     assert text.exit_code == 0, text.stderr
-    assert "  review-2030: compile -> compiling 2030-07-15 -> 2030-07-25 (+10 days)" in text.stdout.splitlines()
+    lines = text.stdout.splitlines()
+    assert lines[0] == "What if NI is 10 days late: played from 2030-04-01 to 2030-05-31, as planned and late."
+    assert "  theme-1: NI due 2030-05-06, answer 2030-05-16 (+10 days); as planned 2030-05-06" in lines
+    assert "  theme-1: close_collection -> consolidating 2030-05-06 -> 2030-05-16 (+10 days)" in lines
     assert snapshot() == before and roadmap.received == []
 
 
 def test_nobody_late_nothing_slips(roadmap, rcmflow):
-    result = rcmflow("whatif", "--from", "2030-04-01", "--until", "2030-08-01")
+    result = rcmflow("whatif", "--from", "2030-04-01", "--until", "2030-05-10")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[1] == "Nothing slips."
 

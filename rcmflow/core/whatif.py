@@ -179,6 +179,9 @@ class Play:
             moved = False
             for view in self.open_views():
                 moved |= self.step_instance(view, day)
+                active = self.definition(view).track and self.definition(view).track.active_in
+                if active and view.state not in active:
+                    continue  # its tracks cannot move now
                 for participant in view.tracks:
                     moved |= self.step_track(view, participant, day)
             if not moved:
