@@ -122,7 +122,10 @@ class Play:
         self.members = engine.members
         self.played = Played()
         self.lines: dict[tuple[str, str], dict[str, TransitionDef]] = {}
-        self.world = 0  # how many moves so far: a refused step is tried again once something moved
+        # Moves so far: a refused step is tried again once its instance has moved, or
+        # any instance has changed state (a guard may look across instances).
+        self.world = 0
+        self.moves: dict[str, int] = {}
         self.tried: dict[tuple, int] = {}
         #: why each instance's next step was refused, last time it was tried
         self.waiting: dict[str, str] = {}
@@ -174,7 +177,7 @@ class Play:
         for fired in self.engine.tick(self.clock.now).fired:
             if fired.participant is None:
                 self.played.steps.append(Step(fired.id, fired.trigger, fired.dest, day))
-            self.world += 1
+            self.moved(fired.id, fired.participant)
         for _ in range(100):  # each round moves at least one step, or the day is done
             moved = False
             for view in self.open_views():
@@ -225,9 +228,10 @@ class Play:
     def fire(self, view: InstanceView, step: TransitionDef, participant: str | None) -> bool:
         state = view.tracks[participant].state if participant else view.state
         key = (view.id, participant, state, step.trigger)
-        if self.tried.get(key) == self.world:
-            return False  # refused already, and nothing has moved since
-        self.tried[key] = self.world
+        seen = (self.moves.get(view.id, 0), self.world)
+        if self.tried.get(key) == seen:
+            return False  # refused already, and nothing it may depend on has moved since
+        self.tried[key] = seen
         actor = actor_for(self.members, step.roles, participant)
         if actor is None:
             return False
@@ -238,8 +242,12 @@ class Play:
                 self.waiting[view.id] = str(exc)
             return False
         self.waiting.pop(view.id, None)
-        self.world += 1
+        self.moved(view.id, participant)
         return True
+
+    def moved(self, instance: str, participant: str | None) -> None:
+        self.moves[instance] = self.moves.get(instance, 0) + 1
+        self.world += participant is None
 
     def why_blocked(self, view: InstanceView) -> str:
         step = self.step_of(view, None)

@@ -57,7 +57,8 @@ def _postgres_copy(source: Database) -> Iterator[str]:
     from rcmflow.store.migrations import upgrade
 
     schema = f"rcmflow_whatif_{uuid.uuid4().hex[:12]}"
-    url = make_url(source.url).update_query_dict({"options": f"-csearch_path={schema}"})
+    # a throw-away copy needs no commit to wait for the disk
+    url = make_url(source.url).update_query_dict({"options": f"-csearch_path={schema} -csynchronous_commit=off"})
     with source.engine.connect() as conn:
         original = conn.execute(text("SELECT current_schema()")).scalar()
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
