@@ -66,7 +66,20 @@ def tick_on(rcmflow, mailbox, day: str) -> list[str]:
     return sorted(rcpt for _, rcpts, _ in mailbox.received for rcpt in rcpts)
 
 
-def test_the_escalation_goes_once_to_the_head_of_delegation_and_the_ppt(silent, rcmflow):
+def sent_keys(db_url: str) -> set[str]:
+    import sqlalchemy as sa
+
+    from rcmflow.store.models import ReminderSent
+
+    db = sa.create_engine(db_url)
+    try:
+        with db.connect() as conn:
+            return set(conn.execute(sa.select(ReminderSent.key)).scalars())
+    finally:
+        db.dispose()
+
+
+def test_the_escalation_goes_once_to_the_head_of_delegation_and_the_ppt(silent, rcmflow, db_url):
     focal = ["focal@gt.example.org", "focal@mx.example.org"]
     assert tick_on(rcmflow, silent, "2030-04-21") == focal  # first overdue reminder
     assert tick_on(rcmflow, silent, "2030-04-24") == focal  # second
@@ -80,10 +93,11 @@ def test_the_escalation_goes_once_to_the_head_of_delegation_and_the_ppt(silent, 
     assert "Estimado/a Guatemala head of delegation:" in head.get_content()
     assert tick_on(rcmflow, silent, "2030-04-30") == ["focal@gt.example.org"]  # escalated once only
     history = json.loads(rcmflow("history", "call-1", "--json").stdout)
-    reminders = [e for e in (history["events"] if isinstance(history, dict) else history)
-                 if e["trigger"] == "remind"]
+    reminders = [e for e in history if e["trigger"] == "remind"]
     assert len(reminders) == 6
     escalated = [e for e in reminders if "escalated" in (e["note"] or "")]
+    assert sent_keys(db_url) >= {"call-1:GT:escalate:2030-04-20"}
+    assert not any(key.startswith("call-1:MX:escalate") for key in sent_keys(db_url))
     assert [(e["participant"], e["note"]) for e in escalated] == [
         ("GT", "reminder: every 3 days while overdue (2030-04-20), escalated to head_of_delegation, ppt")]
 

@@ -105,3 +105,16 @@ def test_validate_flags_a_plan_date_on_a_holiday_or_a_weekend(home, rcmflow, rec
         "workflows/roadmap.yaml:2: warning: call-1 amendments_due 2017-04-14 is a public holiday in GT (Good Friday)",
         "workflows/roadmap.yaml:3: warning: call-2 amendments_due 2017-04-22 is a Saturday",
     ]
+
+
+@pytest.mark.no_database
+def test_a_participant_that_is_no_country_has_weekends_only():
+    from rcmflow.model.workdays import WorkingDays
+
+    days = WorkingDays.from_settings({})
+    good_friday, saturday = dt.date(2017, 4, 14), dt.date(2017, 4, 15)
+    assert days.closed("GT", good_friday) == "Good Friday"
+    assert days.closed("SACM", good_friday) is None and days.closed("RNCOM", good_friday) is None
+    assert days.closed("SACM", saturday) == "Saturday"
+    assert days.next_working("GT", dt.date(2017, 4, 13)) == dt.date(2017, 4, 17)  # Maundy Thursday on
+    assert WorkingDays.from_settings({"weekend": ["fri", "sat"]}).closed("SACM", dt.date(2017, 4, 16)) is None

@@ -126,7 +126,7 @@ class Play:
         # any instance has changed state (a guard may look across instances).
         self.world = 0
         self.moves: dict[str, int] = {}
-        self.tried: dict[tuple, int] = {}
+        self.tried: dict[tuple, tuple[int, int]] = {}
         #: why each instance's next step was refused, last time it was tried
         self.waiting: dict[str, str] = {}
 
