@@ -54,10 +54,11 @@ def refuse_system_actor(actor: str) -> None:
 
 
 def read_settings(path: Path) -> tuple[dict[str, Any], ZoneInfo]:
-    """rcmflow.toml checked against its shape (`rcmflow.model.schema.SettingsShape`) and
+    """rcmflow.toml checked against its shape (`rcmflow.model.settings.SettingsShape`) and
     its time zone; any problem raises SettingsError with every `file:line: message`."""
     from rcmflow.model.loader import load_toml
-    from rcmflow.model.schema import SettingsShape, shape_problems
+    from rcmflow.model.schema import shape_problems
+    from rcmflow.model.settings import SettingsShape
 
     if not path.exists():
         return {}, ZoneInfo("UTC")

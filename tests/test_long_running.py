@@ -22,7 +22,7 @@ def test_tick_goes_on_past_an_instance_it_cannot_handle(rcmflow, opened, db_url)
     assert rcmflow("fire", "theme-2", "open").exit_code == 0
     # theme-1 now runs on a definition nobody kept (a database restored from elsewhere)
     _sql(db_url, "UPDATE instances SET definition_hash = :h WHERE id = 'theme-1'", h="0" * 64)
-    result = rcmflow("tick", "--now", "2030-04-14T09:00", "--json")
+    result = rcmflow("tick", "--now", "2030-04-15T09:00", "--json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert {r["id"] for r in report["reminded"]} == {"theme-2"}
@@ -62,7 +62,7 @@ def _force_submitted(engine, instance_id: str) -> None:
 
 
 def test_tick_without_problems_exits_0(rcmflow, opened):
-    result = rcmflow("tick", "--now", "2030-04-14T09:00")
+    result = rcmflow("tick", "--now", "2030-04-15T09:00")
     assert result.exit_code == 0, result.stderr
     assert "11 reminders sent" in result.stdout
 
@@ -76,7 +76,7 @@ def test_one_clock_for_every_command(rcmflow, snapshot, home):
     assert {e["at"][:16] for e in history} == {"2030-03-01T09:00"}
     # a reminder sent a week before the deadline speaks of the deadline, not of overdue input
     requests = set((home / "outbox").glob("*.eml"))
-    assert "11 reminders sent" in rcmflow("--now", "2030-04-14T09:00", "tick").stdout
+    assert "11 reminders sent" in rcmflow("--now", "2030-04-15T09:00", "tick").stdout
     reminders = [p.read_text() for p in set((home / "outbox").glob("*.eml")) - requests]
     assert len(reminders) == len(requests)  # one per focal point, as the requests
     assert not any("overdue" in text.lower() or "vencid" in text.lower() for text in reminders)

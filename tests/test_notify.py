@@ -353,7 +353,7 @@ def test_reminders_go_to_those_who_owe_their_input(mailer, smtp):
     engine.fire(instance, "submit", participant="MX")
     smtp.mailbox.received.clear()
 
-    engine.clock.now = dt.datetime(2030, 4, 13, 15, tzinfo=dt.timezone.utc)  # a week before
+    engine.clock.now = dt.datetime(2030, 4, 15, 15, tzinfo=dt.timezone.utc)  # a working Monday, within the week before
     engine.tick(engine.clock.now)
     engine.tick(engine.clock.now + dt.timedelta(hours=1))
     counts = smtp.mailbox.per_recipient()
@@ -365,7 +365,7 @@ def test_reminders_go_to_those_who_owe_their_input(mailer, smtp):
         "Reminder: Thematic consultation, theme 1 (due 20 April 2030)")
 
     smtp.mailbox.received.clear()
-    engine.clock.now = dt.datetime(2030, 4, 22, 15, tzinfo=dt.timezone.utc)  # two days late
+    engine.clock.now = dt.datetime(2030, 4, 23, 15, tzinfo=dt.timezone.utc)  # three days late (not Easter Monday)
     engine.tick(engine.clock.now)
     assert set(smtp.mailbox.per_recipient()) == focal_addresses(engine, set(MEMBERS) - {"MX"})
     overdue = smtp.mailbox.to("focal@us.example.org")

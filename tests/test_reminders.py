@@ -52,6 +52,8 @@ class Clock:
 @pytest.fixture
 def call(home: Path, initialised, make_engine, recorder):
     (home / "workflows" / "call-for-input.yaml").write_text(CALL)
+    # the rules of reminders, whatever the calendar (test_workdays.py has the working days)
+    (home / "rcmflow.toml").write_text("[calendar]\nweekend = []\nholidays = false\n")
     clock = Clock()
     engine = make_engine(clock=clock)
     engine.start("call-for-input", "call-1", {"deadline": "2017-04-20"})

@@ -9,6 +9,7 @@ params.py     parameter types: --set NAME=VALUE, --set-file, --attach, --now ISO
 workflows.py  workflows list|show|validate|graph
 steps.py      init, start, triggers, fire
 monitor.py    status, tick, outbox
+whatif.py     whatif: what slips when countries are late, played on a copy
 history.py    history INSTANCE, history verify|head
 plugins.py    plugins list|hooks
 render.py     the rich tables (never imported for --json)
@@ -20,6 +21,6 @@ from rcmflow.cli.group import App, UserError, cli, get_engine, main, pass_app, p
 from rcmflow.cli.params import json_option
 
 # the command modules add their commands to `cli` as they are imported
-from rcmflow.cli import history, monitor, plugins, steps, workflows  # noqa: E402,F401  isort: skip
+from rcmflow.cli import history, monitor, plugins, steps, whatif, workflows  # noqa: E402,F401  isort: skip
 
 __all__ = ["App", "UserError", "cli", "get_engine", "json_option", "main", "pass_app", "pass_engine"]

@@ -53,7 +53,25 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
     if as_csv:
         return render.write_csv(engine, views)
     render.print_all(render.status_parts(engine, views, instance, filtered, by))
+    if instance:
+        warn_days_off(engine, views[0])
     warn_if_unverified(engine, instance)
+
+
+def warn_days_off(engine, view) -> None:
+    """One line on stderr for each deadline of the instance that falls on a day off of
+    a participant who owes something by then (a weekend, a public holiday)."""
+    from rcmflow.model.workdays import WorkingDays
+
+    workdays = WorkingDays.from_settings(engine.config.section("calendar"))
+    by_day: dict = {}
+    for code, track in view.tracks.items():
+        if track.due is not None:
+            by_day.setdefault(track.due, []).append(code)
+    for day, codes in sorted(by_day.items()):
+        why = workdays.days_off(day, codes)
+        if why:
+            click.echo(f"Warning: {view.id}: the deadline {day.isoformat()} is {why}", err=True)
 
 
 def warn_if_unverified(engine, instance: str | None) -> None:

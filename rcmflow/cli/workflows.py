@@ -85,6 +85,9 @@ def workflows_validate(app: App, paths: tuple[str, ...]):
         sys.exit(1)
     for definition in sorted(catalog.definitions.values(), key=lambda d: d.path):
         click.echo(f"{definition.path}: {definition.name} {definition.label} is valid")
+    if not paths:
+        for line in plan_days_off(app, catalog):
+            click.echo(line)
     for drift in running_drift(app):
         click.echo(drift.describe())
 
@@ -100,6 +103,36 @@ def running_drift(app: App) -> list:
         return app.engine.drift()
     except RcmflowError:
         return []  # a database not set up yet, or unreachable: validating the files needs none
+
+
+def plan_days_off(app: App, catalog) -> list[str]:
+    """`file:line: warning: …` for each date of workflows/roadmap.yaml (a deadline, a
+    meeting) that falls on a weekend or on a public holiday of a participant."""
+    from rcmflow.default_plugins.scenario.plan import PLAN_FILE, read_plan
+    from rcmflow.errors import RcmflowError
+    from rcmflow.model.workdays import WorkingDays
+
+    workdays = WorkingDays.from_settings(app.config.section("calendar"))
+    lines = []
+    try:
+        plan = read_plan(app.config.home)
+    except RcmflowError as exc:
+        return [str(exc)]
+    for item in plan:
+        definition = catalog.definitions.get(item.workflow)
+        if definition is None:
+            continue
+        try:
+            values = definition.parse_params(item.params)
+        except RcmflowError:
+            continue  # quickstart reports it, at its line
+        for name, param in definition.params.items():
+            why = workdays.days_off(values[name], definition.participants) if param.type == "date" and \
+                values.get(name) else None
+            if why:
+                lines.append(f"{PLAN_FILE}:{item.line}: warning: {item.id} {name} {values[name].isoformat()} "
+                             f"is {why}")
+    return lines
 
 
 @workflows.command("graph")

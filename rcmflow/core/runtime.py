@@ -14,6 +14,7 @@ from rcmflow.model.catalog import Catalog, load_catalog, read_text_definition
 from rcmflow.model.loader import Problems
 from rcmflow.model.definition import Definition
 from rcmflow.model.members import Members
+from rcmflow.model.workdays import WorkingDays
 from rcmflow.plugins import Plugins
 
 
@@ -107,6 +108,11 @@ class Runtime:
 
     def now(self) -> dt.datetime:
         return self.clock()
+
+    @property
+    def workdays(self) -> WorkingDays:
+        """Which days each country works: `[calendar]` of rcmflow.toml."""
+        return WorkingDays.from_settings(self.config.section("calendar"))
 
     def local(self, moment: dt.datetime) -> dt.datetime:
         return moment.astimezone(self.config.timezone)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import select
@@ -63,18 +64,32 @@ def problem(exc: Exception) -> str:
     return text if isinstance(exc, RcmflowError) else f"{type(exc).__name__}: {text}".rstrip(": ")
 
 
-def reminder_occurrence(reminder: Reminder, due: dt.date, today: dt.date) -> str | None:
+def reminder_occurrence(reminder: Reminder, due: dt.date, today: dt.date,
+                        working: Callable[[dt.date], bool] = lambda day: True) -> str | None:
     """Which sending of `reminder` is due today, as part of its key, or None. A reminder
     `before` the deadline is due from that day until the deadline; one `every` N days
-    after it, once per period (a tick that missed days sends the latest, not a burst)."""
+    after it, once per period (a tick that missed days sends the latest, not a burst).
+    Nothing goes out on a day that is not `working` for the recipient: a reminder due
+    then goes on the next working day, even when that is past the deadline."""
+    if not working(today):
+        return None
     if reminder.before is not None:
-        if due - reminder.before <= today <= due:
+        start = due - reminder.before
+        if start <= today <= due or (today > due and _first_working(start, working) == today):
             return f"before-{reminder.before.days}d:{due.isoformat()}"
         return None
     if today > due:
         period = (today - due - dt.timedelta(days=1)) // reminder.every
         return f"every-{reminder.every.days}d:{due.isoformat()}:{period}"
     return None
+
+
+def _first_working(day: dt.date, working: Callable[[dt.date], bool]) -> dt.date:
+    for _ in range(366):
+        if working(day):
+            break
+        day += dt.timedelta(days=1)
+    return day
 
 
 class Timers:
@@ -167,7 +182,7 @@ class Timers:
                       ) -> Iterator[tuple[str, str, Reminder, str]]:
         """(instance, participant, reminder, key) for every reminder due and not yet sent,
         each by the definition its instance runs on."""
-        today = self.rt.today(now)
+        today, workdays = self.rt.today(now), self.rt.workdays
         open_ = [(v, t) for v, t in self.open_instances(report) if t.reminders]
         if not open_:
             return
@@ -177,8 +192,9 @@ class Timers:
             for participant, track in view.tracks.items():
                 if track.due is None or track.state in track_def.deadline_met:
                     continue
+                working = partial(workdays.is_working, participant)
                 for index, reminder in enumerate(track_def.reminders):
-                    occurrence = reminder_occurrence(reminder, track.due, today)
+                    occurrence = reminder_occurrence(reminder, track.due, today, working)
                     key = f"{view.id}:{participant}:{index}:{occurrence}"
                     if occurrence and key not in sent:
                         yield view.id, participant, reminder, key
@@ -201,7 +217,9 @@ class Timers:
     def remind(self, instance_id: str, participant: str, reminder: Reminder, key: str,
                now: dt.datetime) -> Outcome:
         """One reminder, in one transaction: its key (so it is sent once), an event in the
-        history, and its actions in the outbox. It changes no state, so no version."""
+        history, and its actions in the outbox. It changes no state, so no version. When
+        it escalates, the event's data names the further people (`escalate`), whom the
+        notify action adds, and the escalation's own key makes that happen once."""
 
         def work(conn: Connection) -> Outcome:
             row = transition.load(conn, instance_id)
@@ -209,15 +227,36 @@ class Timers:
             track = row.track(participant)
             if track is None or track.state in definition.track.deadline_met:
                 return Outcome(None)  # answered since we looked
+            escalation = self.escalation(conn, row.id, participant, reminder, track.due, now)
             note = f"reminder: {reminder.describe()} ({track.due.isoformat()})"
+            data: dict[str, Any] = {"reminder": key}
+            if escalation:
+                note += f", escalated to {', '.join(reminder.escalate.to)}"
+                data["escalate"] = list(reminder.escalate.to)
             event = transition.record(conn, row, now, SYSTEM_ACTOR, trigger="remind", source=track.state,
-                                      dest=track.state, participant=participant, note=note, data={"reminder": key})
-            record_reminder(conn, key, row.id, participant, event.seq, now)
+                                      dest=track.state, participant=participant, note=note, data=data)
+            for sent in filter(None, (key, escalation)):
+                record_reminder(conn, sent, row.id, participant, event.seq, now)
             view = transition.view_of(self.rt, row, definition, now)
             outbox = transition.enqueue(conn, row, event, list(reminder.actions), view)
             return Outcome(event, [event.seq], outbox, now)
 
         return self.uow.run(work, self.rt.actor, instance=instance_id, trigger="remind", participant=participant)
+
+    def escalation(self, conn: Connection, instance_id: str, participant: str, reminder: Reminder,
+                   due: dt.date, now: dt.datetime) -> str | None:
+        """The key of the escalation this reminder carries, or None: it has none, it is
+        not due yet, or it went out already (for this deadline)."""
+        if reminder.escalate is None:
+            return None
+        prefix, deadline = f"{instance_id}:{participant}:", f":{due.isoformat()}"
+        escalated = f"{prefix}escalate:{due.isoformat()}"
+        sent = [k for k in reminder_keys(conn, [instance_id]) if k.startswith(prefix)]
+        if escalated in sent:
+            return None
+        reminders = sum(1 for k in sent if deadline in k and ":escalate:" not in k)
+        overdue = dt.timedelta(days=(self.rt.today(now) - due).days)
+        return escalated if reminder.escalate.due(reminders, overdue) else None
 
     def fire_timeout(self, instance_id: str, now: dt.datetime) -> Outcome:
         def work(conn: Connection) -> Outcome:

@@ -98,13 +98,29 @@ class MachineDef:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """Further people a reminder also goes to, once, when a country stays silent: once
+    `after` reminders have gone to it for this deadline, or `after_overdue` past it."""
+
+    to: tuple[str, ...]
+    after: int | None = None
+    after_overdue: dt.timedelta | None = None
+
+    def due(self, reminders_sent: int, overdue: dt.timedelta) -> bool:
+        if self.after is not None:
+            return reminders_sent >= self.after
+        return overdue >= self.after_overdue
+
+
+@dataclass(frozen=True)
 class Reminder:
     """Actions (a notify, typically) for each track still owing its input: `before`
-    the deadline, or `every` so often once it is overdue."""
+    the deadline, or `every` so often once it is overdue; it may `escalate`."""
 
     actions: tuple[Call, ...]
     before: dt.timedelta | None = None
     every: dt.timedelta | None = None
+    escalate: Escalation | None = None
 
     def describe(self) -> str:
         if self.before is not None:

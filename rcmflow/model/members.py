@@ -67,7 +67,9 @@ class Members:
         return frozenset(roles)
 
     def focal_points(self, country: str) -> list[Person]:
-        return [p for p in self.people.values() if p.country == country]
+        """The country's people, but for those with a role of their own (a head of
+        delegation): they get what names that role."""
+        return [p for p in self.people.values() if p.country == country and p.roles <= BUILTIN_ROLES]
 
     def holders(self, role: str) -> list[str]:
         return sorted(p.id for p in self.people.values() if role in p.roles)

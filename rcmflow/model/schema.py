@@ -1,5 +1,5 @@
-"""The shape of the three files users write, declared once: a workflow definition,
-`workflows/members.yaml` and `rcmflow.toml`.
+"""The shape of the files users write, declared once: a workflow definition and
+`workflows/members.yaml` (`rcmflow.toml` is in `model.settings`).
 
 pydantic checks the keys, their types and which are required; `shape_problems` turns
 its errors into `file:line: message` through the loader's line table, each saying
@@ -9,13 +9,13 @@ countries) is checked afterwards, in `model.validate` and `model.members`.
 
 import datetime as dt
 import types
-from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from rcmflow.errors import BadInput, Problem
-from rcmflow.model.addresses import DisplayName, EmailAddress, Mailbox
+from rcmflow.model.addresses import DisplayName, EmailAddress
 from rcmflow.model.loader import Problems, line_of
 from rcmflow.model.values import parse_duration
 
@@ -26,6 +26,7 @@ TYPE_WORDS = {
     "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
     "list_type": "a list", "too_short": "non-empty", "greater_than_equal": "at least {ge}",
     "less_than_equal": "at most {le}", "greater_than": "more than {gt}", "finite_number": "a finite number",
+    "literal_error": "one of {expected}",
 }
 
 
@@ -156,9 +157,24 @@ class TransitionShape(Shape):
     description: str = hint("text", "")
 
 
+class EscalationShape(Shape):
+    after: Annotated[int, Field(ge=1)] | None = hint("a number of reminders sent, e.g. after: 3")
+    after_overdue: Duration | None = hint("a duration past the deadline, e.g. after_overdue: 10d")
+    to: Annotated[list[str], Field(min_length=1)] = hint("a list of roles or people, e.g. [head_of_delegation, ppt]",
+                                                        missing="an escalation needs to: [head_of_delegation, ...]")
+
+    @model_validator(mode="after")
+    def _after_or_overdue(self):
+        if (self.after is None) == (self.after_overdue is None):
+            raise PydanticCustomError("rule", "an escalation has either after: N (reminders sent) or "
+                                              "after_overdue: (e.g. 10d), and to: [...]")
+        return self
+
+
 class ReminderShape(Shape):
     before: Duration | None = hint("a duration like 7d")
     every: Duration | None = hint("a duration like 3d")
+    escalate: EscalationShape | None = hint("a mapping like {after: 3, to: [head_of_delegation, ppt]}")
     actions: ActionCalls = hint("a list of actions", missing="a reminder has either before: (e.g. 7d) or "
                                     "every: (e.g. 3d), and actions: [...]")
 
@@ -216,55 +232,6 @@ class MembersShape(Shape):
     observers: dict[str, CountryShape | None] = hint("a mapping of codes, like RNCOM: {name: RNCOM}", {})
     people: list[PersonShape] = hint("a list of people, like [{id: mx-focal, country: MX}]", [])
     groups: dict[str, list[str] | None] = hint("a mapping of group: [country codes]", {})
-
-
-# --- rcmflow.toml -----------------------------------------------------------------------
-
-Port = Annotated[int, Field(strict=False, ge=0, le=65535)]
-
-
-class DatabaseShape(Shape):
-    url: str | None = hint('a database URL, e.g. url = "sqlite:///rcmflow.db"')
-
-
-class SmtpShape(Shape):
-    host: str | None = hint('a host name, e.g. host = "smtp.example.org"')
-    port: Port | None = hint("a port number, e.g. port = 587")
-    starttls: bool = hint("true or false", False)
-    username: str | None = hint("text")
-    password: str | None = None  # read only to warn that it belongs in RCMFLOW_SMTP_PASSWORD
-    sender: Mailbox | None = Field(None, alias="from", description='an address, e.g. from = "RCM TS <ts@example.org>"')
-    timeout: Annotated[float, Field(strict=False, gt=0)] | None = hint("a number of seconds, e.g. timeout = 30")
-
-
-class OutboxShape(Shape):
-    folder: str | None = hint('a folder, e.g. folder = "outbox"')
-
-
-class ServeShape(Shape):
-    host: str | None = hint('a string, e.g. host = "127.0.0.1"')
-    port: Port | None = hint("a port number, e.g. port = 8000")
-    token: str | None = hint('a string, e.g. token = "…"')
-    # the web plugin checks that each entry is an address or a network
-    trusted_proxies: list[str] | None = hint('a list of addresses or networks, e.g. trusted_proxies = ["127.0.0.1"]')
-    threads: Annotated[int, Field(strict=True, ge=1, le=64)] | None = hint(
-        "a whole number from 1 to 64, e.g. threads = 8")
-
-
-class SettingsShape(Shape):
-    """rcmflow.toml: every key optional; any other [section] belongs to a plugin."""
-
-    model_config = ConfigDict(extra="allow")
-    extra_hint: ClassVar[str] = "a [section] of a plugin's settings (the settings are actor, language, timezone)"
-    __pydantic_extra__: dict[str, dict[str, Any]]
-
-    actor: str | None = hint('a person id, e.g. actor = "ts-officer"')
-    language: str | None = hint('a language code, e.g. language = "es"')
-    timezone: str | None = hint('a zone name, e.g. timezone = "America/El_Salvador"')
-    database: DatabaseShape | None = hint('a [database] table with url = "..."')
-    smtp: SmtpShape | None = hint("an [smtp] table with host, port, starttls, username, from")
-    outbox: OutboxShape | None = hint('an [outbox] table with folder = "..."')
-    serve: ServeShape | None = hint("a [serve] table with host, port, token, trusted_proxies, threads")
 
 
 # --- errors as file:line: message --------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Protocol
 
 from rcmflow.errors import BadInput
 from rcmflow.model.definition import (
-    Call, Definition, MachineDef, Param, Reminder, StateDef, Timeout, TrackDef, TransitionDef,
+    Call, Definition, Escalation, MachineDef, Param, Reminder, StateDef, Timeout, TrackDef, TransitionDef,
 )
 from rcmflow.model.loader import Problems, line_of, prune
 from rcmflow.model.members import Members
@@ -341,8 +341,25 @@ def read_reminders(reader: Reader, node: dict, has_deadline: bool) -> tuple[Remi
             continue
         if when.get("every") is not None and when["every"] < dt.timedelta(days=1):
             reader.add(items, "every: must be at least 1d, or countries get a message each tick", index)
-        reminders.append(Reminder(read_calls(reader, spec, "actions", "action"), **when))
+        escalate = read_escalation(reader, spec["escalate"]) if spec.get("escalate") else None
+        reminders.append(Reminder(read_calls(reader, spec, "actions", "action"), escalate=escalate, **when))
     return tuple(reminders)
+
+
+#: what an escalation's `to:` may name besides roles, groups, people and addresses
+ESCALATION_KEYWORDS = ("participant", "participants")
+
+
+def read_escalation(reader: Reader, spec: dict) -> Escalation:
+    members = reader.members
+    for index, rule in enumerate(spec["to"]):
+        if rule not in ESCALATION_KEYWORDS and rule not in members.known_roles() and rule not in members.groups \
+                and members.person(rule) is None and "@" not in rule:
+            roles = ", ".join(sorted(members.known_roles()))
+            reader.add(spec["to"], f"escalate to: {rule!r} is not a role ({roles}), a group, a person id "
+                                   f"or an e-mail address of members.yaml", index)
+    overdue = parse_duration(spec["after_overdue"]) if spec.get("after_overdue") is not None else None
+    return Escalation(tuple(spec["to"]), spec.get("after"), overdue)
 
 
 def read_participants(reader: Reader, data: dict, has_track: bool) -> tuple[str, ...]:

@@ -23,11 +23,17 @@ class Recipient:
 
 
 def resolve(ctx: "ActionContext", to: Any) -> list[Recipient]:
-    """The people `to` names, each once, in the order the rule lists them."""
+    """The people `to` names, each once, in the order the rule lists them; on a reminder
+    that escalates, also the further people its event names (`escalate`)."""
     found: dict[str, Recipient] = {}
     without_address: list[str] = []
-    for rule in to if isinstance(to, list) else [to]:
+    further = (ctx.event.data or {}).get("escalate") or []
+    for rule in [*(to if isinstance(to, list) else [to]), *further]:
         people = _people(ctx, str(rule).strip())
+        if not people and rule in further:  # the reminder still goes to those it names
+            log(ctx).warning("an escalation names nobody in members.yaml; not notified", to=rule,
+                             participant=ctx.event.participant)
+            continue
         if not people:
             raise NotifyError(f"to: {rule!r} names nobody on {ctx.instance.id}: members.yaml has no focal point "
                               f"or person for it")
@@ -64,6 +70,10 @@ def _people(ctx: "ActionContext", rule: str) -> list["Person | Recipient"]:
         return [members.people[person_id] for person_id in members.holders(rule)]
     if rule in members.groups:
         return _focal_points(ctx, list(members.groups[rule]))
+    if rule in members.known_roles():  # e.g. head_of_delegation: on a track, that country's
+        holders = [members.people[person_id] for person_id in members.holders(rule)]
+        country = ctx.event.participant
+        return [p for p in holders if p.country == country] if country else holders
     person = members.person(rule)
     if person is not None:
         return [person]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rcmflow.errors import AlreadyExists, DefinitionError, RcmflowError
@@ -28,7 +29,12 @@ class PlannedInstance:
 
 
 def load_plan(engine: "Engine") -> list[PlannedInstance]:
-    path = engine.home / PLAN_FILE
+    return read_plan(engine.home)
+
+
+def read_plan(home: Path) -> list[PlannedInstance]:
+    """The instances workflows/roadmap.yaml of `home` plans (none without the file)."""
+    path = home / PLAN_FILE
     if not path.exists():
         return []
     data, problems = load_yaml(path, PLAN_FILE)

@@ -1,0 +1,61 @@
+"""The shape of `rcmflow.toml`: every key optional; any other [section] belongs to a
+plugin. Checked with `model.schema.shape_problems`, like the other files users write."""
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import ConfigDict, Field
+
+from rcmflow.model.addresses import Mailbox
+from rcmflow.model.schema import Shape, hint
+
+Port = Annotated[int, Field(strict=False, ge=0, le=65535)]
+
+
+class DatabaseShape(Shape):
+    url: str | None = hint('a database URL, e.g. url = "sqlite:///rcmflow.db"')
+
+
+class SmtpShape(Shape):
+    host: str | None = hint('a host name, e.g. host = "smtp.example.org"')
+    port: Port | None = hint("a port number, e.g. port = 587")
+    starttls: bool = hint("true or false", False)
+    username: str | None = hint("text")
+    password: str | None = None  # read only to warn that it belongs in RCMFLOW_SMTP_PASSWORD
+    sender: Mailbox | None = Field(None, alias="from", description='an address, e.g. from = "RCM TS <ts@example.org>"')
+    timeout: Annotated[float, Field(strict=False, gt=0)] | None = hint("a number of seconds, e.g. timeout = 30")
+
+
+class OutboxShape(Shape):
+    folder: str | None = hint('a folder, e.g. folder = "outbox"')
+
+
+class ServeShape(Shape):
+    host: str | None = hint('a string, e.g. host = "127.0.0.1"')
+    port: Port | None = hint("a port number, e.g. port = 8000")
+    token: str | None = hint('a string, e.g. token = "…"')
+    # the web plugin checks that each entry is an address or a network
+    trusted_proxies: list[str] | None = hint('a list of addresses or networks, e.g. trusted_proxies = ["127.0.0.1"]')
+    threads: Annotated[int, Field(strict=True, ge=1, le=64)] | None = hint(
+        "a whole number from 1 to 64, e.g. threads = 8")
+
+
+class CalendarShape(Shape):
+    weekend: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = hint('e.g. ["sat", "sun"]', ["sat", "sun"])
+    holidays: bool = hint("true or false: whether each country's public holidays are days off", True)
+
+
+class SettingsShape(Shape):
+    """rcmflow.toml: every key optional; any other [section] belongs to a plugin."""
+
+    model_config = ConfigDict(extra="allow")
+    extra_hint: ClassVar[str] = "a [section] of a plugin's settings (the settings are actor, language, timezone)"
+    __pydantic_extra__: dict[str, dict[str, Any]]
+
+    actor: str | None = hint('a person id, e.g. actor = "ts-officer"')
+    language: str | None = hint('a language code, e.g. language = "es"')
+    timezone: str | None = hint('a zone name, e.g. timezone = "America/El_Salvador"')
+    database: DatabaseShape | None = hint('a [database] table with url = "..."')
+    smtp: SmtpShape | None = hint("an [smtp] table with host, port, starttls, username, from")
+    outbox: OutboxShape | None = hint('an [outbox] table with folder = "..."')
+    serve: ServeShape | None = hint("a [serve] table with host, port, token, trusted_proxies, threads")
+    calendar: CalendarShape | None = hint("a [calendar] table with weekend and holidays (the working days)")
