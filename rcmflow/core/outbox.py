@@ -3,7 +3,7 @@
 An action row is claimed with a conditional UPDATE (so two dispatchers never run
 the same row at once), run, and marked done in a transaction of its own. A failure
 leaves it pending with its error and a next attempt further off each time; after
-`MAX_ATTEMPTS` it is marked failed. A process that dies while running an action
+`MAX_ATTEMPTS`, or at once for a `PermanentFailure` (a 5xx refusal), it is marked failed. A process that dies while running an action
 leaves its claim to expire, and the next `tick` runs the action again: delivery is
 at least once, and the built-in actions use `ctx.idempotency_key` to make it once.
 """
@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from sqlalchemy import or_, select, update
 
-from rcmflow.errors import BadInput, NotFound
+from rcmflow.errors import BadInput, NotFound, PermanentFailure
 from rcmflow.log import get_logger
 from rcmflow.store.database import Database
 from rcmflow.store.models import OUTBOX, OutboxItem
@@ -105,7 +105,7 @@ class Dispatcher:
             self.perform(item)
         except Exception as exc:  # any failure keeps the action queued, with its reason
             message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-            final = item.attempts >= MAX_ATTEMPTS
+            final = item.attempts >= MAX_ATTEMPTS or isinstance(exc, PermanentFailure)
             with self.db.writing() as conn:
                 conn.execute(update(OUTBOX).where(OUTBOX.c.id == item.id).values(
                     status="failed" if final else "pending", last_error=message,
@@ -113,7 +113,8 @@ class Dispatcher:
             log.warning("action failed" + ("; giving up" if final else "; will retry"),
                         attempts=item.attempts, error=message)
             if failures is not None:
-                then = "it is given up" if final else "'rcmflow tick' retries it"
+                then = (f"it is given up; 'rcmflow outbox retry {item.id}' runs it again once that is fixed"
+                        if final else "'rcmflow tick' retries it")
                 failures.append(f"the {item.action} action (outbox {item.id}) failed: {message}; {then}")
             return False
         with self.db.writing() as conn:

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 from pydantic_core import PydanticCustomError
 
 from rcmflow.errors import BadInput, Problem
-from rcmflow.model.addresses import DisplayName, EmailAddress, Mailbox
+from rcmflow.model.addresses import DisplayName, EmailAddress, Mailbox, sender_problem
 from rcmflow.model.loader import Problems, line_of
 from rcmflow.model.values import parse_duration
 
@@ -231,6 +231,13 @@ class SmtpShape(Shape):
     password: str | None = None  # read only to warn that it belongs in RCMFLOW_SMTP_PASSWORD
     sender: Mailbox | None = Field(None, alias="from", description='an address, e.g. from = "RCM TS <ts@example.org>"')
     timeout: Annotated[float, Field(strict=False, gt=0)] | None = hint("a number of seconds, e.g. timeout = 30")
+
+    @model_validator(mode="after")
+    def _real_sender(self):
+        # A strict server refuses secretariat@localhost for good (504): say so before any step is taken.
+        if self.host and (problem := sender_problem(self.sender)):
+            raise PydanticCustomError("rule", problem)
+        return self
 
 
 class OutboxShape(Shape):
