@@ -448,7 +448,8 @@ def test_a_server_that_is_down_is_retried_and_each_message_goes_once(mailer, smt
     assert engine.get(instance).state == "collecting_input"
     [item] = outbox(db_url)
     assert (item.status, item.attempts) == ("pending", 1)
-    assert item.last_error.startswith(f"NotifyError: cannot reach the SMTP server 127.0.0.1:{smtp.port}:")
+    assert item.last_error.startswith("NotifyError: 13 of 13 e-mails could not go out: cannot reach the SMTP "
+                                      f"server 127.0.0.1:{smtp.port}:")
     assert sent_rows(db_url) == []
 
     smtp.start()
@@ -496,8 +497,8 @@ def test_a_recipient_refused_for_now_is_retried_alone(mailer, smtp, db_url):
     assert set(smtp.mailbox.per_recipient()) == everyone - {"focal@gt.example.org"}
     [item] = outbox(db_url)
     assert item.status == "pending"  # a 4xx: the next tick tries again
-    assert (f"refused 1 of {len(everyone)} messages: focal@gt.example.org (450 4.2.1 mailbox busy, try later)"
-            in item.last_error)
+    assert item.last_error == (f"NotifyError: 1 of {len(everyone)} e-mails could not go out: SMTP server "
+                               f"127.0.0.1:{smtp.port} refused focal@gt.example.org (450 4.2.1 mailbox busy, try later)")
 
     smtp.mailbox.refuse = {}
     assert engine.tick(LATER).actions_done == 1

@@ -41,13 +41,18 @@ def notify(ctx: "ActionContext", args: dict[str, Any]) -> None:
     template = args.get("template")
     if not isinstance(template, str) or not TEMPLATE_NAME.match(template):
         raise NotifyError(f"template {template!r} is not a template name")  # it makes a file name
-    settings = Settings.of(ctx)
     ledger = _ledger(ctx)
     recipients = resolve(ctx, args["to"])
     keys = {r.email: sent_key(ctx, r.email) for r in recipients}
     pending = [r for r in recipients if not ledger.seen(keys[r.email])]
-    if pending:
-        _deliver(ctx, template, _render(ctx, template, pending), settings, keys)
+    if not pending:
+        return
+    try:
+        settings = Settings.of(ctx)
+    except NotifyError as exc:  # nobody can be reached: say so for each
+        _report(ctx, template, {r.email: (r, str(exc), isinstance(exc, Refused)) for r in pending})
+        raise
+    _deliver(ctx, template, _render(ctx, template, pending), settings, keys)
 
 
 def _render(ctx: "ActionContext", template: str, recipients: list[Recipient]) -> list[Rendered]:
@@ -72,7 +77,7 @@ def _deliver(ctx: "ActionContext", template: str, messages: list[Rendered], sett
     ledger, outbox_id = _ledger(ctx), _outbox_id(ctx)
     smtp = Smtp(settings) if settings.host else None
     transport = "smtp" if smtp else "file"
-    missed: dict[str, tuple[Rendered, str, bool]] = {}  # address -> (message, reason, permanent)
+    missed: dict[str, tuple[Recipient, str, bool]] = {}  # address -> (whom, why, for good)
     failure: str | None = None
     sent = 0
     try:
@@ -87,12 +92,12 @@ def _deliver(ctx: "ActionContext", template: str, messages: list[Rendered], sett
             except (OSError, smtplib.SMTPException, NotifyError) as exc:
                 reason, lasting = smtp_reason(exc), permanent(exc)
                 if refused_message(exc):  # this message only: the others may still go
-                    missed[email] = (rendered, reason, lasting)
+                    missed[email] = (rendered.recipient, reason, lasting)
                     continue
                 failure = str(exc) if isinstance(exc, NotifyError) else (
                     f"SMTP server {smtp.where()} failed after {sent} of {len(messages)} messages: "
                     f"{type(exc).__name__}: {reason}")
-                missed.update((m.recipient.email, (m, reason, lasting)) for m in messages[index:])
+                missed.update((m.recipient.email, (m.recipient, reason, lasting)) for m in messages[index:])
                 break
             # The window SMTP leaves open: a crash between the server's 250 and this mark
             # sends the message again on the retry, with the same Message-ID. Nothing else
@@ -107,21 +112,20 @@ def _deliver(ctx: "ActionContext", template: str, messages: list[Rendered], sett
     finally:
         if smtp is not None:
             smtp.close()
-    _report(ctx, template, outbox_id, missed)
+    _report(ctx, template, missed)
     if missed:
         refused = "; ".join(f"{email} ({reason})" for email, (_, reason, _) in missed.items())
         error = Refused if all(lasting for _, _, lasting in missed.values()) else NotifyError
-        raise error(failure or f"SMTP server {smtp.where()} refused {len(missed)} of {len(messages)} messages: "
-                               f"{refused}")
+        raise error(f"{len(missed)} of {len(messages)} e-mails could not go out: "
+                    f"{failure or f'SMTP server {smtp.where()} refused {refused}'}")
 
 
-def _report(ctx: "ActionContext", template: str, outbox_id: int | None,
-            missed: dict[str, tuple[Rendered, str, bool]]) -> None:
-    """Put who this run did not reach in the ledger (or that it reached everyone, over
+def _report(ctx: "ActionContext", template: str, missed: dict[str, tuple[Recipient, str, bool]]) -> None:
+    """Put whom this run did not reach in the ledger (or that it reached everyone, over
     an earlier run's word): what `status` and `rcmflow outbox` show."""
     key = f"{ctx.idempotency_key}:not-reached"
     if not missed and not _ledger(ctx).seen(key):
         return
-    _ledger(ctx).put(key, outbox_id=outbox_id, instance_id=ctx.instance.id, template=template, not_reached={
-        email: {"reason": reason, "permanent": lasting, "participant": m.recipient.country,
-                "name": m.recipient.name} for email, (m, reason, lasting) in missed.items()})
+    _ledger(ctx).put(key, outbox_id=_outbox_id(ctx), instance_id=ctx.instance.id, template=template, not_reached={
+        email: {"reason": reason, "permanent": lasting, "participant": whom.country, "name": whom.name}
+        for email, (whom, reason, lasting) in missed.items()})
