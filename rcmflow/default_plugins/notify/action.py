@@ -102,10 +102,9 @@ def _deliver(ctx: "ActionContext", template: str, messages: list[Rendered], sett
             # The window SMTP leaves open: a crash between the server's 250 and this mark
             # sends the message again on the retry, with the same Message-ID. Nothing else
             # happens in between. A run that outlived its claim may have marked it first.
-            ledger.mark(keys[email], outbox_id=outbox_id, instance_id=ctx.instance.id, template=template,
-                        recipient=email, participant=rendered.recipient.country, language=rendered.language,
-                        subject=rendered.subject, message_id=msgid, transport=transport,
-                        path=str(path) if path else None)
+            ledger.mark(keys[email], outbox_id=outbox_id, instance_id=ctx.instance.id, recipient=email,
+                        language=rendered.language, subject=rendered.subject, message_id=msgid,
+                        transport=transport, path=str(path) if path else None)
             sent += 1
             log(ctx).info("notification sent", to=email, template=template, language=rendered.language,
                           message_id=msgid, transport=transport)
