@@ -62,8 +62,9 @@ class Dispatcher:
         with self.db.reading() as session, session.begin():
             conn = session.connection()
             items = [dict(row._mapping) for row in conn.execute(query)]
-            prefix = f"outbox-{items[0]['id']}:" if len(items) == 1 else "outbox-"
-            told = recipients(ledger_rows(conn, prefix)) if items else {}
+            # one instance's few actions by their keys; the whole queue in one sweep
+            prefixes = [f"outbox-{i['id']}:" for i in items] if instance_id or len(items) == 1 else ["outbox-"]
+            told = recipients(ledger_rows(conn, prefixes)) if items else {}
         for item in items:
             args = item["args"] if isinstance(item["args"], dict) else {}
             item.update(template=args.get("template"), to=args.get("to"), recipients=told.get(item["id"], []))

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from rcmflow.store.models import LEDGER
@@ -47,8 +47,8 @@ def ledger_put(conn: Connection, action: str, key: str, data: dict[str, Any], at
     ledger_insert(conn, action, key, data, at)
 
 
-def ledger_rows(conn: Connection, prefix: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """(action, key, data) of every row whose key starts with `prefix`, oldest first."""
+def ledger_rows(conn: Connection, prefixes: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(action, key, data) of every row whose key starts with one of `prefixes`, oldest first."""
     query = select(LEDGER.c.action, LEDGER.c.key, LEDGER.c.data).where(
-        LEDGER.c.key.startswith(prefix, autoescape=True)).order_by(LEDGER.c.id)
+        or_(*(LEDGER.c.key.startswith(prefix, autoescape=True) for prefix in prefixes))).order_by(LEDGER.c.id)
     return [(row.action, row.key, dict(row.data or {})) for row in conn.execute(query)]
