@@ -234,6 +234,15 @@ class ActionLedger(Protocol):
         """Record `key` as done, with `data` (JSON values) to remember about it.
         False, and the first mark's data kept, if it already was."""
 
+    def put(self, key: str, **data: Any) -> None:
+        """Keep `data` under `key`, replacing what an earlier `put` kept: for what may
+        change from one run to the next, such as who has not been reached yet.
+
+        What `rcmflow outbox`, `status` and the status page show of an action's
+        recipients comes from its rows that carry ``outbox_id``: a `mark` with
+        ``recipient`` is someone reached; a `put` with ``not_reached``
+        (``{address: {"reason": …, "participant": …}}``) names who was not, and why."""
+
 
 @dataclass
 class ActionContext:

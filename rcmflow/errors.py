@@ -56,6 +56,12 @@ class Conflict(RcmflowError):
     """Another writer kept winning the race for the same instance."""
 
 
+class PermanentFailure(RcmflowError):
+    """An action that no retry can make succeed (a server's permanent refusal, 5xx):
+    the outbox gives it up at once, with this message, instead of trying again;
+    `rcmflow outbox retry ID` runs it again once the cause is fixed."""
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One validation finding, printed as ``file:line: message``."""

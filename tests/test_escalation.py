@@ -51,7 +51,7 @@ def silent(home: Path, rcmflow, smtp, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     (home / "workflows" / "silent-call.yaml").write_text(SILENT)
     # every day a working day: this is about who is reminded, not when (see test_workdays.py)
-    (home / "rcmflow.toml").write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\n\n'
+    (home / "rcmflow.toml").write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nfrom = "RCM TS <ts@rcm.example.org>"\n\n'
                                        '[calendar]\nweekend = []\nholidays = false\n')
     assert rcmflow("init").exit_code == 0
     assert rcmflow("start", "silent-call", "--id", "call-1", "--set", "deadline=2030-04-20").exit_code == 0

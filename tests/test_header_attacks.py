@@ -66,10 +66,10 @@ def test_a_header_attack_reaches_only_its_recipient_and_adds_no_header(mailer, s
     engine.fire(instance, "poke", note=note)
 
     [(mail_from, rcpts, message)] = smtp.mailbox.received
-    assert (mail_from, rcpts) == ("secretariat@localhost", [EVE])
+    assert (mail_from, rcpts) == ("secretariat@rcm.example.org", [EVE])
     assert sorted(message.keys()) == HEADERS
     assert [a.addr_spec for a in message["To"].addresses] == [EVE]
-    assert [a.addr_spec for a in message["From"].addresses] == ["secretariat@localhost"]
+    assert [a.addr_spec for a in message["From"].addresses] == ["secretariat@rcm.example.org"]
     assert message["Cc"] is None and message["Bcc"] is None and message["X-Injected"] is None
     assert not message.defects
     for header, value in message.items():

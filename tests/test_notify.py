@@ -89,6 +89,10 @@ transitions:
 """
 
 
+#: the From of every test that sends through SMTP: a real address, as rcmflow.toml must give
+SENDER = 'from = "RCM Technical Secretariat <secretariat@rcm.example.org>"\n'
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -100,13 +104,14 @@ class Mailbox:
 
     def __init__(self):
         self.received: list[tuple[str, list[str], email.message.EmailMessage]] = []
-        self.refuse: set[str] = set()
+        #: address -> the server's answer to its RCPT TO (e.g. "550 5.1.1 mailbox unavailable")
+        self.refuse: dict[str, str] = {}
         #: after this many messages, answer "421 closing" and drop the connection
         self.close_after: int | None = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
+            return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -178,7 +183,7 @@ def mailer(home: Path, make_engine, smtp: SmtpServer):
     """An engine whose rcmflow.toml sends through the test's SMTP server."""
 
     def build(probe: str | None = None):
-        make_home(home, f"[smtp]\nhost = \"127.0.0.1\"\nport = {smtp.port}\n", probe)
+        make_home(home, f"[smtp]\nhost = \"127.0.0.1\"\nport = {smtp.port}\n{SENDER}", probe)
         engine = make_engine(clock=Clock(START))
         engine.init()
         return engine
@@ -208,7 +213,7 @@ def outbox(db_url: str) -> list:
 def sent_rows(db_url: str) -> list:
     """The messages notify has marked as sent in the action ledger, by key."""
     return [SimpleNamespace(key=row.key, at=row.at, **row.data)
-            for row in rows(db_url, LedgerEntry, LedgerEntry.key) if row.action == "notify"]
+            for row in rows(db_url, LedgerEntry, LedgerEntry.key) if row.action == "notify" and "recipient" in row.data]
 
 
 def body(message: email.message.EmailMessage) -> str:
@@ -304,12 +309,12 @@ def test_participants_hear_in_their_own_language(mailer, smtp, db_url):
         assert "by 20 April 2030" in text and THEME_1 in text
     us = smtp.mailbox.to("focal@us.example.org")
     assert us["To"] == "United States focal point <focal@us.example.org>"
-    assert us["From"] == "RCM Technical Secretariat <secretariat@localhost>"
-    assert us["Message-ID"].startswith("<outbox-1.us-focal.") and us["Message-ID"].endswith("@localhost>")
+    assert us["From"] == "RCM Technical Secretariat <secretariat@rcm.example.org>"
+    assert us["Message-ID"].startswith("<outbox-1.us-focal.") and us["Message-ID"].endswith("@rcm.example.org>")
     assert "the input of United States" in body(us)
     # Canada's French-speaking focal point: no French template, so the English one
     assert smtp.mailbox.to("pointfocal@ca.example.org")["Content-Language"] == "en"
-    assert {mail_from for mail_from, _, _ in smtp.mailbox.received} == {"secretariat@localhost"}
+    assert {mail_from for mail_from, _, _ in smtp.mailbox.received} == {"secretariat@rcm.example.org"}
 
     rows = sent_rows(db_url)
     assert len(rows) == len(counts) and {r.transport for r in rows} == {"smtp"}
@@ -443,7 +448,8 @@ def test_a_server_that_is_down_is_retried_and_each_message_goes_once(mailer, smt
     assert engine.get(instance).state == "collecting_input"
     [item] = outbox(db_url)
     assert (item.status, item.attempts) == ("pending", 1)
-    assert item.last_error.startswith(f"NotifyError: cannot reach the SMTP server 127.0.0.1:{smtp.port}:")
+    assert item.last_error.startswith("NotifyError: 13 of 13 e-mails could not go out: cannot reach the SMTP "
+                                      f"server 127.0.0.1:{smtp.port}:")
     assert sent_rows(db_url) == []
 
     smtp.start()
@@ -482,19 +488,19 @@ def test_a_server_that_stops_half_way_never_gets_a_message_twice(mailer, smtp, d
     assert len(sent_rows(db_url)) == len(everyone)
 
 
-def test_a_refused_recipient_is_retried_alone(mailer, smtp, db_url):
+def test_a_recipient_refused_for_now_is_retried_alone(mailer, smtp, db_url):
     engine = mailer()
-    smtp.mailbox.refuse = {"focal@gt.example.org"}
+    smtp.mailbox.refuse = {"focal@gt.example.org": "450 4.2.1 mailbox busy, try later"}
     instance = start(engine)
     engine.fire(instance, "open")
     everyone = focal_addresses(engine, MEMBERS)
     assert set(smtp.mailbox.per_recipient()) == everyone - {"focal@gt.example.org"}
     [item] = outbox(db_url)
-    assert item.status == "pending"
-    assert (f"refused 1 of {len(everyone)} messages: focal@gt.example.org (550 5.1.1 mailbox unavailable)"
-            in item.last_error)
+    assert item.status == "pending"  # a 4xx: the next tick tries again
+    assert item.last_error == (f"NotifyError: 1 of {len(everyone)} e-mails could not go out: SMTP server "
+                               f"127.0.0.1:{smtp.port} refused focal@gt.example.org (450 4.2.1 mailbox busy, try later)")
 
-    smtp.mailbox.refuse = set()
+    smtp.mailbox.refuse = {}
     assert engine.tick(LATER).actions_done == 1
     counts = smtp.mailbox.per_recipient()
     assert set(counts) == everyone and set(counts.values()) == {1}
@@ -597,6 +603,7 @@ def test_the_password_comes_only_from_the_environment(home, make_engine, db_url,
         make_home(home, f"""\
             [smtp]
             host = "127.0.0.1"
+            from = "RCM TS <ts@rcm.example.org>"
             port = {server.port}
             username = "rcm-ts"
             password = "from-the-file"
@@ -618,7 +625,7 @@ def test_the_password_comes_only_from_the_environment(home, make_engine, db_url,
 
 
 def test_the_environment_overrides_host_and_port(home, make_engine, smtp, monkeypatch):
-    make_home(home, '[smtp]\nhost = "mail.invalid"\nport = 1\n', "Subject: x\n\ny\n")
+    make_home(home, '[smtp]\nhost = "mail.invalid"\nport = 1\n' + SENDER, "Subject: x\n\ny\n")
     monkeypatch.setenv("RCMFLOW_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("RCMFLOW_SMTP_PORT", str(smtp.port))
     engine = make_engine()
@@ -649,7 +656,7 @@ def test_messages_sent_before_the_ledger_are_not_sent_again(home, db_url, make_e
     from rcmflow.store.database import Database
     from rcmflow.store.migrations import alembic_config
 
-    make_home(home, f"[smtp]\nhost = \"127.0.0.1\"\nport = {smtp.port}\n", "Subject: x\n\ny\n")
+    make_home(home, f"[smtp]\nhost = \"127.0.0.1\"\nport = {smtp.port}\n{SENDER}", "Subject: x\n\ny\n")
     to = ["focal@mx.example.org", "focal@us.example.org", "someone@partner.example.org"]
     then = START.replace(tzinfo=None)  # as stored: UTC without a zone
     old = Database(db_url)

@@ -114,3 +114,35 @@ def test_an_action_that_keeps_failing_is_marked_failed(pinger, home, recorder):
     assert (item["status"], item["attempts"]) == ("failed", MAX_ATTEMPTS)
     assert pinger.tick(now + dt.timedelta(days=1)).actions_failed == 0  # given up: no more attempts
     assert recorder.runs() == []
+
+
+def test_a_build_whose_process_died_before_the_outbox_heard_is_not_built_again(home, initialised, make_engine):
+    # The process dies after the action recorded its build, before the row is marked
+    # done (as SIGKILL leaves it); once the claim expires, the next tick runs it again.
+    engine = make_engine()
+    engine.start("thematic-consultation", params={"theme": "1", "deadline": "2030-04-20"})
+    engine.fire("theme-1", "open")
+    for country in engine.members.groups["members"]:
+        engine.fire("theme-1", "submit", participant=country)
+
+    class Killed(BaseException):
+        pass
+
+    doomed = engine.acting_as("ts-officer")
+    perform = doomed.dispatcher.perform
+
+    def build_then_die(item):
+        perform(item)
+        raise Killed
+
+    doomed.dispatcher.perform = build_then_die
+    with pytest.raises(Killed):
+        doomed.fire("theme-1", "close_collection")
+    [item] = engine.dispatcher.items()
+    assert (item["status"], item["attempts"]) == ("running", 1)
+
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=11)
+    assert engine.tick(later).actions_done == 1
+    builds = [e for e in engine.history("theme-1") if e.trigger == "build"]
+    assert [e.data["action"] for e in builds] == ["outbox-1"]
+    assert engine.dispatcher.items()[0]["status"] == "done"

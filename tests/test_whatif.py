@@ -29,7 +29,8 @@ def roadmap(home: Path, rcmflow, smtp, monkeypatch):
     sending e-mail through a loopback SMTP server."""
     for name in ("RCMFLOW_SMTP_HOST", "RCMFLOW_SMTP_PORT", "RCMFLOW_SMTP_USER", "RCMFLOW_SMTP_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
-    (home / "rcmflow.toml").write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\n')
+    (home / "rcmflow.toml").write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\n'
+                                       'from = "RCM TS <ts@rcm.example.org>"\n')
     assert rcmflow("init").exit_code == 0
     for theme, deadline in enumerate(DEADLINES, start=1):
         assert rcmflow("start", "thematic-consultation", "--set", f"theme={theme}",

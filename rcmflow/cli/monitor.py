@@ -123,8 +123,11 @@ def tick(engine, now, as_json: bool):
 def outbox(ctx, failed: bool, as_json: bool):
     """The actions queued by transitions: pending, done or failed, with their errors.
 
-    Actions run right after the transition that queued them; a failed one is retried
-    by 'rcmflow tick' with a growing pause, and after 8 attempts it is marked failed.
+    Each e-mail action shows its template and its recipients, those not reached in
+    red with the server's reason. Actions run right after the transition that queued
+    them; a failed one is retried by 'rcmflow tick' with a growing pause, and after 8
+    attempts it is marked failed; a permanent refusal (an SMTP 5xx) is marked failed
+    at once. 'rcmflow outbox retry ID' runs one again, once its cause is fixed.
     """
     if ctx.invoked_subcommand:
         return

@@ -165,14 +165,18 @@ def instance_detail(engine: "Engine", view: "InstanceView", options: list["Trigg
     if view.data:
         head.append("\ndata: " + ", ".join(f"{k}={_short(v)}" for k, v in view.data.items()))
     parts: list = [head]
+    missed = engine.undelivered(view.id)
     if view.tracks:
+        unreached = {m["participant"] for m in missed}
         table = _table("participant", "name", "state", "due", "", title=f"Tracks: {view.summary}")
         for p, t in view.tracks.items():
             country = engine.members.countries.get(p)
+            marks = ["OVERDUE"] * t.overdue + ["NOT REACHED"] * (p in unreached)
             table.add_row(p, country.name() if country else "", t.state,
-                          t.due.isoformat() if t.due else "",
-                          literal("OVERDUE", style="bold red") if t.overdue else "")
+                          t.due.isoformat() if t.due else "", literal(" ".join(marks), style="bold red"))
         parts.append(table)
+    if missed:
+        parts.append(undelivered_table(missed, engine.members))
     next_steps = triggers_table(options)
     next_steps.title = literal("Next steps", "table.title")
     parts.append(next_steps)
@@ -230,14 +234,45 @@ def plugins_table(infos: list["PluginInfo"]) -> Table:
 
 
 def outbox_table(items: list[dict], tz) -> Table:
-    table = _table("id", "instance", "event", "action", "status", "attempts", "next attempt", "last error")
+    table = _table("id", "instance", "event", "action", "status", "attempts", "next attempt", "recipients",
+                   "last error")
     styles = {"done": "green", "failed": "bold red", "pending": "yellow", "running": "cyan"}
     for i in items:
-        table.add_row(str(i["id"]), i["instance_id"], str(i["event_seq"]), i["action"],
+        action = f"{i['action']} {i['template']}" if i.get("template") else i["action"]
+        table.add_row(str(i["id"]), i["instance_id"], str(i["event_seq"]), action,
                       literal(i["status"], style=styles.get(i["status"], "")), str(i["attempts"]),
-                      "" if i["status"] == "done" else _when(i["next_attempt_at"], tz), i["last_error"] or "")
+                      "" if i["status"] in ("done", "failed") else _when(i["next_attempt_at"], tz), recipients_cell(i),
+                      i["last_error"] or "")
     if not items:
-        table.add_row("", "(the outbox is empty)", "", "", "", "", "", "")
+        table.add_row("", "(the outbox is empty)", "", "", "", "", "", "", "")
+    return table
+
+
+def recipients_cell(item: dict) -> Text:
+    """Who an action is for: each address, those not reached in red with why; before
+    its first attempt, its `to:` rule."""
+    cell = literal()
+    if not item.get("recipients"):
+        to = item.get("to")
+        return literal(f"to: {', '.join(map(str, to)) if isinstance(to, list) else to}" if to else "")
+    for n, person in enumerate(item["recipients"]):
+        cell.append("\n" if n else "")
+        who = f"{person['participant']} {person['address']}" if person["participant"] else person["address"]
+        if person["reached"]:
+            cell.append(who)
+        else:
+            cell.append(f"{who}: not reached ({person['reason']})", style="bold red")
+    return cell
+
+
+def undelivered_table(missed: list[dict], members: "Members") -> Table:
+    table = _table("participant", "address", "message", "why", "what now", title="Not reached by e-mail")
+    for m in missed:
+        country = members.countries.get(m["participant"]) if m["participant"] else None
+        now = (f"given up: fix it, then 'rcmflow outbox retry {m['outbox_id']}'" if m["status"] == "failed"
+               else "'rcmflow tick' retries it")
+        table.add_row(literal(f"{m['participant']} {country.name()}" if country else (m["participant"] or ""),
+                              style="bold red"), m["address"], m["template"] or m["action"], m["reason"] or "", now)
     return table
 
 

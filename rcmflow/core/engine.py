@@ -290,6 +290,11 @@ class Engine:
         """The files attached to an instance (one participant's, if given), oldest first."""
         return self.queries.attachments(instance_id, participant)
 
+    def undelivered(self, instance_id: str | None = None) -> list[dict]:
+        """Whom the actions not yet done (e-mails) have not reached, and why: one dict per
+        person with outbox_id, status, template, address, participant, reason, permanent."""
+        return self.dispatcher.undelivered(instance_id)
+
     def waiting_for(self, view: InstanceView) -> str:
         """In words, what the next step of an open instance waits for (from its guards)."""
         return self.queries.waiting_for(view)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy.exc import IntegrityError
 
-from rcmflow.store.ledger import ledger_get, ledger_insert
+from rcmflow.store.ledger import ledger_get, ledger_insert, ledger_put
 
 if TYPE_CHECKING:
     from rcmflow.store.database import Database
@@ -38,13 +38,21 @@ class Ledger:
             return ledger_get(session.connection(), self.action, key)
 
     def mark(self, key: str, **data: Any) -> bool:
-        try:
-            json.dumps(data)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"ledger data of {self.action!r} must be JSON values (str, int, list, dict…): {exc}") from None
+        self._check(data)
         try:
             with self.db.writing() as conn:
                 ledger_insert(conn, self.action, key, data, self._now())
         except IntegrityError:  # marked a moment ago by another run of the same action
             return False
         return True
+
+    def put(self, key: str, **data: Any) -> None:
+        self._check(data)
+        with self.db.writing() as conn:
+            ledger_put(conn, self.action, key, data, self._now())
+
+    def _check(self, data: dict[str, Any]) -> None:
+        try:
+            json.dumps(data)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"ledger data of {self.action!r} must be JSON values (str, int, list, dict…): {exc}") from None

@@ -3,7 +3,7 @@
 An action row is claimed with a conditional UPDATE (so two dispatchers never run
 the same row at once), run, and marked done in a transaction of its own. A failure
 leaves it pending with its error and a next attempt further off each time; after
-`MAX_ATTEMPTS` it is marked failed. A process that dies while running an action
+`MAX_ATTEMPTS`, or at once for a `PermanentFailure` (a 5xx refusal), it is marked failed. A process that dies while running an action
 leaves its claim to expire, and the next `tick` runs the action again: delivery is
 at least once, and the built-in actions use `ctx.idempotency_key` to make it once.
 """
@@ -16,9 +16,10 @@ from typing import Any, Callable
 
 from sqlalchemy import or_, select, update
 
-from rcmflow.errors import BadInput, NotFound
+from rcmflow.errors import BadInput, NotFound, PermanentFailure
 from rcmflow.log import get_logger
 from rcmflow.store.database import Database
+from rcmflow.store.ledger import ledger_rows
 from rcmflow.store.models import OUTBOX, OutboxItem
 
 MAX_ATTEMPTS = 8
@@ -49,13 +50,33 @@ class Dispatcher:
             ).all()
         return self.run(ids, now)
 
-    def items(self, failed_only: bool = False) -> list[dict]:
-        """The queue, oldest first: every action with its status, attempts and last error."""
+    def items(self, failed_only: bool = False, instance_id: str | None = None) -> list[dict]:
+        """The queue, oldest first: every action with its status, attempts and last error,
+        its `template` and `to` (when its arguments name them) and its `recipients`:
+        [{address, participant, reached, reason}] as the action's ledger tells them."""
         query = select(OUTBOX).order_by(OUTBOX.c.id)
         if failed_only:
             query = query.where(OUTBOX.c.status == "failed")
+        if instance_id is not None:
+            query = query.where(OUTBOX.c.instance_id == instance_id)
         with self.db.reading() as session, session.begin():
-            return [dict(row._mapping) for row in session.connection().execute(query)]
+            conn = session.connection()
+            items = [dict(row._mapping) for row in conn.execute(query)]
+            # one instance's few actions by their keys; the whole queue in one sweep
+            prefixes = [f"outbox-{i['id']}:" for i in items] if instance_id or len(items) == 1 else ["outbox-"]
+            told = recipients(ledger_rows(conn, prefixes)) if items else {}
+        for item in items:
+            args = item["args"] if isinstance(item["args"], dict) else {}
+            item.update(template=args.get("template"), to=args.get("to"), recipients=told.get(item["id"], []))
+        return items
+
+    def undelivered(self, instance_id: str | None = None) -> list[dict]:
+        """Everyone an action has not reached yet, and why: the items' `recipients` with
+        `reached` false, each with its action's `outbox_id`, `status` and `template`."""
+        return [{"outbox_id": item["id"], "instance_id": item["instance_id"], "action": item["action"],
+                 "status": item["status"], "template": item["template"], **person}
+                for item in self.items(instance_id=instance_id) if item["status"] != "done"
+                for person in item["recipients"] if not person["reached"]]
 
     def retry(self, item_id: int, now: dt.datetime) -> bool | None:
         """Run one action now, whatever its backoff; a failed one gets another chance."""
@@ -105,7 +126,7 @@ class Dispatcher:
             self.perform(item)
         except Exception as exc:  # any failure keeps the action queued, with its reason
             message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-            final = item.attempts >= MAX_ATTEMPTS
+            final = item.attempts >= MAX_ATTEMPTS or isinstance(exc, PermanentFailure)
             with self.db.writing() as conn:
                 conn.execute(update(OUTBOX).where(OUTBOX.c.id == item.id).values(
                     status="failed" if final else "pending", last_error=message,
@@ -113,7 +134,8 @@ class Dispatcher:
             log.warning("action failed" + ("; giving up" if final else "; will retry"),
                         attempts=item.attempts, error=message)
             if failures is not None:
-                then = "it is given up" if final else "'rcmflow tick' retries it"
+                then = (f"it is given up; 'rcmflow outbox retry {item.id}' runs it again once that is fixed"
+                        if final else "'rcmflow tick' retries it")
                 failures.append(f"the {item.action} action (outbox {item.id}) failed: {message}; {then}")
             return False
         with self.db.writing() as conn:
@@ -121,3 +143,25 @@ class Dispatcher:
                 status="done", done_at=self.clock(), last_error=None))
         log.info("action done", attempts=item.attempts)
         return True
+
+
+def recipients(rows: list[tuple[str, str, dict]]) -> dict[int, list[dict]]:
+    """Whom each outbox item is for, from its action's ledger rows (see
+    `ActionLedger.put`): a row with `recipient` is someone reached; the `not_reached`
+    of a `put` names the others, unless a later mark reached them."""
+    reached: dict[int, dict[str, dict]] = {}
+    missed: dict[int, dict[str, dict]] = {}
+    for _action, _key, data in rows:
+        item = data.get("outbox_id")
+        if not isinstance(item, int):
+            continue
+        if isinstance(data.get("recipient"), str):
+            reached.setdefault(item, {})[data["recipient"].lower()] = {
+                "address": data["recipient"], "participant": data.get("participant"), "reached": True,
+                "reason": None}
+        for address, why in (data.get("not_reached") or {}).items():
+            missed.setdefault(item, {})[address.lower()] = {
+                "address": address, "participant": why.get("participant"), "reached": False,
+                "reason": why.get("reason"), "permanent": bool(why.get("permanent"))}
+    return {item: list((missed.get(item, {}) | reached.get(item, {})).values())
+            for item in reached.keys() | missed.keys()}

@@ -117,6 +117,16 @@ def mailbox(text: str) -> tuple[str, str]:
     return addresses[0].display_name, addresses[0].addr_spec
 
 
+def sender_problem(sender: str | None) -> str | None:
+    """Why `sender` cannot be the From of messages sent through an SMTP server, or None."""
+    domain = mailbox(sender)[1].rpartition("@")[2].lower() if sender else ""
+    if domain and domain != "localhost" and not domain.endswith(".localhost") and "." in domain:
+        return None
+    got = f"it is {sender!r}" if sender else "it is not set"
+    return (f"[smtp] from must be the secretariat's real address to send through an SMTP server ({got}), "
+            f'e.g. from = "RCM Technical Secretariat <secretariat@example.org>"')
+
+
 def _as_rule(check):
     def run(value):
         from pydantic_core import PydanticCustomError

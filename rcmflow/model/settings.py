@@ -3,9 +3,10 @@ plugin. Checked with `model.schema.shape_problems`, like the other files users w
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from rcmflow.model.addresses import Mailbox
+from rcmflow.model.addresses import Mailbox, sender_problem
 from rcmflow.model.schema import Shape, hint
 
 Port = Annotated[int, Field(strict=False, ge=0, le=65535)]
@@ -23,6 +24,13 @@ class SmtpShape(Shape):
     password: str | None = None  # read only to warn that it belongs in RCMFLOW_SMTP_PASSWORD
     sender: Mailbox | None = Field(None, alias="from", description='an address, e.g. from = "RCM TS <ts@example.org>"')
     timeout: Annotated[float, Field(strict=False, gt=0)] | None = hint("a number of seconds, e.g. timeout = 30")
+
+    @model_validator(mode="after")
+    def _real_sender(self):
+        # A strict server refuses secretariat@localhost for good (504): say so before any step is taken.
+        if self.host and (problem := sender_problem(self.sender)):
+            raise PydanticCustomError("rule", problem)
+        return self
 
 
 class OutboxShape(Shape):

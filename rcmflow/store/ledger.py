@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from rcmflow.store.models import LEDGER
@@ -18,6 +18,7 @@ from rcmflow.store.models import LEDGER
 KEY_WIDTH = LEDGER.c.key.type.length
 
 _SELECT = select(LEDGER.c.data).where(LEDGER.c.action == bindparam("action"), LEDGER.c.key == bindparam("key"))
+_DELETE = delete(LEDGER).where(LEDGER.c.action == bindparam("action"), LEDGER.c.key == bindparam("key"))
 _INSERT = insert(LEDGER).values(action=bindparam("action"), key=bindparam("key"), data=bindparam("data"),
                                 at=bindparam("at"))
 
@@ -38,3 +39,16 @@ def ledger_get(conn: Connection, action: str, key: str) -> dict[str, Any] | None
 def ledger_insert(conn: Connection, action: str, key: str, data: dict[str, Any], at: dt.datetime) -> None:
     """Mark `key` done for `action`; an IntegrityError if it already is."""
     conn.execute(_INSERT, {"action": action, "key": stored_key(key), "data": data, "at": at})
+
+
+def ledger_put(conn: Connection, action: str, key: str, data: dict[str, Any], at: dt.datetime) -> None:
+    """Set `key` of `action` to `data`, replacing what an earlier put kept there."""
+    conn.execute(_DELETE, {"action": action, "key": stored_key(key)})
+    ledger_insert(conn, action, key, data, at)
+
+
+def ledger_rows(conn: Connection, prefixes: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(action, key, data) of every row whose key starts with one of `prefixes`, oldest first."""
+    query = select(LEDGER.c.action, LEDGER.c.key, LEDGER.c.data).where(
+        or_(*(LEDGER.c.key.startswith(prefix, autoescape=True) for prefix in prefixes))).order_by(LEDGER.c.id)
+    return [(row.action, row.key, dict(row.data or {})) for row in conn.execute(query)]

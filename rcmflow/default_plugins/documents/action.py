@@ -20,6 +20,11 @@ def build_document(ctx: "ActionContext", args: dict[str, Any]) -> None:
     """Build a document from a template into out/<instance>/ (docx, html) and record it."""
     from rcmflow.default_plugins.documents.build import build  # the document libraries load on first build
 
+    # A run that died after recording its build, before the outbox marked it done, is run
+    # again: its `build` event says the work is done (the files it wrote are the same).
+    if any(e.trigger == "build" and e.data.get("action") == ctx.idempotency_key
+           for e in ctx.engine.history(ctx.instance.id)):
+        return
     build(ctx.engine, ctx.instance, args["template"], tuple(args.get("formats") or FORMATS),
           actor=SYSTEM_ACTOR, cause={"event_seq": ctx.event.seq, "action": ctx.idempotency_key})
 

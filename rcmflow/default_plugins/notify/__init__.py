@@ -37,12 +37,25 @@ How a run goes, and why:
    The subject is rendered from the template's first line on its own: whatever a
    value contains, the subject stays one line, and line breaks never reach a header.
 3. Deliver each message (SMTP, or an ``.eml`` file in the outbox folder when no
-   SMTP host is set) and mark it in the ledger right after, in a short transaction
-   of its own. If the server fails half-way, the action raises, stays in the
-   outbox, and the retry sends only to those not yet marked. What cannot be made
-   exactly-once is a crash between the server's "250 OK" and that mark; the retry
-   then resends a message with the same Message-ID (derived from the action and
-   the recipient), which lets mail systems recognise the duplicate.
+   SMTP host is set) and mark it in the ledger the moment the server has said 250,
+   with nothing in between, in a short transaction of its own. The Message-ID is
+   derived from the instance, the event, the outbox action and the address, so it is
+   the same on every attempt. What cannot be made exactly-once is a crash (or a
+   connection lost) between the server keeping a message and that mark: the retry
+   then sends it again with the same Message-ID, which lets mail clients fold the
+   copies (tests/test_exactly_once.py kills the sender in every phase to show that
+   this is the only repetition, and that no message is ever lost).
+4. Who was not reached, and why, is put in the ledger (``outbox-N:not-reached``):
+   ``rcmflow outbox``, ``status INSTANCE`` and the status page show it, and ``fire``
+   warns that the e-mail could not go out. A permanent refusal (5xx: an unknown
+   mailbox, a sender the server will not take) fails the action at once with the
+   server's reason (``rcmflow outbox retry N`` once it is fixed); anything temporary
+   (4xx, a server down or a connection lost) leaves it to ``tick``, with a growing
+   pause, and the retry sends only to those not yet marked.
+
+With an SMTP host, ``from`` must be the secretariat's real address: without it (or
+with an address at ``localhost``) rcmflow.toml is refused when it is read, naming
+the setting, since strict servers refuse such a sender for good.
 
 Settings (``rcmflow.toml``)::
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rcmflow.default_plugins.notify.common import TEMPLATE_NAME, NotifyError, log
+from rcmflow.default_plugins.notify.common import TEMPLATE_NAME, NotifyError, Refused, log
 from rcmflow.default_plugins.notify.compose import Rendered, Templates, build, documents, message_id, template_scope
 from rcmflow.default_plugins.notify.recipients import Recipient, resolve
-from rcmflow.default_plugins.notify.transport import Settings, Smtp, refused_message, smtp_reason, write_eml
+from rcmflow.default_plugins.notify.transport import (Settings, Smtp, permanent, refused_message, smtp_reason,
+                                                      write_eml)
 
 if TYPE_CHECKING:
     from rcmflow.context import ActionContext
@@ -31,13 +31,9 @@ def _ledger(ctx: "ActionContext"):
     return ctx.ledger
 
 
-def _record(ctx: "ActionContext", key: str, rendered: Rendered, msgid: str, transport: str,
-            path: Path | None) -> None:
-    # A run of this action that outlived its claim may have marked it first: then mark() keeps that one.
+def _outbox_id(ctx: "ActionContext") -> int | None:
     outbox = re.fullmatch(r"outbox-(\d+)", ctx.idempotency_key)
-    _ledger(ctx).mark(key, outbox_id=int(outbox.group(1)) if outbox else None, instance_id=ctx.instance.id,
-                      recipient=rendered.recipient.email, language=rendered.language, subject=rendered.subject,
-                      message_id=msgid, transport=transport, path=str(path) if path else None)
+    return int(outbox.group(1)) if outbox else None
 
 
 def notify(ctx: "ActionContext", args: dict[str, Any]) -> None:
@@ -45,13 +41,18 @@ def notify(ctx: "ActionContext", args: dict[str, Any]) -> None:
     template = args.get("template")
     if not isinstance(template, str) or not TEMPLATE_NAME.match(template):
         raise NotifyError(f"template {template!r} is not a template name")  # it makes a file name
-    settings = Settings.of(ctx)
     ledger = _ledger(ctx)
     recipients = resolve(ctx, args["to"])
     keys = {r.email: sent_key(ctx, r.email) for r in recipients}
     pending = [r for r in recipients if not ledger.seen(keys[r.email])]
-    if pending:
-        _deliver(ctx, template, _render(ctx, template, pending), settings, keys)
+    if not pending:
+        return
+    try:
+        settings = Settings.of(ctx)
+    except NotifyError as exc:  # nobody can be reached: say so for each
+        _report(ctx, template, {r.email: (r, str(exc), isinstance(exc, Refused)) for r in pending})
+        raise
+    _deliver(ctx, template, _render(ctx, template, pending), settings, keys)
 
 
 def _render(ctx: "ActionContext", template: str, recipients: list[Recipient]) -> list[Rendered]:
@@ -68,39 +69,62 @@ def _render(ctx: "ActionContext", template: str, recipients: list[Recipient]) ->
 
 def _deliver(ctx: "ActionContext", template: str, messages: list[Rendered], settings: Settings,
              keys: dict[str, str]) -> None:
-    """Send (or write) each message and mark it in the ledger; raise at the end if
-    the server refused some, at once if it failed as a whole."""
+    """Send (or write) each message and mark it in the ledger the moment the server has
+    taken it; then put who was not reached, and why, in the ledger (for `status` and
+    `rcmflow outbox`) and raise: `Refused` if every failure was a 5xx, else NotifyError."""
     import smtplib
 
+    ledger, outbox_id = _ledger(ctx), _outbox_id(ctx)
     smtp = Smtp(settings) if settings.host else None
     transport = "smtp" if smtp else "file"
-    refused: list[str] = []
+    missed: dict[str, tuple[Recipient, str, bool]] = {}  # address -> (whom, why, for good)
+    failure: str | None = None
     sent = 0
     try:
-        for rendered in messages:
+        for index, rendered in enumerate(messages):
             email = rendered.recipient.email
             msgid = message_id(ctx, rendered.recipient, settings.sender.domain)
             msg = build(rendered, settings, msgid, ctx.now)
-            path = None
-            if smtp is None:
-                path = write_eml(settings.folder, msg, msgid)
-            else:
-                try:
+            path = write_eml(settings.folder, msg, msgid) if smtp is None else None
+            try:
+                if smtp is not None:
                     smtp.send(msg, email)
-                except (OSError, smtplib.SMTPException) as exc:
-                    if refused_message(exc):
-                        # This message only: the others may still go; the retry tries it again.
-                        refused.append(f"{email} ({smtp_reason(exc)})")
-                        continue
-                    raise NotifyError(f"SMTP server {smtp.where()} failed after {sent} of {len(messages)} "
-                                      f"messages: {type(exc).__name__}: {smtp_reason(exc)}") from None
-            _record(ctx, keys[email], rendered, msgid, transport, path)
+            except (OSError, smtplib.SMTPException, NotifyError) as exc:
+                reason, lasting = smtp_reason(exc), permanent(exc)
+                if refused_message(exc):  # this message only: the others may still go
+                    missed[email] = (rendered.recipient, reason, lasting)
+                    continue
+                failure = str(exc) if isinstance(exc, NotifyError) else (
+                    f"SMTP server {smtp.where()} failed after {sent} of {len(messages)} messages: "
+                    f"{type(exc).__name__}: {reason}")
+                missed.update((m.recipient.email, (m.recipient, reason, lasting)) for m in messages[index:])
+                break
+            # The window SMTP leaves open: a crash between the server's 250 and this mark
+            # sends the message again on the retry, with the same Message-ID. Nothing else
+            # happens in between. A run that outlived its claim may have marked it first.
+            ledger.mark(keys[email], outbox_id=outbox_id, instance_id=ctx.instance.id, recipient=email,
+                        language=rendered.language, subject=rendered.subject, message_id=msgid,
+                        transport=transport, path=str(path) if path else None)
             sent += 1
             log(ctx).info("notification sent", to=email, template=template, language=rendered.language,
                           message_id=msgid, transport=transport)
     finally:
         if smtp is not None:
             smtp.close()
-    if refused:
-        raise NotifyError(f"SMTP server {smtp.where()} refused {len(refused)} of {len(messages)} messages: "
-                          f"{'; '.join(refused)}")
+    _report(ctx, template, missed)
+    if missed:
+        refused = "; ".join(f"{email} ({reason})" for email, (_, reason, _) in missed.items())
+        error = Refused if all(lasting for _, _, lasting in missed.values()) else NotifyError
+        raise error(f"{len(missed)} of {len(messages)} e-mails could not go out: "
+                    f"{failure or f'SMTP server {smtp.where()} refused {refused}'}")
+
+
+def _report(ctx: "ActionContext", template: str, missed: dict[str, tuple[Recipient, str, bool]]) -> None:
+    """Put whom this run did not reach in the ledger (or that it reached everyone, over
+    an earlier run's word): what `status` and `rcmflow outbox` show."""
+    key = f"{ctx.idempotency_key}:not-reached"
+    if not missed and not _ledger(ctx).seen(key):
+        return
+    _ledger(ctx).put(key, outbox_id=_outbox_id(ctx), instance_id=ctx.instance.id, template=template, not_reached={
+        email: {"reason": reason, "permanent": lasting, "participant": whom.country, "name": whom.name}
+        for email, (whom, reason, lasting) in missed.items()})

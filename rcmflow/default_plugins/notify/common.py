@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from rcmflow.errors import RcmflowError
+from rcmflow.errors import PermanentFailure, RcmflowError
 from rcmflow.log import get_logger
 from rcmflow.model.addresses import AddressError, header_text, normalized_address
 
@@ -23,6 +23,11 @@ LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 
 class NotifyError(RcmflowError):
     """A notification that cannot go out as asked; the action stays in the outbox."""
+
+
+class Refused(NotifyError, PermanentFailure):
+    """The server refused for good (5xx) every message not yet delivered: the action is
+    given up at once, with the server's reasons, instead of being retried."""
 
 
 def parse_address(text: str) -> Address | None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rcmflow.default_plugins.notify.common import NotifyError, log
-from rcmflow.model.addresses import AddressError, display_name, mailbox
+from rcmflow.default_plugins.notify.common import NotifyError, Refused, log
+from rcmflow.model.addresses import AddressError, display_name, mailbox, sender_problem
 
 # The command line loads every built-in plugin to list its commands, so the mail
 # and TLS modules are imported when a notification is built, not here.
@@ -56,9 +56,12 @@ class Settings:
         if "password" in smtp:
             log(ctx).warning("rcmflow.toml [smtp] password is ignored; set RCMFLOW_SMTP_PASSWORD instead")
         folder = Path(str(ctx.config.section("outbox").get("folder") or "outbox")).expanduser()
+        host = (env.get("RCMFLOW_SMTP_HOST") or str(smtp.get("host") or "")).strip() or None
+        if host and (problem := sender_problem(smtp.get("from"))):  # the host may come from the environment
+            raise Refused(f"rcmflow.toml {problem}")
         return cls(
             sender=Address(display_name=display_name(name, addr), addr_spec=addr),
-            host=(env.get("RCMFLOW_SMTP_HOST") or str(smtp.get("host") or "")).strip() or None,
+            host=host,
             port=port,
             starttls=starttls,
             username=env.get("RCMFLOW_SMTP_USER") or smtp.get("username") or None,
@@ -129,13 +132,23 @@ def is_loopback(host: str) -> bool:
 
 
 def refused_message(exc: BaseException) -> bool:
-    """Whether the server refused this one message (its recipient, or its content for
-    good), rather than failing as a whole (gone, closing, "try again later")."""
+    """Whether the server refused this one message (its recipient, or its content),
+    rather than failing as a whole (gone, closing, "try again later")."""
     import smtplib
 
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return True
     return isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600
+
+
+def permanent(exc: BaseException) -> bool:
+    """A 5xx answer: the server will not take it however often it is asked (RFC 5321
+    4.2.1), unlike a 4xx or a lost connection, which a later attempt may get past."""
+    import smtplib
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
 
 
 def smtp_reason(exc: BaseException) -> str:

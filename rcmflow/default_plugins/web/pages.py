@@ -133,7 +133,10 @@ class Pages:
         definition = self._definition(view)
         state = definition.instance.states.get(view.state) if definition else None
         params = definition.params if definition else {}
+        missed = [dict(m, name=self._country(m["participant"]) if m["participant"] else "")
+                  for m in engine.undelivered(view.id)]
         return {
+            "not_reached": missed,
             "id": view.id, "workflow": view.workflow, "title": self._title(view), "state": view.state,
             "final": engine.is_final(view), "state_description": state.description if state else "",
             "version": view.version,
@@ -145,7 +148,8 @@ class Pages:
             "summary": view.summary,
             "tracks": [{"code": p, "name": self._country(p), "state": t.state, "kind": self._kind(view, t),
                         "due": t.due.isoformat() if t.due else None, "data": sorted(t.data.items()),
-                        "reminded": t.reminded.isoformat() if t.reminded else None}
+                        "reminded": t.reminded.isoformat() if t.reminded else None,
+                        "not_reached": [m for m in missed if m["participant"] == p]}
                        for p, t in view.tracks.items()],
             "options": [{"trigger": o.trigger, "dest": o.dest, "allowed": o.allowed, "reason": o.reason,
                          "roles": o.roles} for o in self._options(instance_id)],
