@@ -23,6 +23,7 @@ from rcmflow.context import SYSTEM_ACTOR, ActionContext, Attachment, ChainHead, 
 from rcmflow.core import policy, transition, views
 from rcmflow.core.files import read_limited
 from rcmflow.core.ledger import Ledger
+from rcmflow.core.mailroom import Mailroom
 from rcmflow.core.outbox import Dispatcher
 from rcmflow.core.queries import Queries, TriggerOption, select_tracks
 from rcmflow.core.runtime import Runtime, utc_now
@@ -71,6 +72,8 @@ class Engine:
         self.uow = UnitOfWork(self.db, self._after_commit, lambda line: self.on_warning(line))
         self.queries = Queries(rt, self.db)
         self.timers = Timers(rt, self.db, self.uow, self.queries, self.dispatcher, self.action_context)
+        #: the messages read from the mailbox (the mail plugin's store)
+        self.mail = Mailroom(self)
 
     #: called with one line when a step committed but what came after it failed (an
     #: action, a listener); the CLI prints it as a warning. Default: the log.
@@ -186,7 +189,9 @@ class Engine:
         """Fire due timeouts, send due reminders and run due actions. Safe to run as often
         as cron likes: each timeout fires once, each action runs until it has succeeded."""
         self.catalog  # noqa: B018 - read the definitions before any write transaction opens
-        return self.timers.tick(supported(now) if now else self.now())
+        now = supported(now) if now else self.now()
+        self.plugins.hook.on_tick(engine=self, now=now)  # e.g. mail read before the timeouts fall
+        return self.timers.tick(now)
 
     # --- reading -----------------------------------------------------------------------------
 

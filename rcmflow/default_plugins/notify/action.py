@@ -32,12 +32,16 @@ def _ledger(ctx: "ActionContext"):
 
 
 def _record(ctx: "ActionContext", key: str, rendered: Rendered, msgid: str, transport: str,
-            path: Path | None) -> None:
+            path: Path | None, template: str) -> None:
     # A run of this action that outlived its claim may have marked it first: then mark() keeps that one.
     outbox = re.fullmatch(r"outbox-(\d+)", ctx.idempotency_key)
     _ledger(ctx).mark(key, outbox_id=int(outbox.group(1)) if outbox else None, instance_id=ctx.instance.id,
                       recipient=rendered.recipient.email, language=rendered.language, subject=rendered.subject,
-                      message_id=msgid, transport=transport, path=str(path) if path else None)
+                      message_id=msgid, transport=transport, path=str(path) if path else None,
+                      # what a reply to it is matched by (the mailroom)
+                      participant=rendered.recipient.country if rendered.recipient.country in ctx.instance.tracks
+                      else None,
+                      template=template)
 
 
 def notify(ctx: "ActionContext", args: dict[str, Any]) -> None:
@@ -94,7 +98,7 @@ def _deliver(ctx: "ActionContext", template: str, messages: list[Rendered], sett
                         continue
                     raise NotifyError(f"SMTP server {smtp.where()} failed after {sent} of {len(messages)} "
                                       f"messages: {type(exc).__name__}: {smtp_reason(exc)}") from None
-            _record(ctx, keys[email], rendered, msgid, transport, path)
+            _record(ctx, keys[email], rendered, msgid, transport, path, template)
             sent += 1
             log(ctx).info("notification sent", to=email, template=template, language=rendered.language,
                           message_id=msgid, transport=transport)
