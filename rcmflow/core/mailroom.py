@@ -101,10 +101,11 @@ class Mailroom:
         engine.catalog  # noqa: B018 - read the definitions before the write transaction opens
 
         def work(conn: Connection) -> Outcome:
-            row = _open(conn, message_id, "accepted")
+            row = _existing(conn, message_id, for_update=True)
             if row["kind"] != "reply":
-                raise BadInput(f"mail {message_id} is {_kinds[row['kind']]}, not input; reject it "
-                               f"(rcmflow mail reject {message_id} --note …)")
+                raise BadInput(f"mail {message_id} is {_kinds[row['kind']]}, not input; only a reply can be "
+                               f"accepted (rcmflow mail inbox lists the replies)")
+            _check_open(row, "accepted")
             if not row["instance_id"] or not row["participant"]:
                 raise BadInput(f"mail {message_id} is held ({row['reason']}); give it a track first: "
                                f"rcmflow mail assign {message_id} --instance ID --participant CODE")
@@ -187,7 +188,11 @@ def _existing(conn: Connection, message_id: int, for_update: bool = False) -> di
 
 
 def _open(conn: Connection, message_id: int, becoming: str) -> dict[str, Any]:
-    row = _existing(conn, message_id, for_update=True)
+    return _check_open(_existing(conn, message_id, for_update=True), becoming)
+
+
+def _check_open(row: dict[str, Any], becoming: str) -> dict[str, Any]:
+    message_id = row["id"]
     if row["status"] not in OPEN:
         raise BadInput(f"mail {message_id} is {row['status']} already"
                        f"{' (event ' + str(row['event_seq']) + ')' if row['event_seq'] else ''}; "

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from rcmflow.config import CONFIG_FILE
 from rcmflow.errors import BadInput, SettingsError
@@ -43,6 +43,13 @@ class MailShape(Shape):
                                      list(DEFAULT_TYPES))
 
 
+class _Toml(Shape):
+    """rcmflow.toml as far as the [mail] section goes; the rest is the other parts' to check."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    mail: MailShape | None = None
+
+
 @dataclass(frozen=True)
 class MailSettings:
     shape: MailShape
@@ -74,7 +81,7 @@ def mail_settings(config: "Config") -> MailSettings:
     section = config.section("mail")
     if section:
         data, problems = load_toml(config.home / CONFIG_FILE, CONFIG_FILE)
-        if data is not None and not shape_problems(MailShape, data.get("mail"), problems, "[mail]", toml=True):
+        if data is not None and not shape_problems(_Toml, data, problems, CONFIG_FILE, toml=True):
             raise SettingsError(problems)
     shape = MailShape.model_validate(section)
     inbound = shape.inbound
