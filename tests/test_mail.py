@@ -225,3 +225,16 @@ def test_an_unreachable_imap_server_is_one_line(opened, home, rcmflow, snapshot,
     tick = rcmflow("tick", actor=None)
     assert tick.exit_code == 0 and "the mailbox was not read" in tick.stderr
     assert snapshot() == before
+
+
+def test_status_and_the_page_show_a_reply_awaiting_confirmation(asked, home, rcmflow, tmp_path):
+    corpus.drop(home / "inbox", corpus.outlook_reply(asked["focal@mx.example.org"]),
+                corpus.subject_only(sender="<b>stranger</b>@elsewhere.example"))
+    assert rcmflow("mail", "fetch").exit_code == 0
+    line = "MX on theme-1: reply received, awaiting confirmation (rcmflow mail show 1)"
+    assert line in rcmflow("status").stdout
+    assert "1 messages held for the secretariat" in rcmflow("status").stdout
+    assert rcmflow("report", "--html", str(tmp_path / "status.html")).exit_code == 0
+    assert line in (tmp_path / "status.html").read_text()
+    assert rcmflow("mail", "accept", "1").exit_code == 0
+    assert "awaiting confirmation" not in rcmflow("status").stdout

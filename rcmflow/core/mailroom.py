@@ -62,12 +62,30 @@ class Mailroom:
                 failing.pop((row["sender"] or "").lower(), None)
         return failing
 
-    def store(self, message: dict[str, Any], files: list[dict[str, Any]]) -> int | None:
+    def store(self, message: dict[str, Any], files: list[dict[str, Any]],
+              track_note: dict[str, Any] | None = None) -> int | None:
         """Keep one message and its attachments; None if it is kept already (another
-        fetch stored it a moment ago)."""
+        fetch stored it a moment ago). With `track_note` ({"kind", "note", "data"}), what
+        the message says about its track (out of office, a failing address) goes into the
+        history as rcmflow's own event, in the same transaction: both or neither."""
+        engine = self.engine
+
+        def work(conn: Connection) -> Outcome:
+            now = engine.now()
+            mail_id = statements.insert_message(conn, {"received_at": now, **message}, files)
+            if track_note is None:
+                return Outcome(mail_id)
+            row = transition.load(conn, message["instance_id"])
+            track = row.track(message["participant"])
+            event = transition.record(conn, row, now, SYSTEM_ACTOR, trigger=track_note["kind"], source=track.state,
+                                      dest=track.state, participant=track.participant,
+                                      note=track_note["note"].format(mail=mail_id),
+                                      data={**track_note["data"], "mail": mail_id})
+            statements.update_message(conn, mail_id, event_seq=event.seq)
+            return Outcome(mail_id, [event.seq], [], now)
+
         try:
-            with self.engine.db.writing() as conn:
-                return statements.insert_message(conn, {"received_at": self.engine.now(), **message}, files)
+            return engine.uow.run(work, SYSTEM_ACTOR, trigger="mail fetch").result
         except IntegrityError:
             return None
 
@@ -153,27 +171,6 @@ class Mailroom:
             return Outcome(None)
 
         engine.uow.run(work, engine.actor, trigger="mail reject")
-
-    def note_on_track(self, message_id: int, instance_id: str, participant: str, kind: str, note: str,
-                      data: dict[str, Any]) -> int:
-        """Record what a message says about a track (out of office, an address that
-        bounces) in the history as rcmflow's own event, and mark the message noted."""
-        engine = self.engine
-
-        def work(conn: Connection) -> Outcome:
-            row = transition.load(conn, instance_id)
-            track = row.track(participant)
-            if track is None:
-                raise BadInput(f"{instance_id} has no track for {participant!r}")
-            now = engine.now()
-            event = transition.record(conn, row, now, SYSTEM_ACTOR, trigger=kind, source=track.state,
-                                      dest=track.state, participant=participant, note=note,
-                                      data={**data, "mail": message_id})
-            statements.update_message(conn, message_id, status="noted", instance_id=instance_id,
-                                      participant=participant, event_seq=event.seq)
-            return Outcome(event.seq, [event.seq], [], now)
-
-        return engine.uow.run(work, SYSTEM_ACTOR, instance=instance_id, trigger=kind).result
 
 
 _kinds = {"auto_reply": "an auto-reply", "bounce": "a bounce", "malformed": "a malformed message",

@@ -47,6 +47,8 @@ def fetch(engine: "Engine", settings: MailSettings | None = None, progress=None)
                 report.skipped += 1
                 continue
             found = match(reading, engine.members, sent, instances)
+            if found.participant and found.participant not in instances[found.instance_id].tracks:
+                found = Match(found.instance_id, None, f"{found.reason}; no track for {found.participant} there")
             stored = _store(engine, box.source, letter, reading, found, settings)
             if stored is None:
                 report.skipped += 1
@@ -89,8 +91,22 @@ def _store(engine: "Engine", source: str, letter: Letter, reading: Reading, foun
         "reason": reason, "text": reading.text, "authentication": reading.authentication, "data": data,
         "raw": letter.raw,
     }
-    mail_id = engine.mail.store(message, files)
+    mail_id = engine.mail.store(message, files, _track_note(reading) if found.matched else None)
     return None if mail_id is None else (mail_id, reading.kind, status, reason)
+
+
+def _track_note(reading: Reading) -> dict[str, Any] | None:
+    """The event an auto-reply or a bounce leaves on its track ({mail} is the message's id)."""
+    if reading.kind == "auto_reply":
+        until = reading.until.isoformat() if reading.until else None
+        return {"kind": "out_of_office", "data": {"until": until},
+                "note": f"out of office{' until ' + until if until else ''} (auto-reply from {reading.sender}, "
+                        f"mail {{mail}})"}
+    if reading.kind == "bounce" and reading.failed:
+        return {"kind": "address_failing", "data": {"failed": reading.failed},
+                "note": f"{', '.join(reading.failed)} bounced (mail {{mail}}): the next reminder goes to the "
+                        f"other focal points and the secretariat"}
+    return None
 
 
 def _file(part, settings: MailSettings) -> dict[str, Any]:
@@ -106,23 +122,15 @@ def _file(part, settings: MailSettings) -> dict[str, Any]:
 
 def _follow(engine: "Engine", mail_id: int, reading: Reading, found: Match, settings: MailSettings,
             report: FetchReport) -> None:
-    """What a kept message changes: an out-of-office or a failing address on the track,
-    or, with auto_accept, the reply accepted at once."""
+    """With auto_accept, a focal point's matched reply is accepted at once; if that
+    fails (the track has moved on), the reply stays proposed in the inbox."""
+    if not (reading.kind == "reply" and found.matched and settings.shape.auto_accept):
+        return
+    person = sender_of(engine.members, reading.sender)
+    if person is None or person.country != found.participant:
+        return
     try:
-        if reading.kind == "auto_reply" and found.matched:
-            until = f" until {reading.until.isoformat()}" if reading.until else ""
-            engine.mail.note_on_track(mail_id, found.instance_id, found.participant, "out_of_office",
-                                      f"out of office{until} (auto-reply from {reading.sender}, mail {mail_id})",
-                                      {"until": reading.until.isoformat() if reading.until else None})
-        elif reading.kind == "bounce" and found.matched and reading.failed:
-            engine.mail.note_on_track(mail_id, found.instance_id, found.participant, "address_failing",
-                                      f"{', '.join(reading.failed)} bounced (mail {mail_id}): the next reminder "
-                                      f"goes to the other focal points and the secretariat",
-                                      {"failed": reading.failed})
-        elif reading.kind == "reply" and found.matched and settings.shape.auto_accept:
-            person = sender_of(engine.members, reading.sender)
-            if person is not None and person.country == found.participant:
-                engine.mail.accept(mail_id, actor=person.id)
+        engine.mail.accept(mail_id, actor=person.id)
     except RcmflowError as exc:
-        get_logger().warning("mail kept, but not acted on", mail=mail_id, error=str(exc))
-        report.problems.append(f"mail {mail_id}: kept in the inbox; {str(exc).splitlines()[0]}")
+        get_logger().warning("mail kept, but not accepted", mail=mail_id, error=str(exc))
+        report.problems.append(f"mail {mail_id}: kept in the inbox, not accepted: {str(exc).splitlines()[0]}")
