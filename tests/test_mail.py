@@ -149,20 +149,25 @@ def test_a_bounce_marks_the_address_failing_and_reroutes_the_next_reminder(asked
 
 
 def test_nothing_from_a_message_reaches_a_template_or_markup(asked, home, rcmflow):
-    sneaky = "{{ 7 * 7 }} {% for x in range(3) %}boom{% endfor %}"
+    sneaky = "{{ 7 * 7 }} {% for x in range(3) %}boom{% endfor %} [link=https://evil.example]x[/link]"
     corpus.drop(home / "inbox",
                 corpus.apple_reply(asked["focal@cr.example.org"], text=sneaky),
                 corpus.html_only(asked["focal@ni.example.org"], "focal@ni.example.org",
-                                 "<p>Nuestro <b>aporte</b></p><script>alert('x')</script>"))
+                                 "<p>Nuestro <b>aporte</b></p><script>alert('x')</script>"),
+                corpus.apple_reply(asked["focal@pa.example.org"], sender="focal@pa.example.org",
+                                   text="\x1b]0;pwned\x07\x1b[2J our input"))
     assert rcmflow("mail", "fetch").exit_code == 0
     messages = {m["participant"]: m for m in inbox(rcmflow).values()}
     shown = rcmflow("mail", "show", str(messages["CR"]["id"])).stdout
     assert sneaky in shown and "boomboom" not in shown
     html = rcmflow("mail", "show", str(messages["NI"]["id"])).stdout
     assert "Nuestro aporte" in html and "<b>" not in html and "alert" not in html
+    terminal = rcmflow("mail", "show", str(messages["PA"]["id"])).stdout
+    assert "\x1b" not in terminal and "␛]0;pwned␇" in terminal  # shown, not obeyed by the terminal
     written = set((home / "outbox").glob("*.eml"))
     assert rcmflow("mail", "accept", str(messages["CR"]["id"])).exit_code == 0
-    [receipt] = [p.read_text() for p in set((home / "outbox").glob("*.eml")) - written]
+    [receipt] = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default).get_body().get_content()
+                 for p in set((home / "outbox").glob("*.eml")) - written]
     assert sneaky in receipt and "boomboom" not in receipt  # the note quoted as it came, never evaluated
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import rcmflow
 from rcmflow.errors import RcmflowError
+from rcmflow.log import get_logger
 
 
 @rcmflow.hookimpl
@@ -28,13 +29,15 @@ def on_tick(engine, now):
     from rcmflow.default_plugins.mail.fetch import fetch
     from rcmflow.default_plugins.mail.settings import mail_settings
 
-    settings = mail_settings(engine.config)
-    if not settings.configured:
-        return
     try:
+        settings = mail_settings(engine.config)
+        if not settings.configured:
+            return
         report = fetch(engine, settings)
-    except RcmflowError as exc:  # the mailbox failing must not stop the timeouts and reminders
-        engine.on_warning(f"tick: the mailbox was not read: {str(exc).splitlines()[0]}")
+    except Exception as exc:  # noqa: BLE001 - the mailbox failing must not stop the timeouts and reminders
+        if not isinstance(exc, RcmflowError):
+            get_logger().exception("reading the mailbox failed")
+        engine.on_warning(f"tick: the mailbox was not read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
         return
     for line in report.problems:
         engine.on_warning(line)

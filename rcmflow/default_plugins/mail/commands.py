@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from rcmflow.output import emit_json
+from rcmflow.output import emit_json, terminal_text
 
 KINDS = {"reply": "reply", "auto_reply": "auto-reply", "bounce": "bounce", "malformed": "malformed",
          "oversized": "oversized"}
@@ -61,7 +61,8 @@ def _reading(mail: click.Group, pass_engine: Any) -> None:
         """
         from rcmflow.default_plugins.mail.fetch import fetch
 
-        shown = (lambda s: None) if as_json else (lambda s: click.echo(f"mail {s[0]}: {KINDS[s[1]]}, {s[2]} ({s[3]})"))
+        shown = (lambda s: None) if as_json else (
+            lambda s: click.echo(terminal_text(f"mail {s[0]}: {KINDS[s[1]]}, {s[2]} ({s[3]})")))
         report = fetch(engine, progress=shown)
         if as_json:
             return emit_json(report.as_json())
@@ -84,9 +85,9 @@ def _reading(mail: click.Group, pass_engine: Any) -> None:
         for row in rows:
             where = f"{row['instance_id']}/{row['participant']}" if row["participant"] else (row["instance_id"] or "-")
             files = f", {len(row['attachments'])} attachments" if row["attachments"] else ""
-            click.echo(f"{row['id']:>4}  {row['status']:<8}  {KINDS[row['kind']]:<10}  {where:<16}  "
-                       f"{row['sender'] or '?'}  {click.style(repr(row['subject'] or ''), dim=True)}{files}")
-            click.echo(f"      {row['reason']}")
+            click.echo(terminal_text(f"{row['id']:>4}  {row['status']:<8}  {KINDS[row['kind']]:<10}  {where:<16}  "
+                                     f"{row['sender'] or '?'}  {row['subject'] or ''!r}{files}"))
+            click.echo(terminal_text(f"      {row['reason']}"))
 
     @mail.command("show")
     @click.argument("mail_id", type=int)
@@ -144,11 +145,11 @@ def print_message(row: dict[str, Any]) -> None:
                        ("Kind", "kind"), ("Status", "status"), ("Track", "participant"), ("Instance", "instance"),
                        ("Why", "reason"), ("Until", "until"), ("Authentication-Results", "authentication")):
         if shown[key]:
-            click.echo(f"{label}: {shown[key]}")
+            click.echo(terminal_text(f"{label}: {shown[key]}"))
     if shown["failed"]:
-        click.echo(f"Failing: {', '.join(shown['failed'])}")
+        click.echo(terminal_text(f"Failing: {', '.join(shown['failed'])}"))
     for f in shown["attachments"]:
         refused = f"  NOT ACCEPTED: {f['refused']}" if f["refused"] else ""
-        click.echo(f"Attachment: {f['filename']} ({f['type']}, {f['size']:,} bytes){refused}")
+        click.echo(terminal_text(f"Attachment: {f['filename']} ({f['type']}, {f['size']:,} bytes){refused}"))
     click.echo("")
-    click.echo(row["text"] or "(no text)")
+    click.echo(terminal_text(row["text"] or "(no text)"))

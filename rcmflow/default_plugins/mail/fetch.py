@@ -47,7 +47,8 @@ def fetch(engine: "Engine", settings: MailSettings | None = None, progress=None)
                 report.skipped += 1
                 continue
             found = match(reading, engine.members, sent, instances)
-            if found.participant and found.participant not in instances[found.instance_id].tracks:
+            view = instances.get(found.instance_id)
+            if found.participant and (view is None or found.participant not in view.tracks):
                 found = Match(found.instance_id, None, f"{found.reason}; no track for {found.participant} there")
             stored = _store(engine, box.source, letter, reading, found, settings)
             if stored is None:

@@ -3,6 +3,7 @@ as it is: nothing is moved, deleted or marked as read."""
 
 from __future__ import annotations
 
+import imaplib
 import mailbox
 import socket
 import ssl
@@ -42,12 +43,19 @@ class Maildir:
         for key in sorted(box.keys()):
             if key in known:
                 continue
-            with box.get_file(key) as handle:
-                raw = handle.read(self.limit + 1)
-            if len(raw) > self.limit:
-                yield Letter(key, len(raw), raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0], whole=False)
+            try:
+                with box.get_file(key) as handle:
+                    raw = handle.read(self.limit + 1)  # never more than the limit in memory
+                    handle.seek(0, 2)
+                    size = handle.tell()
+            except (KeyError, FileNotFoundError):  # moved by a mail client since it was listed
+                continue
+            except OSError as exc:
+                raise MailboxError(f"cannot read {key} in {self.path}: {exc.strerror or exc}") from None
+            if size > self.limit:
+                yield Letter(key, size, raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0], whole=False)
             else:
-                yield Letter(key, len(raw), raw)
+                yield Letter(key, size, raw)
 
     def close(self) -> None:
         pass
@@ -85,14 +93,18 @@ class Imap:
         except Exception as exc:  # noqa: BLE001
             raise MailboxError(f"cannot open the folder {self.folder!r} on {self.where}: {_reason(exc)}") from None
         validity = info.get(b"UIDVALIDITY", 0)
-        wanted = [uid for uid in self.client.search("ALL") if f"{validity}:{uid}" not in known]
-        sizes = self.client.fetch(wanted, ["RFC822.SIZE"]) if wanted else {}
-        for uid in wanted:
-            size = sizes[uid][b"RFC822.SIZE"]
-            part = b"BODY.PEEK[HEADER]" if size > self.limit else b"BODY.PEEK[]"
-            fetched = self.client.fetch([uid], [part]).get(uid, {})
-            raw = fetched.get(b"BODY[HEADER]" if size > self.limit else b"BODY[]", b"")
-            yield Letter(f"{validity}:{uid}", size, raw, whole=size <= self.limit)
+        try:
+            wanted = [uid for uid in self.client.search("ALL") if f"{validity}:{uid}" not in known]
+            sizes = self.client.fetch(wanted, ["RFC822.SIZE"]) if wanted else {}
+            for uid in wanted:
+                size = sizes[uid][b"RFC822.SIZE"]
+                whole = size <= self.limit  # a bigger one: its headers only
+                fetched = self.client.fetch([uid], [b"BODY.PEEK[]" if whole else b"BODY.PEEK[HEADER]"]).get(uid, {})
+                raw = fetched.get(b"BODY[]" if whole else b"BODY[HEADER]", b"")
+                yield Letter(f"{validity}:{uid}", size, raw, whole=whole)
+        except (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.error) as exc:
+            raise MailboxError(f"the IMAP server {self.where} failed while the messages were read: {_reason(exc)}; "
+                               f"what was read is kept, and the next fetch goes on from there") from None
 
     def close(self) -> None:
         try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from rcmflow.output import terminal_text
+
 if TYPE_CHECKING:
     from rcmflow import Engine
 
@@ -31,4 +33,4 @@ def notes(engine: "Engine") -> list[str]:
     held = sum(row["status"] == "held" for row in rows)
     if held:
         lines.append(f"{held} messages held for the secretariat: rcmflow mail inbox --status held")
-    return lines
+    return [terminal_text(line) for line in lines]

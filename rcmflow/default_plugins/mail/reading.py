@@ -90,10 +90,13 @@ def read(raw: bytes) -> Reading:
 
 def read_headers(raw_headers: bytes, size: int) -> Reading:
     """An oversized message, from its headers only."""
-    msg = email.message_from_bytes(raw_headers, policy=email.policy.default)
-    message_id = (ids(msg.get("Message-ID")) or [None])[0]
-    reading = Reading("oversized", fingerprint(message_id, raw_headers), message_id=message_id)
-    _read_headers(reading, msg)
+    try:
+        msg = email.message_from_bytes(raw_headers, policy=email.policy.default)
+        message_id = (ids(msg.get("Message-ID")) or [None])[0]
+        reading = Reading("oversized", fingerprint(message_id, raw_headers), message_id=message_id)
+        _read_headers(reading, msg)
+    except Exception:  # noqa: BLE001 - its headers are unreadable too: it is kept all the same
+        reading = Reading("oversized", fingerprint(None, raw_headers))
     reading.problem = f"{size:,} bytes"
     return reading
 
