@@ -107,10 +107,12 @@ def on_tick(engine, now):
 
 
 @hookspec
-def status_notes(engine):
-    """Lines to show under `rcmflow status`: what a plugin knows about the tracks.
+def status_notes(engine, instances):
+    """Lines to show under `rcmflow status` and on the status page: what a plugin knows
+    about the tracks shown.
 
-    Return a list of one-line strings (or nothing), e.g. the mail plugin's
-    "MX on theme-3: reply received, awaiting confirmation (rcmflow mail show 4)".
-    It only reads: no writes, no e-mail.
+    `instances` are the `rcmflow.context.InstanceView`s being shown. Return a list of
+    one-line strings (or nothing), e.g. the mail plugin's "MX on theme-3: reply
+    received, awaiting confirmation (rcmflow mail show 4)". It only reads: no writes,
+    no e-mail.
     """

@@ -240,9 +240,11 @@ def test_hook_status_notes(home, rcmflow):
         import rcmflow
 
         @rcmflow.hookimpl
-        def status_notes(engine):
-            return [f"{len(engine.status())} instances, as the notes plugin counts them"]
+        def status_notes(engine, instances):
+            return [f"{len(instances)} of {len(engine.status())} instances shown, as the notes plugin counts them"]
         """))
     assert rcmflow("init").exit_code == 0
     rcmflow("start", "thematic-consultation", "--set", "theme=2", "--set", "deadline=2030-04-20")
-    assert "1 instances, as the notes plugin counts them" in rcmflow("status").stdout
+    rcmflow("start", "thematic-consultation", "--set", "theme=3", "--set", "deadline=2030-04-20")
+    assert "2 of 2 instances shown, as the notes plugin counts them" in rcmflow("status").stdout
+    assert "1 of 2 instances shown, as the notes plugin counts them" in rcmflow("status", "theme-3").stdout

@@ -238,7 +238,7 @@ def test_status_and_the_page_show_a_reply_awaiting_confirmation(asked, home, rcm
     assert rcmflow("mail", "fetch").exit_code == 0
     line = "MX on theme-1: reply received, awaiting confirmation (rcmflow mail show 1)"
     assert line in rcmflow("status").stdout
-    assert "1 messages held for the secretariat" in rcmflow("status").stdout
+    assert "1 message held for the secretariat" in rcmflow("status").stdout
     assert rcmflow("report", "--html", str(tmp_path / "status.html")).exit_code == 0
     assert line in (tmp_path / "status.html").read_text()
     assert rcmflow("mail", "accept", "1").exit_code == 0

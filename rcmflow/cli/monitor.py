@@ -53,7 +53,7 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
     if as_csv:
         return render.write_csv(engine, views)
     render.print_all(render.status_parts(engine, views, instance, filtered, by))
-    for lines in engine.plugins.hook.status_notes(engine=engine):  # e.g. the mailroom's
+    for lines in engine.plugins.hook.status_notes(engine=engine, instances=views):  # e.g. the mailroom's
         for line in lines or ():
             click.echo(line)
     warn_if_unverified(engine, instance)

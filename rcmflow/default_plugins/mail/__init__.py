@@ -44,7 +44,7 @@ def on_tick(engine, now):
 
 
 @rcmflow.hookimpl
-def status_notes(engine):
+def status_notes(engine, instances):
     from rcmflow.default_plugins.mail.notes import notes
 
-    return notes(engine)
+    return notes(engine, instances)

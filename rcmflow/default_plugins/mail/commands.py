@@ -84,7 +84,8 @@ def _reading(mail: click.Group, pass_engine: Any) -> None:
             return click.echo("no messages; 'rcmflow mail fetch' reads the mailbox")
         for row in rows:
             where = f"{row['instance_id']}/{row['participant']}" if row["participant"] else (row["instance_id"] or "-")
-            files = f", {len(row['attachments'])} attachments" if row["attachments"] else ""
+            count = len(row["attachments"])
+            files = f", {count} attachment{'s' if count > 1 else ''}" if count else ""
             click.echo(terminal_text(f"{row['id']:>4}  {row['status']:<8}  {KINDS[row['kind']]:<10}  {where:<16}  "
                                      f"{row['sender'] or '?'}  {row['subject'] or ''!r}{files}"))
             click.echo(terminal_text(f"      {row['reason']}"))
