@@ -150,6 +150,17 @@ def test_a_copy_of_a_message_on_the_server_is_not_kept_twice(opened, home, rcmfl
     assert len(inbox(rcmflow)) == 1
 
 
+def test_an_oversized_message_is_held_from_its_headers_without_downloading_it(opened, home, rcmflow, account):
+    settings = (home / "rcmflow.toml").read_text()
+    (home / "rcmflow.toml").write_text("[mail]\nmax_message_bytes = 100000\n" + settings)
+    account.append("INBOX", corpus.oversized(requests(home)["focal@do.example.org"], 400_000))
+    assert rcmflow("mail", "fetch").exit_code == 0
+    [big] = inbox(rcmflow).values()
+    assert (big["kind"], big["status"], big["from"]) == ("oversized", "held", "focal@do.example.org")
+    shown = json.loads(rcmflow("mail", "show", str(big["id"]), "--json").stdout)
+    assert shown["attachments"] == [] and "bytes" in shown["reason"]
+
+
 def test_a_refused_login_is_one_line_and_changes_nothing(opened, home, rcmflow, account, snapshot, monkeypatch):
     monkeypatch.setenv("RCMFLOW_IMAP_PASSWORD", "wrong")
     before = snapshot()

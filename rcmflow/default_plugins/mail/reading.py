@@ -97,7 +97,7 @@ def read_headers(raw_headers: bytes, size: int) -> Reading:
         _read_headers(reading, msg)
     except Exception:  # noqa: BLE001 - its headers are unreadable too: it is kept all the same
         reading = Reading("oversized", fingerprint(None, raw_headers))
-    reading.problem = f"{size:,} bytes"
+    reading.problem = f"{size:,} bytes, over max_message_bytes: only its headers are kept (read it in a mail client)"
     return reading
 
 

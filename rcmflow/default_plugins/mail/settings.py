@@ -31,6 +31,7 @@ class InboundShape(Shape):
     security: Literal["tls", "starttls", "none"] = hint('one of "tls", "starttls", "none"', "tls")
     username: str | None = hint('text, e.g. username = "rcm-ts"')
     folder: str = hint('a folder name, e.g. folder = "INBOX"', "INBOX")
+    password: str | None = None  # read only to refuse it: it belongs in the environment
     timeout: Annotated[float, Field(strict=False, gt=0)] = hint("a number of seconds, e.g. timeout = 30", 30.0)
 
 
@@ -85,6 +86,9 @@ def mail_settings(config: "Config") -> MailSettings:
             raise SettingsError(problems)
     shape = MailShape.model_validate(section)
     inbound = shape.inbound
+    if inbound is not None and inbound.password is not None:
+        raise BadInput(f"{CONFIG_FILE}: [mail.inbound] password: remove it and set the environment variable "
+                       f"{PASSWORD_VARIABLE} instead (a password is never read from a file)")
     if inbound is not None and inbound.host and not inbound.username:
         raise BadInput(f"{CONFIG_FILE}: [mail.inbound] host = {inbound.host!r} needs a username")
     configured = inbound is not None or (config.home / "inbox").is_dir()
