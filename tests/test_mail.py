@@ -117,14 +117,17 @@ def test_a_sender_is_only_ever_matched_to_its_own_country(asked, home, rcmflow, 
 
 def test_out_of_office_replies_are_recorded_on_the_track_with_their_return_date(engine, asked, home, rcmflow):
     corpus.drop(home / "inbox", corpus.out_of_office_es(asked["focal@hn.example.org"]),
-                corpus.out_of_office_en(None))
+                corpus.out_of_office_en(None),
+                corpus.out_of_office_en(asked["focal@mx.example.org"], sender="focal+{mail.__class__}@mx.example.org"))
     assert rcmflow("mail", "fetch").exit_code == 0
     messages = sorted(inbox(rcmflow).values(), key=lambda m: m["from"])
+    [braces] = [messages.pop(i) for i, m in enumerate(messages) if "{" in m["from"]]
     assert [(m["from"], m["kind"], m["status"], m["until"]) for m in messages] == [
         ("focal@bz.example.org", "auto_reply", "noted", "2026-12-09"),
         ("focal@hn.example.org", "auto_reply", "noted", "2026-12-14")]
     events = {e.participant: e for e in engine.history("theme-1") if e.trigger == "out_of_office"}
-    assert set(events) == {"BZ", "HN"} and "until 2026-12-14" in events["HN"].note
+    assert set(events) == {"BZ", "HN", "MX"} and "until 2026-12-14" in events["HN"].note
+    assert f"auto-reply from focal+{{mail.__class__}}@mx.example.org, mail {braces['id']}" in events["MX"].note
     assert tracks(rcmflow)["HN"] == "requested"  # an auto-reply is not input
     shown = rcmflow("status").stdout
     assert "HN on theme-1: out of office until 2026-12-14" in shown

@@ -65,9 +65,10 @@ class Mailroom:
     def store(self, message: dict[str, Any], files: list[dict[str, Any]],
               track_note: dict[str, Any] | None = None) -> int | None:
         """Keep one message and its attachments; None if it is kept already (another
-        fetch stored it a moment ago). With `track_note` ({"kind", "note", "data"}), what
-        the message says about its track (out of office, a failing address) goes into the
-        history as rcmflow's own event, in the same transaction: both or neither."""
+        fetch stored it a moment ago). With `track_note` ({"kind", "note", "data"}, "note" a
+        function of the message's id that gives the event's note), what the message says
+        about its track (out of office, a failing address) goes into the history as
+        rcmflow's own event, in the same transaction: both or neither."""
         engine = self.engine
 
         def work(conn: Connection) -> Outcome:
@@ -79,7 +80,7 @@ class Mailroom:
             track = row.track(message["participant"])
             event = transition.record(conn, row, now, SYSTEM_ACTOR, trigger=track_note["kind"], source=track.state,
                                       dest=track.state, participant=track.participant,
-                                      note=track_note["note"].format(mail=mail_id),
+                                      note=track_note["note"](mail_id),
                                       data={**track_note["data"], "mail": mail_id})
             statements.update_message(conn, mail_id, event_seq=event.seq)
             return Outcome(mail_id, [event.seq], [], now)
@@ -94,9 +95,11 @@ class Mailroom:
         attachments listed (without their content)."""
         def read(conn: Connection):
             rows = statements.select_messages(conn, status)
-            files = statements.select_files(conn, [r["id"] for r in rows]) if rows else []
+            by_message: dict[int, list[dict[str, Any]]] = {}
+            for f in statements.select_files(conn, [r["id"] for r in rows]) if rows else []:
+                by_message.setdefault(f["message"], []).append(f)
             for row in rows:
-                row["attachments"] = [f for f in files if f["message"] == row["id"]]
+                row["attachments"] = by_message.get(row["id"], [])
             return rows
 
         return self._read(read)

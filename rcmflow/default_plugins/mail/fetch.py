@@ -97,16 +97,17 @@ def _store(engine: "Engine", source: str, letter: Letter, reading: Reading, foun
 
 
 def _track_note(reading: Reading) -> dict[str, Any] | None:
-    """The event an auto-reply or a bounce leaves on its track ({mail} is the message's id)."""
+    """The event an auto-reply or a bounce leaves on its track; its note is made once the
+    message has its id (a function, never a format string: a sender may write braces)."""
     if reading.kind == "auto_reply":
         until = reading.until.isoformat() if reading.until else None
         return {"kind": "out_of_office", "data": {"until": until},
-                "note": f"out of office{' until ' + until if until else ''} (auto-reply from {reading.sender}, "
-                        f"mail {{mail}})"}
+                "note": lambda mail: f"out of office{' until ' + until if until else ''} "
+                                     f"(auto-reply from {reading.sender}, mail {mail})"}
     if reading.kind == "bounce" and reading.failed:
         return {"kind": "address_failing", "data": {"failed": reading.failed},
-                "note": f"{', '.join(reading.failed)} bounced (mail {{mail}}): the next reminder goes to the "
-                        f"other focal points and the secretariat"}
+                "note": lambda mail: f"{', '.join(reading.failed)} bounced (mail {mail}): the next reminder goes "
+                                     f"to the other focal points and the secretariat"}
     return None
 
 
