@@ -46,7 +46,8 @@ def _base(sender: str, subject: str, request: str | None, to: str = "officer@ts.
     if request:
         msg["In-Reply-To"] = request
         msg["References"] = request
-    msg["Authentication-Results"] = "mx.ts.example.org; spf=pass smtp.mailfrom=example.org; dkim=pass header.d=example.org"
+    msg["Authentication-Results"] = ("mx.ts.example.org; spf=pass smtp.mailfrom=example.org; "
+                                     "dkim=pass header.d=example.org")
     return msg
 
 

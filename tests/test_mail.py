@@ -107,6 +107,10 @@ def test_a_sender_is_only_ever_matched_to_its_own_country(asked, home, rcmflow, 
     wrong = rcmflow("mail", "assign", str(stranger["id"]), "--instance", "theme-1", "--participant", "XX")
     assert wrong.exit_code != 0 and "no track for 'XX'" in one_line(wrong) and snapshot() == before
 
+    for command in (["assign", str(stranger["id"]), "-i", "theme-1", "-p", "GT"],
+                    ["reject", str(other["id"]), "--note", "x"]):
+        foreign = rcmflow("mail", *command, actor="gt-focal")
+        assert foreign.exit_code == 4 and "only the secretariat" in one_line(foreign) and snapshot() == before
     assert rcmflow("mail", "assign", str(stranger["id"]), "-i", "theme-1", "-p", "MX").exit_code == 0
     assert rcmflow("mail", "accept", str(stranger["id"])).exit_code == 0
     assert rcmflow("mail", "reject", str(other["id"]), "--note", "GT wrote on Mexico's thread").exit_code == 0

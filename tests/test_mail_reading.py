@@ -76,8 +76,9 @@ def test_unreadable_messages_are_malformed_not_errors():
     assert read(b"\x00\xff not a message at all").kind == "malformed"
 
 
-@pytest.mark.parametrize("name, safe", [("../../etc/passwd", "passwd"), ("C:\\Users\\x\\aporte.docx", "aporte.docx"),
-                                        ("a\r\nb.pdf", "a b.pdf"), ("", "attachment-3.bin"), ("..", "attachment-3.bin")])
+@pytest.mark.parametrize("name, safe", [
+    ("../../etc/passwd", "passwd"), ("C:\\Users\\x\\aporte.docx", "aporte.docx"), ("a\r\nb.pdf", "a b.pdf"),
+    ("", "attachment-3.bin"), ("..", "attachment-3.bin")])
 def test_attachment_names_name_nothing_but_themselves(name, safe):
     assert safe_filename(name, 3) == safe
 

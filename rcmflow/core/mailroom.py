@@ -18,7 +18,7 @@ from rcmflow.context import SYSTEM_ACTOR
 from rcmflow.core import policy, transition
 from rcmflow.core.transition import FireResult, Move
 from rcmflow.core.unit_of_work import Outcome
-from rcmflow.errors import BadInput, NotFound
+from rcmflow.errors import BadInput, Forbidden, NotFound
 from rcmflow.store import mail as statements
 
 if TYPE_CHECKING:
@@ -37,6 +37,15 @@ class Mailroom:
     def _read(self, read):
         with self.engine.db.reading() as session, session.begin():
             return read(session.connection())
+
+    def _require_secretariat(self, what: str) -> None:
+        """Only the secretariat decides what a message answers, or that it answers nothing."""
+        engine = self.engine
+        engine.require_person(what)
+        holders = engine.members.holders("secretariat")
+        if engine.actor not in holders:
+            raise Forbidden(f"{what}: only the secretariat ({', '.join(holders) or 'nobody in members.yaml'}) "
+                            f"decides what a message answers; {engine.actor} is not of it")
 
     def known(self, source: str) -> set[str]:
         """The keys (IMAP UIDs, Maildir names) of `source` already stored."""
@@ -147,7 +156,7 @@ class Mailroom:
     def assign(self, message_id: int, instance_id: str, participant: str) -> dict[str, Any]:
         """Give a held message the track it answers; it is then proposed for acceptance."""
         engine = self.engine
-        engine.require_person(f"mail assign {message_id}")
+        self._require_secretariat(f"mail assign {message_id}")
 
         def work(conn: Connection) -> Outcome:
             _open(conn, message_id, "assigned")
@@ -166,7 +175,7 @@ class Mailroom:
     def reject(self, message_id: int, note: str) -> None:
         """Close a message that is not input, saying why; nothing moves."""
         engine = self.engine
-        engine.require_person(f"mail reject {message_id}")
+        self._require_secretariat(f"mail reject {message_id}")
 
         def work(conn: Connection) -> Outcome:
             _open(conn, message_id, "rejected")

@@ -37,7 +37,8 @@ def on_tick(engine, now):
     except Exception as exc:  # noqa: BLE001 - the mailbox failing must not stop the timeouts and reminders
         if not isinstance(exc, RcmflowError):
             get_logger().exception("reading the mailbox failed")
-        engine.on_warning(f"tick: the mailbox was not read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        engine.on_warning(f"tick: the mailbox was not read: {reason}")
         return
     for line in report.problems:
         engine.on_warning(line)
