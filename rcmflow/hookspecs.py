@@ -93,3 +93,26 @@ def document_context(context, instance, definition):
     `rcmflow.model.definition.Definition`. Called in plugin order; it must only
     compute (no writes, no e-mail), since documents are rebuilt at will.
     """
+
+
+@hookspec
+def on_tick(engine, now):
+    """Called by `rcmflow tick` (`Engine.tick`) before the timeouts and reminders due at `now`.
+
+    For work that time or the outside world brings (the mail plugin reads the mailbox
+    here, so that a reply that came before a deadline counts before the deadline's
+    timeout). `engine` is the `rcmflow.Engine`. An exception stops the tick: catch
+    what is not fatal and tell it with `engine.on_warning(line)`.
+    """
+
+
+@hookspec
+def status_notes(engine, instances):
+    """Lines to show under `rcmflow status` and on the status page: what a plugin knows
+    about the tracks shown.
+
+    `instances` are the `rcmflow.context.InstanceView`s being shown. Return a list of
+    one-line strings (or nothing), e.g. the mail plugin's "MX on theme-3: reply
+    received, awaiting confirmation (rcmflow mail show 4)". It only reads: no writes,
+    no e-mail.
+    """

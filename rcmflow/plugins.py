@@ -27,6 +27,7 @@ DEFAULT_PLUGINS = (
     "rcmflow.default_plugins.documents",
     "rcmflow.default_plugins.notify",
     "rcmflow.default_plugins.web",
+    "rcmflow.default_plugins.mail",
     "rcmflow.default_plugins.scenario",
 )
 ENTRY_POINT_GROUP = "rcmflow"

@@ -217,3 +217,34 @@ def test_a_registry_hook_gets_only_the_arguments_it_declares(home):
 
     result = CliRunner().invoke(cli, ["--home", str(home), "hello"])
     assert result.exit_code == 0 and result.output == "hello\n"
+
+
+def test_hook_on_tick(home, rcmflow):
+    """A plugin's on_tick runs with every tick, before its timeouts, at the tick's time."""
+    (home / "plugins" / "clock.py").write_text(textwrap.dedent("""\
+        from pathlib import Path
+        import rcmflow
+
+        @rcmflow.hookimpl
+        def on_tick(engine, now):
+            (Path(__file__).parent / "ticks.txt").open("a").write(now.isoformat() + "\\n")
+        """))
+    assert rcmflow("init").exit_code == 0
+    assert rcmflow("tick", "--now", "2030-01-02T03:04", actor=None).exit_code == 0
+    assert (home / "plugins" / "ticks.txt").read_text().startswith("2030-01-02T")
+
+
+def test_hook_status_notes(home, rcmflow):
+    """The lines a plugin returns are shown under the status."""
+    (home / "plugins" / "notes.py").write_text(textwrap.dedent("""\
+        import rcmflow
+
+        @rcmflow.hookimpl
+        def status_notes(engine, instances):
+            return [f"{len(instances)} of {len(engine.status())} instances shown, as the notes plugin counts them"]
+        """))
+    assert rcmflow("init").exit_code == 0
+    rcmflow("start", "thematic-consultation", "--set", "theme=2", "--set", "deadline=2030-04-20")
+    rcmflow("start", "thematic-consultation", "--set", "theme=3", "--set", "deadline=2030-04-20")
+    assert "2 of 2 instances shown, as the notes plugin counts them" in rcmflow("status").stdout
+    assert "1 of 2 instances shown, as the notes plugin counts them" in rcmflow("status", "theme-3").stdout

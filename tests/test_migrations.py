@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -105,4 +107,11 @@ def test_the_ledger_migration_goes_down_and_up_again(engine, consultation, db_ur
         command.upgrade(alembic_config(db, conn), "head")
     again = [{k: r[k] for k in ("action", "key", "at")} | {"data": r["data"]} for r in table("action_ledger")]
     db.dispose()
-    assert again == ledger
+    # sent_messages had no column for what the mailroom matches replies by: that much is lost going down
+    assert [kept(r) for r in again] == [kept(r) for r in ledger]
+    assert all("participant" in (json.loads(r["data"]) if isinstance(r["data"], str) else r["data"]) for r in ledger)
+
+
+def kept(row: dict) -> dict:
+    data = json.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
+    return {**row, "data": {k: v for k, v in data.items() if k not in ("participant", "template")}}

@@ -55,6 +55,9 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
     render.print_all(render.status_parts(engine, views, instance, filtered, by))
     if instance:
         warn_days_off(engine, views[0])
+    for lines in engine.plugins.hook.status_notes(engine=engine, instances=views):  # e.g. the mailroom's
+        for line in lines or ():
+            click.echo(line)
     warn_if_unverified(engine, instance)
 
 

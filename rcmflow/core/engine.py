@@ -23,6 +23,7 @@ from rcmflow.context import SYSTEM_ACTOR, ActionContext, Attachment, ChainHead, 
 from rcmflow.core import policy, transition, versions, views
 from rcmflow.core.files import read_limited
 from rcmflow.core.ledger import Ledger
+from rcmflow.core.mailroom import Mailroom
 from rcmflow.core.outbox import Dispatcher
 from rcmflow.core.queries import Queries, TriggerOption, select_tracks
 from rcmflow.core.runtime import Runtime, utc_now
@@ -76,6 +77,8 @@ class Engine:
         self.uow = UnitOfWork(self.db, self._after_commit, lambda line: self.on_warning(line))
         self.queries = Queries(rt, self.db)
         self.timers = Timers(rt, self.db, self.uow, self.queries, self.dispatcher, self.action_context)
+        #: the messages read from the mailbox (the mail plugin's store)
+        self.mail = Mailroom(self)
 
     #: called with one line when a step committed but what came after it failed (an
     #: action, a listener); the CLI prints it as a warning. Default: the log.
@@ -248,6 +251,7 @@ class Engine:
         if now is not None:
             return self.at(now).tick()
         self.catalog  # noqa: B018 - read the definitions before any write transaction opens
+        self.plugins.hook.on_tick(engine=self, now=self.now())  # e.g. mail read before the timeouts fall
         return self.timers.tick(self.now())
 
     # --- reading -----------------------------------------------------------------------------

@@ -200,6 +200,64 @@ class StoredDefinition(Base):
     stored_at: Mapped[dt.datetime]
 
 
+class MailMessage(Base):
+    """A message read from the mailroom's mailbox, kept whole (`raw`) once per
+    Message-ID, with what rcmflow made of it and what the secretariat decided."""
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (UniqueConstraint("source", "uid"), UniqueConstraint("fingerprint"))
+
+    id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    #: the mailbox it came from ("maildir:/path", "imap:user@host/INBOX") and its key there
+    source: Mapped[str] = mapped_column(String(300))
+    uid: Mapped[str] = mapped_column(String(300))
+    #: the SHA-256 of its Message-ID (of its bytes when it has none): one row per message
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None]
+    received_at: Mapped[dt.datetime]
+    #: reply, auto_reply, bounce, malformed or oversized
+    kind: Mapped[str] = mapped_column(String(20))
+    #: proposed, held, accepted, rejected or noted (an auto-reply or a bounce, recorded)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("instances.id", ondelete="SET NULL"))
+    participant: Mapped[str | None] = mapped_column(String(20))
+    #: why it is held, or how it was matched, in words
+    reason: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    #: the Authentication-Results header, as the receiving server wrote it
+    authentication: Mapped[str | None] = mapped_column(Text)
+    #: what else was read: the return date of an auto-reply, the addresses of a bounce, …
+    data: Mapped[dict[str, Any]]
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: the event that accepted it, or that recorded it on a track
+    event_seq: Mapped[int | None] = mapped_column(ForeignKey("events.seq", ondelete="SET NULL"))
+    #: who accepted, assigned or rejected it, and the note of a rejection
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class MailAttachment(Base):
+    """A file attached to a mailroom message; `content` is None when the limits refused it."""
+
+    __tablename__ = "mail_attachments"
+
+    id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    message: Mapped[int] = mapped_column(ForeignKey("mail_messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: why the limits refused it (type or size), or None
+    refused: Mapped[str | None] = mapped_column(Text)
+
+
 INSTANCES, TRACKS, EVENTS, OUTBOX = Instance.__table__, Track.__table__, Event.__table__, OutboxItem.__table__
 ATTACHMENTS, REMINDERS, LEDGER = Attachment.__table__, ReminderSent.__table__, LedgerEntry.__table__
 DEFINITIONS = StoredDefinition.__table__
+
+
+MAIL, MAIL_FILES = MailMessage.__table__, MailAttachment.__table__

@@ -104,7 +104,10 @@ def _deliver(ctx: "ActionContext", template: str, messages: list[Rendered], sett
             # happens in between. A run that outlived its claim may have marked it first.
             ledger.mark(keys[email], outbox_id=outbox_id, instance_id=ctx.instance.id, recipient=email,
                         language=rendered.language, subject=rendered.subject, message_id=msgid,
-                        transport=transport, path=str(path) if path else None)
+                        transport=transport, path=str(path) if path else None,
+                        # what a reply to it is matched by (the mailroom)
+                        participant=rendered.recipient.country if rendered.recipient.country in ctx.instance.tracks
+                        else None, template=template)
             sent += 1
             log(ctx).info("notification sent", to=email, template=template, language=rendered.language,
                           message_id=msgid, transport=transport)

@@ -87,9 +87,15 @@ def _people(ctx: "ActionContext", rule: str) -> list["Person | Recipient"]:
 
 def _focal_points(ctx: "ActionContext", countries: list[str]) -> list["Person"]:
     people = []
+    mailroom = getattr(ctx.engine, "mail", None)
+    failing = mailroom.failing() if mailroom is not None else {}
     for code in countries:
         found = ctx.members.focal_points(code)
         if not found:
             log(ctx).warning("no focal point in members.yaml; not notified", country=code)
-        people.extend(found)
+        working = [p for p in found if (p.email or "").lower() not in failing]
+        if len(working) < len(found):  # an address that bounces: the others, and the secretariat, hear of it
+            log(ctx).warning("a focal point's address bounces; sent to the others and the secretariat", country=code)
+            working += [ctx.members.people[p] for p in ctx.members.holders("secretariat")]
+        people.extend(working)
     return people

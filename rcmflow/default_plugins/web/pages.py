@@ -89,6 +89,9 @@ class Pages:
                        "overdue": sum(t.overdue for v in open_views for t in v.tracks.values())},
             "matrix": self._matrix(tracked[:MATRIX_COLUMNS], links, more=len(tracked[MATRIX_COLUMNS:])),
             "integrity": self._integrity(),
+            # what plugins know about the tracks (the mailroom: replies awaiting confirmation, bounces)
+            "notes": [line for lines in engine.plugins.hook.status_notes(engine=engine, instances=open_views)
+                      for line in lines or ()],
             "instances": [{"id": v.id, "href": links.instance(v.id), "state": v.state, "final": engine.is_final(v),
                            "title": self._title(v), "label": self._label(v), "summary": v.summary,
                            "updated": self._when(v.updated_at)} for v in views],
