@@ -30,8 +30,8 @@ class UserError(click.ClickException):
 class App:
     """What the global options chose; config, plugins and engine are built on first use."""
 
-    def __init__(self, home: str | None, db: str | None, actor: str | None):
-        self.home, self.db, self.actor = home, db, actor
+    def __init__(self, home: str | None, db: str | None, actor: str | None, lang: str | None = None):
+        self.home, self.db, self.actor, self.lang = home, db, actor, lang
         self._config = None
         self._plugins = None
         self._engine = None
@@ -41,7 +41,10 @@ class App:
         if self._config is None:
             from rcmflow.config import load_config
 
-            self._config = load_config(self.home, self.db, self.actor)
+            from rcmflow.language import use
+
+            self._config = load_config(self.home, self.db, self.actor, self.lang)
+            use(self._config.language)  # what the home speaks, unless --lang said
         return self._config
 
     @property
@@ -127,7 +130,7 @@ class RcmflowGroup(click.Group):
             return
         self._plugin_commands = []
         if ctx.obj is None:
-            ctx.obj = App(ctx.params.get("home"), ctx.params.get("db"), ctx.params.get("actor"))
+            ctx.obj = App(ctx.params.get("home"), ctx.params.get("db"), ctx.params.get("actor"), ctx.params.get("lang"))
         before = set(self.commands)
         try:
             ctx.obj.plugins.add_commands(self, pass_engine)
@@ -181,6 +184,9 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
 @click.option("--db", envvar="RCMFLOW_DB",
               help="Database URL [env RCMFLOW_DB; default: sqlite file rcmflow.db in the home].")
 @click.option("--actor", envvar="RCMFLOW_ACTOR", help="Who is acting: a person id of members.yaml [env RCMFLOW_ACTOR].")
+@click.option("--lang", envvar="RCMFLOW_LANG", type=click.Choice(["en", "es"]), is_eager=True,
+              help="Language of tables, messages, pages and calendar [env RCMFLOW_LANG; rcmflow.toml language; "
+                   "default en]. --json is the same in every language.")
 @click.option("--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True,
               help="Log lines on stderr: readable, or one JSON object a line.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
@@ -188,7 +194,7 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
 @click.option("-v", "--verbose", is_flag=True, help="Same as --log-level info.")
 @click.version_option(package_name="rcmflow")
 @click.pass_context
-def cli(ctx, home, db, actor, log_format, log_level, verbose):
+def cli(ctx, home, db, actor, lang, log_format, log_level, verbose):
     """rcmflow runs the RCM roadmap: consultations, reviews, meetings, the declaration.
 
     \b
@@ -203,11 +209,13 @@ def cli(ctx, home, db, actor, log_format, log_level, verbose):
       rcmflow history theme-1                        who did what, and when
       rcmflow demo                                   the meeting report's story, end to end
     """
+    from rcmflow.language import use
     from rcmflow.log import configure
 
     configure(log_format, log_level or ("info" if verbose else None))
+    use(lang)  # until the home's settings are read
     if ctx.obj is None:  # the plugin look-up may have made it already
-        ctx.obj = App(home, db, actor)
+        ctx.obj = App(home, db, actor, lang)
 
 
 def main() -> None:
