@@ -439,3 +439,55 @@ def test_serve_says_when_it_cannot_listen(rcmflow, engine, home):
 def test_pages_render_on_an_empty_database(engine):
     text = Pages(engine).overview(Links())
     assert "No step is started yet" in text and "No open step has participants" in text
+
+
+# --- in Spanish and in English ----------------------------------------------------------------
+
+
+def test_the_page_in_spanish_when_asked_or_when_the_browser_prefers_it(server):
+    base, _engine = server
+    status, _headers, body = get(base, f"/?token={TOKEN}&lang=es")
+    dom = DOM(body.decode("utf-8")).root
+    assert status == 200 and dom.find("html").attrs["lang"] == "es"
+    assert dom.find("h1").text == "Hoja de ruta de la CRM — estado"
+    assert "Quién ha enviado qué" in dom.find("h2", id="matrix-title").text
+    cell = dom.find("td", data_participant="BZ", data_instance="theme-4")
+    assert cell.text == "requested VENCIDO recordado el 10 jul 2017"
+    assert "plazo 7 jul 2017" in dom.find("th", data_instance="theme-4").text
+    assert "Belice" in dom.find("th", data_participant="BZ").text
+    # following a link keeps the language (and the token)
+    link = dom.find("tr", data_instance="theme-4").find("a").attrs["href"]
+    assert "lang=es" in link and f"token={TOKEN}" in link
+    status, _headers, body = get(base, link)
+    assert DOM(body.decode("utf-8")).root.find("html").attrs["lang"] == "es" and "Historial" in body.decode()
+    english = next(a for a in dom.find_all("a") if a.attrs.get("hreflang") == "en")
+    assert "lang=en" in english.attrs["href"] and english.text == "English"
+
+    _status, _headers, body = get(base, f"/?token={TOKEN}", {"Accept-Language": "es-SV,es;q=0.9,en;q=0.5"})
+    assert '<html lang="es">' in body.decode("utf-8")
+    _status, _headers, body = get(base, f"/?token={TOKEN}", {"Accept-Language": "pt-BR,en;q=0.5"})
+    assert '<html lang="en">' in body.decode("utf-8")
+    # an error page is in the reader's language too
+    status, _headers, body = get(base, f"/nowhere?token={TOKEN}&lang=es")
+    assert status == 404 and "No existe la página /nowhere." in body.decode("utf-8")
+
+
+def test_the_page_speaks_to_readers_not_to_the_command_line(rcmflow, engine):
+    from rcmflow.default_plugins.web.pages import for_readers
+
+    rcmflow("quickstart")
+    blocked = {o.trigger: o.reason for o in engine.triggers("declaration-2017")}
+    assert "give it with --set text=VALUE" in blocked["share_base_text"]  # what the command line says
+    page = Pages(engine).instance("declaration-2017", Links())
+    assert "give it with --set" not in page and "text not set" in page
+    assert for_readers("text not set: give it with --set text=VALUE") == "text not set"
+    assert for_readers("waiting for BZ: 1 of 2 tracks in submitted") == "waiting for BZ: 1 of 2 tracks in submitted"
+
+
+def test_the_report_in_the_home_language(played, rcmflow, tmp_path, home):
+    (home / "rcmflow.toml").write_text('language = "es"\n', encoding="utf-8")
+    target = tmp_path / "estado.html"
+    assert rcmflow("report", "--html", str(target)).exit_code == 0
+    dom = DOM(target.read_text(encoding="utf-8")).root
+    assert dom.find("html").attrs["lang"] == "es" and dom.find("h1").text == "Hoja de ruta de la CRM — estado"
+    assert "informe escrito por rcmflow report --html" in dom.find("footer").text

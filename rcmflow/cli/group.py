@@ -123,6 +123,9 @@ class RcmflowGroup(click.Group):
         for name in self._plugin_commands or ():
             self.commands.pop(name, None)
         self._plugin_commands = None
+        from rcmflow.language import use
+
+        use(None)  # and the last one's language: this one's comes with its settings
         return super().make_context(*args, **kwargs)
 
     def _add_plugin_commands(self, ctx: click.Context) -> None:
@@ -213,7 +216,8 @@ def cli(ctx, home, db, actor, lang, log_format, log_level, verbose):
     from rcmflow.log import configure
 
     configure(log_format, log_level or ("info" if verbose else None))
-    use(lang)  # until the home's settings are read
+    if lang:
+        use(lang)
     if ctx.obj is None:  # the plugin look-up may have made it already
         ctx.obj = App(home, db, actor, lang)
 
