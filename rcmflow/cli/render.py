@@ -292,7 +292,9 @@ def print_all(renderables: Iterable, wide: bool = False) -> None:
         if isinstance(renderable, str):
             click.echo(clean(renderable))
         elif wide and isinstance(renderable, Table):
-            out.print(renderable, width=max(out.width, _natural_width(renderable)))
+            screen, out.width = out.width, max(out.width, _natural_width(renderable))  # rich caps print's width
+            out.print(renderable)
+            out.width = screen
         else:
             out.print(renderable)
 
