@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rcmflow.context import SYSTEM_ACTOR
 from rcmflow.errors import BadInput, Forbidden, SettingsError
-from rcmflow.language import DEFAULT, LANGUAGES
+from rcmflow.language import DEFAULT, LANGUAGES, _
 
 CONFIG_FILE = "rcmflow.toml"
 
@@ -98,3 +98,35 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def machine_timezone() -> str | None:
+    """The zone this machine is set to (TZ, /etc/localtime...), if it has a name rcmflow reads."""
+    import tzlocal
+
+    # TZ first, read afresh: tzlocal keeps the first zone it found for the whole process
+    for name in (os.environ.get("TZ", "").lstrip(":"), None):
+        try:
+            name = name or tzlocal.get_localzone_name()
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, TypeError, LookupError):
+            continue
+        return name
+    return None
+
+
+def settle_timezone(home: Path) -> str | None:
+    """A home whose rcmflow.toml names no time zone gets this machine's, written at the
+    top of the file (made if need be), so that a date deadline closes at the end of the
+    local day rather than of the day in UTC (`init` and `quickstart` do this). Returns
+    the line that says so, else None."""
+    path = home / CONFIG_FILE
+    settings, _zone = read_settings(path)
+    name = machine_timezone()
+    if "timezone" in settings or name is None:
+        return None
+    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    line = f'timezone = "{name}"  # this machine\'s, written by rcmflow init; deadlines close at midnight here\n'
+    path.write_text(line + before, encoding="utf-8")
+    return _("time zone {zone} (this machine's) written to {file}: deadlines close at midnight there; "
+             "change it there if the secretariat works in another").format(zone=name, file=path)

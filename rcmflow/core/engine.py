@@ -228,6 +228,14 @@ class Engine:
         """The files attached to an instance (one participant's, if given), oldest first."""
         return self.queries.attachments(instance_id, participant)
 
+    def namespace(self) -> str:
+        """This database's own random name, made when `rcmflow init` created or upgraded
+        it: what keeps its exports (calendar UIDs) apart from another database's."""
+        from rcmflow.store.models import Property
+
+        with self.db.reading() as session, session.begin():
+            return session.get(Property, "namespace").value
+
     def waiting_for(self, view: InstanceView) -> str:
         """In words, what the next step of an open instance waits for (from its guards)."""
         return self.queries.waiting_for(view)

@@ -185,3 +185,13 @@ class LedgerEntry(Base):
 
 INSTANCES, TRACKS, EVENTS, OUTBOX = Instance.__table__, Track.__table__, Event.__table__, OutboxItem.__table__
 ATTACHMENTS, REMINDERS, LEDGER = Attachment.__table__, ReminderSent.__table__, LedgerEntry.__table__
+
+
+class Property(Base):
+    """What a database says about itself, one value a key: `namespace`, its own random
+    name (made by migration 0009), which keeps its calendar's UIDs apart from another's."""
+
+    __tablename__ = "properties"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
