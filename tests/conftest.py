@@ -161,6 +161,9 @@ class Postgres:
                             cursor.execute(statement, parameters or None)
                     if template is None:
                         return
+                    # the template's rows stand for those the migrations wrote (a namespace)
+                    for table in reversed(Base.metadata.sorted_tables):
+                        cursor.execute(f'DELETE FROM "{schema}"."{table.name}"')
                     for table in Base.metadata.sorted_tables:
                         cursor.execute(f'INSERT INTO "{schema}"."{table.name}" SELECT * FROM "{template}"."{table.name}"')
                     cursor.execute("SELECT sequencename, last_value FROM pg_sequences "
