@@ -182,8 +182,8 @@ def instance_detail(engine: "Engine", view: "InstanceView", options: list["Trigg
         head.append("   " + _("timeout {moment}").format(moment=_when(view.timeout_at, engine.config.timezone)))
     if view.params:
         params = definition.params if definition else {}
-        shown = [f"{k}={v}" + (f" ({params[k].label(v)})" if k in params and params[k].label(v) else "")
-                 for k, v in view.params.items()]
+        labels = {k: params[k].label(v, current()) if k in params else "" for k, v in view.params.items()}
+        shown = [f"{k}={v}" + (f" ({labels[k]})" if labels[k] else "") for k, v in view.params.items()]
         head.append("\n" + _("params: ") + ", ".join(shown))
     if view.data:
         head.append("\n" + _("data: ") + ", ".join(f"{k}={_short(v)}" for k, v in view.data.items()))

@@ -145,7 +145,7 @@ class Pages:
             "id": view.id, "workflow": view.workflow, "title": self._title(view), "state": view.state,
             "final": engine.is_final(view), "state_description": state.description if state else "",
             "version": view.version,
-            "params": [{"name": k, "value": v, "label": params[k].label(v) if k in params else ""}
+            "params": [{"name": k, "value": v, "label": params[k].label(v, current()) if k in params else ""}
                        for k, v in view.params.items()],
             "data": sorted(view.data.items()),
             "created": self._when(view.created_at), "updated": self._when(view.updated_at),
@@ -218,7 +218,7 @@ class Pages:
         definition = self._definition(view)
         if definition is None:
             return ""
-        labels = [definition.params[k].label(v) for k, v in view.params.items() if k in definition.params]
+        labels = [definition.params[k].label(v, current()) for k, v in view.params.items() if k in definition.params]
         return "; ".join(label for label in labels if label)
 
     def _country(self, code: str) -> str:
