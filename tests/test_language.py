@@ -97,6 +97,12 @@ def test_the_command_line_speaks_the_language_asked(rcmflow, opened, home, monke
     assert "What each step waits for" in rcmflow("status").stdout  # so does RCMFLOW_LANG
 
 
+def test_every_command_takes_lang_after_its_name_too(rcmflow, opened):
+    assert "Qué espera cada paso" in rcmflow("status", "--lang", "es").stdout
+    assert "cuándo" in rcmflow("history", opened, "--lang", "es").stdout
+    assert "--lang [en|es]" in rcmflow("workflows", "list", "--help").stdout
+
+
 def test_json_is_the_same_in_every_language(rcmflow, opened):
     for command in (["status"], ["status", opened], ["status", "--participant", "MX"], ["history", opened],
                     ["triggers", opened], ["workflows", "list"]):

@@ -103,6 +103,8 @@ def test_status_of_an_instance_lists_every_reminder_with_its_year(rcmflow, remin
     assert "2017-04-14, 2017-04-19" in next(line for line in lines if line.startswith(" BZ "))
     mexico = next(line for line in lines if line.startswith(" MX "))
     assert "submitted" in mexico and "2017-04-14" in mexico and "2017-04-19" not in mexico
+    spanish = rcmflow("--lang", "es", "status", reminded).stdout  # the deadline has passed, on the real clock
+    assert "Participantes: 10/11 requested, 1/11 submitted (10 vencidos)" in spanish
 
 
 def test_the_csv_gives_the_last_reminder_and_the_count(rcmflow, reminded):

@@ -113,6 +113,29 @@ def pass_engine(command):
 pass_app = click.make_pass_decorator(App)
 
 
+def _choose_language(ctx: click.Context, _param, value: str | None) -> None:
+    if value:
+        from rcmflow.language import use
+
+        use(value)
+        app = ctx.find_object(App)
+        if app is not None:  # its settings, if read later, speak it too
+            app.lang = value
+
+
+#: `--lang` after the command too (`rcmflow status --lang es`), as before it
+LANG_OPTION = click.Option(["--lang"], type=click.Choice(["en", "es"]), expose_value=False, is_eager=True,
+                           callback=_choose_language, help="Language of this command's output (see rcmflow --help).")
+
+
+def on_every_command(command: click.Command, option: click.Option) -> None:
+    """Give `command`, and each command of a group, `option` unless it has one of that name."""
+    if not any(option.name == param.name for param in command.params):
+        command.params.append(option)
+    for sub in getattr(command, "commands", {}).values():
+        on_every_command(sub, option)
+
+
 class RcmflowGroup(click.Group):
     """Adds plugin commands on first look-up and turns user errors into one line."""
 
@@ -148,7 +171,10 @@ class RcmflowGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str):
         self._add_plugin_commands(ctx)
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)
+        if command is not None:
+            on_every_command(command, LANG_OPTION)
+        return command
 
     def invoke(self, ctx: click.Context):
         try:
