@@ -132,3 +132,35 @@ def format_moment(moment: dt.datetime | None, language: str | None = None) -> st
 
     language = language or current()
     return f"{format_day(moment.date(), language)} {format_time(moment, 'short', locale=language)}"
+
+
+def pgettext(context: str, message: str) -> str:
+    """`message` in the current language, as meant in `context` (e.g. "state")."""
+    return translations(current()).pgettext(context, message)
+
+
+def state_name(state: str) -> str:
+    """A state of the roadmap's workflows as the secretariat says it; the name itself
+    (what commands take) in English, and where the catalog has no word for it."""
+    return pgettext("state", state)
+
+
+def extract_states(fileobj, keywords, comment_tags, options):
+    """Babel's extractor for workflow files (babel.cfg): every state of the instance
+    and of its tracks, as a message in the context "state"."""
+    import yaml
+
+    root = yaml.compose(fileobj)
+    for level in (root, _child(root, "track")):
+        for item in getattr(_child(level, "states"), "value", None) or []:
+            node = _child(item, "name") if isinstance(item, yaml.MappingNode) else item
+            if isinstance(node, yaml.ScalarNode):
+                yield node.start_mark.line + 1, "pgettext", ("state", node.value), []
+
+
+def _child(node, key: str):
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return next((value for name, value in node.value if name.value == key), None)
+    return None

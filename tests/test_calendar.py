@@ -222,7 +222,7 @@ def test_titles_and_descriptions_in_the_home_language(rcmflow, engine, home):
     assert str(calendar["X-WR-CALNAME"]) == "Hoja de ruta de la CRM"
     theme = next(e for e in calendar.walk("VEVENT") if e["UID"] == uid(engine, "theme-3.deadline"))
     assert theme["SUMMARY"] == "theme-3: aportes de 11 países" and theme.categories == ["Fecha límite"]
-    assert "Consulta temática theme-3 (estado: planned)" in theme["DESCRIPTION"]
+    assert "Consulta temática theme-3 (estado: programado)" in theme["DESCRIPTION"]
     assert "Pendiente para 11 de 11: Belice, Canadá" in theme["DESCRIPTION"]
     assert "Not met" not in theme["DESCRIPTION"] and "Belize" not in theme["DESCRIPTION"]
     result = rcmflow("calendar", "--out", str(home / "hoja.ics"))

@@ -452,7 +452,9 @@ def test_the_page_in_spanish_when_asked_or_when_the_browser_prefers_it(server):
     assert dom.find("h1").text == "Hoja de ruta de la CRM — estado"
     assert "Quién ha enviado qué" in dom.find("h2", id="matrix-title").text
     cell = dom.find("td", data_participant="BZ", data_instance="theme-4")
-    assert cell.text == "requested VENCIDO recordado el 10 jul 2017"
+    assert cell.text == "solicitado VENCIDO recordado el 10 jul 2017"
+    assert cell.attrs["data-state"] == "requested"  # the name commands take
+    assert "recibiendo aportes" in dom.find("th", data_instance="theme-4").text
     assert "plazo 7 jul 2017" in dom.find("th", data_instance="theme-4").text
     assert "Belice" in dom.find("th", data_participant="BZ").text
     # following a link keeps the language (and the token)

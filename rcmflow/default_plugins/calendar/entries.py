@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rcmflow.errors import DefinitionError, NotFound, RcmflowError
-from rcmflow.language import _, current, ngettext
+from rcmflow.language import _, current, ngettext, state_name
 from rcmflow.model.definition import Definition, Param
 from rcmflow.model.values import parse_date
 
@@ -120,7 +120,7 @@ class _Context:
 
     def heading(self) -> str:
         return _("{title} {instance} (state: {state})").format(
-            title=self.definition.title_in(current()), instance=self.view.id, state=self.view.state)
+            title=self.definition.title_in(current()), instance=self.view.id, state=state_name(self.view.state))
 
     def labels(self) -> list[str]:
         """The readable names of the params' values, e.g. the theme's title."""
@@ -191,11 +191,11 @@ def _timeout(c: _Context) -> Entry:
                    [c.heading(), *c.labels(), *_timeout_lines(c, trigger, c.view.state)])
 
 
-def _timeout_lines(c: _Context, trigger: str, state_name: str) -> list[str]:
-    state = c.definition.instance.states.get(state_name)
+def _timeout_lines(c: _Context, trigger: str, name: str) -> list[str]:
+    state = c.definition.instance.states.get(name)
     return [_("At this time `rcmflow tick` fires {trigger} on {instance}, which is in {state}; if a guard "
               "still refuses, the step waits and tick tries again.").format(
-                  trigger=trigger, instance=c.view.id, state=state_name),
+                  trigger=trigger, instance=c.view.id, state=state_name(name)),
             *c.described(state.description if state else "")]
 
 

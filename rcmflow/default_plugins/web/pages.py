@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 import rcmflow
 from rcmflow.errors import DefinitionError, NotFound, RcmflowError
-from rcmflow.language import LANGUAGES, _, current, format_day, format_moment, ngettext
+from rcmflow.language import LANGUAGES, _, current, format_day, format_moment, ngettext, state_name
 from rcmflow.model.diagram import render_graph
 from rcmflow.default_plugins.web.files import output_files, size_text
 from rcmflow.default_plugins.web.links import Links, ReportLinks
@@ -56,6 +56,7 @@ class Pages:
         self.env.filters["text"] = _text
         self.env.filters["day"] = format_day
         self.env.filters["for_readers"] = for_readers
+        self.env.filters["state"] = state_name  # data-state keeps the name commands take
         self.env.filters["first_line"] = _first_line
 
     # --- pages ---
