@@ -1,7 +1,8 @@
-"""Where rcmflow works and with what: home folder, database, actor, time zone.
+"""Where rcmflow works and with what: home folder, database, actor, language, time zone.
 
 Precedence, highest first: command-line option, environment variable
-(`RCMFLOW_HOME`, `RCMFLOW_DB`, `RCMFLOW_ACTOR`), `rcmflow.toml` in the home, default.
+(`RCMFLOW_HOME`, `RCMFLOW_DB`, `RCMFLOW_ACTOR`, `RCMFLOW_LANG`), `rcmflow.toml` in the
+home, default.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rcmflow.context import SYSTEM_ACTOR
-from rcmflow.errors import Forbidden, SettingsError
+from rcmflow.errors import BadInput, Forbidden, SettingsError
+from rcmflow.language import DEFAULT, LANGUAGES, _
 
 CONFIG_FILE = "rcmflow.toml"
 
@@ -27,13 +29,16 @@ class Config:
     timezone: ZoneInfo
     #: the whole of rcmflow.toml, for plugins that keep their settings there
     settings: dict[str, Any] = field(default_factory=dict)
+    #: what the command line, the calendar and the pages speak unless told otherwise
+    language: str = DEFAULT
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.settings.get(name) or {}
         return value if isinstance(value, dict) else {}
 
 
-def load_config(home: str | Path | None = None, db: str | None = None, actor: str | None = None) -> Config:
+def load_config(home: str | Path | None = None, db: str | None = None, actor: str | None = None,
+                language: str | None = None) -> Config:
     home_path = Path(home or os.environ.get("RCMFLOW_HOME") or ".").expanduser().resolve()
     settings, timezone = read_settings(home_path / CONFIG_FILE)
     db_url = db or os.environ.get("RCMFLOW_DB") or settings.get("database", {}).get("url")
@@ -41,7 +46,10 @@ def load_config(home: str | Path | None = None, db: str | None = None, actor: st
         db_url = f"sqlite:///{home_path / 'rcmflow.db'}"
     actor = actor or os.environ.get("RCMFLOW_ACTOR") or settings.get("actor") or _os_user()
     refuse_system_actor(str(actor))
-    return Config(home_path, db_url, actor, timezone, settings)
+    language = language or os.environ.get("RCMFLOW_LANG") or settings.get("language") or DEFAULT
+    if language not in LANGUAGES:  # rcmflow.toml's is checked with the file's line
+        raise BadInput(f"unknown language {language!r} (RCMFLOW_LANG); rcmflow speaks {', '.join(LANGUAGES)}")
+    return Config(home_path, db_url, actor, timezone, settings, language)
 
 
 def refuse_system_actor(actor: str) -> None:
@@ -70,6 +78,9 @@ def read_settings(path: Path) -> tuple[dict[str, Any], ZoneInfo]:
             timezone = ZoneInfo(tz_name)
         except (ZoneInfoNotFoundError, ValueError):
             problems.add(data, f"unknown timezone {tz_name!r}; use a name like America/Mexico_City or UTC", "timezone")
+        if data.get("language", DEFAULT) not in LANGUAGES:
+            problems.add(data, f"unknown language {data['language']!r}; rcmflow speaks {', '.join(LANGUAGES)}",
+                         "language")
     if problems:
         raise SettingsError(problems)
     return _plain(data), timezone
@@ -88,3 +99,35 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def machine_timezone() -> str | None:
+    """The zone this machine is set to (TZ, /etc/localtime...), if it has a name rcmflow reads."""
+    import tzlocal
+
+    # TZ first, read afresh: tzlocal keeps the first zone it found for the whole process
+    for name in (os.environ.get("TZ", "").lstrip(":"), None):
+        try:
+            name = name or tzlocal.get_localzone_name()
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, TypeError, LookupError):
+            continue
+        return name
+    return None
+
+
+def settle_timezone(home: Path) -> str | None:
+    """A home whose rcmflow.toml names no time zone gets this machine's, written at the
+    top of the file (made if need be), so that a date deadline closes at the end of the
+    local day rather than of the day in UTC (`init` and `quickstart` do this). Returns
+    the line that says so, else None."""
+    path = home / CONFIG_FILE
+    settings, _zone = read_settings(path)
+    name = machine_timezone()
+    if "timezone" in settings or name is None:
+        return None
+    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    line = f'timezone = "{name}"  # this machine\'s, written by rcmflow init; deadlines close at midnight here\n'
+    path.write_text(line + before, encoding="utf-8")
+    return _("time zone {zone} (this machine's) written to {file}: deadlines close at midnight there; "
+             "change it there if the secretariat works in another").format(zone=name, file=path)

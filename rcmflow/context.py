@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from rcmflow.language import _
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -58,7 +60,8 @@ class InstanceView:
         counts = Counter(t.state for t in self.tracks.values())
         parts = [f"{n}/{len(self.tracks)} {state}" for state, n in counts.most_common()]
         overdue = sum(t.overdue for t in self.tracks.values())
-        return ", ".join(parts) + (f" ({overdue} overdue)" if overdue else "")
+        late = _("({count} overdue)").format(count=overdue) if overdue else ""
+        return ", ".join(parts) + (f" {late}" if late else "")
 
 
 @dataclass(frozen=True)

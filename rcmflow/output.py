@@ -37,8 +37,9 @@ def emit_json(value: Any) -> None:
 
 
 def console():
-    """A rich console on standard output that never truncates piped output."""
+    """A rich console on standard output, as wide as the terminal. Piped, as wide as the
+    terminal it was started from (rich asks stdin and stderr too), COLUMNS, else 80;
+    tables fold what does not fit onto more lines rather than cut it."""
     from rich.console import Console
 
-    # Piped output is read by people with wide windows and by grep.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    return Console(highlight=False)

@@ -47,6 +47,9 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def pytest_configure(config):
+    # Piped output is as wide as COLUMNS says (else 80): the tests read it 200 wide, as a
+    # wide window shows it; the tests of narrow screens set their own.
+    os.environ["COLUMNS"] = "200"
     config.addinivalue_line(
         "markers", "fixture_workflows: the test's home holds tests/workflows/ (a small project) "
                    "instead of the roadmap in the repository's workflows/ and plugins/")
@@ -160,6 +163,9 @@ class Postgres:
                             cursor.execute(statement, parameters or None)
                     if template is None:
                         return
+                    # the template's rows stand for those the migrations wrote (a namespace)
+                    for table in reversed(Base.metadata.sorted_tables):
+                        cursor.execute(f'DELETE FROM "{schema}"."{table.name}"')
                     for table in Base.metadata.sorted_tables:
                         cursor.execute(f'INSERT INTO "{schema}"."{table.name}" SELECT * FROM "{template}"."{table.name}"')
                     cursor.execute("SELECT sequencename, last_value FROM pg_sequences "

@@ -70,7 +70,8 @@ def test_csv_has_one_line_per_track(mixed):
     nicaragua = next(r for r in rows if r["instance"] == "theme-1" and r["participant"] == "NI")
     assert nicaragua == {"instance": "theme-1", "workflow": "thematic-consultation",
                          "instance_state": "collecting_input", "participant": "NI", "name": "Nicaragua",
-                         "state": "requested", "due": "2017-04-20", "overdue": "true"}  # the CLI's clock: today
+                         "state": "requested", "due": "2017-04-20", "overdue": "true",
+                         "last_reminded": "", "reminders": "0"}  # the CLI's clock: today
 
 
 def test_filters_and_the_blocking_sentence(mixed, rcmflow):

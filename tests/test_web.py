@@ -187,7 +187,8 @@ def test_the_matrix_in_chromium(server, tmp_path, db_url):
     base, engine = server
     dom = DOM(chromium(tmp_path, base + "/", "--dump-dom")).root
     assert dom.find("h1").text == "RCM roadmap — status"
-    assert dom.find("meta", http_equiv="refresh").attrs["content"] == "60"
+    assert not dom.find_all("meta", http_equiv="refresh")  # the reader turns it on, and off
+    assert dom.find("html").attrs["lang"] == "en"
 
     # every member against theme-4: the answers, and the overdue marks of the rest
     for country in ("BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"):
@@ -198,22 +199,22 @@ def test_the_matrix_in_chromium(server, tmp_path, db_url):
         late = state != "submitted"  # drafting is not an answer either
         assert ("overdue" in cell.classes()) is late, (country, cell.classes())
         assert ("OVERDUE" in cell.text) is late, (country, cell.text)
-        assert ("reminded 07-10" in cell.text) is late, (country, cell.text)
+        assert ("reminded Jul 10, 2017" in cell.text) is late, (country, cell.text)
     assert dom.find("td", data_participant="MX", data_instance="theme-4").text == "submitted"
-    assert dom.find("td", data_participant="BZ", data_instance="theme-4").text == "requested OVERDUE reminded 07-10"
+    assert dom.find("td", data_participant="BZ", data_instance="theme-4").text == "requested OVERDUE reminded Jul 10, 2017"
     assert "met" in dom.find("td", data_participant="MX", data_instance="theme-4").classes()
     # planned steps are not late, whatever their tracks say
     assert dom.find("td", data_participant="BZ", data_instance="theme-5").text == "requested"
     assert "OVERDUE" not in dom.find("td", data_participant="BZ", data_instance="theme-5").text
 
     heading = dom.find("th", data_instance="theme-4")
-    assert "due 2017-07-07" in heading.text and "collecting_input" in heading.text
+    assert "due Jul 7, 2017" in heading.text and "collecting_input" in heading.text
     summary = dom.find("tr", **{"class": "summary"}).find("td", data_instance="theme-4")
     next_step = dom.find("tr", **{"class": "next"}).find("td", data_instance="theme-4")
     assert summary.text == "8/11 requested, 2/11 submitted, 1/11 drafting (9 overdue)"
     assert ("close_collection: waiting for BZ, CR, DO, SV, GT, HN, NI, PA, US: 2 of 11 tracks in "
             "submitted|accepted|declined") in next_step.text
-    assert "can fire now: cancel" in next_step.text
+    assert "can be taken now: cancel" in next_step.text
     review = dom.find("tr", **{"class": "next"}).find("td", data_instance="review-2017")
     assert "compile: waiting for theme-4 (collecting_input), theme-5 (planned), theme-6 (planned)" in review.text
 
@@ -245,7 +246,7 @@ def test_the_instance_page_in_chromium(server, tmp_path, db_url):
     assert [(r[2], r[3], r[4], r[5], r[6]) for r in rows] == [
         (e.actor, e.trigger, e.source or "", e.dest, e.participant or "") for e in events]
     submitted = next(r for r in rows if r[3] == "submit" and r[6] == "MX")
-    assert submitted[1].startswith("2017-06-05 ") and submitted[2] == "mx-focal"
+    assert submitted[1].startswith("Jun 5, 2017 ") and submitted[2] == "mx-focal"
     assert any(r[3] == "start_drafting" and r[7] == "draft under way" for r in rows)
 
     # what a country typed is text in the page, never an element
@@ -261,7 +262,7 @@ def test_the_instance_page_in_chromium(server, tmp_path, db_url):
     assert options["cancel"][3] == "yes"
     reminded = [r for r in rows if r[3] == "remind"]
     assert sorted(r[6] for r in reminded) == ["BZ", "CR", "DO", "GT", "HN", "NI", "PA", "SV", "US"]
-    assert dom.find("tr", data_participant="NI").find_all("td")[2].text == "2017-07-10"
+    assert dom.find("tr", data_participant="NI").find_all("td")[2].text == "Jul 10, 2017"
     assert "OVERDUE" in dom.find("td", data_participant="BZ", data_instance="theme-4").text
     # the diagram: Graphviz's SVG with the current state filled, or the Mermaid text
     [diagram] = [n for n in dom.iter() if "diagram" in n.classes()]
@@ -437,4 +438,58 @@ def test_serve_says_when_it_cannot_listen(rcmflow, engine, home):
 
 def test_pages_render_on_an_empty_database(engine):
     text = Pages(engine).overview(Links())
-    assert "No instance is started yet" in text and "No open step has participants" in text
+    assert "No step is started yet" in text and "No open step has participants" in text
+
+
+# --- in Spanish and in English ----------------------------------------------------------------
+
+
+def test_the_page_in_spanish_when_asked_or_when_the_browser_prefers_it(server):
+    base, _engine = server
+    status, _headers, body = get(base, f"/?token={TOKEN}&lang=es")
+    dom = DOM(body.decode("utf-8")).root
+    assert status == 200 and dom.find("html").attrs["lang"] == "es"
+    assert dom.find("h1").text == "Hoja de ruta de la CRM — estado"
+    assert "Quién ha enviado qué" in dom.find("h2", id="matrix-title").text
+    cell = dom.find("td", data_participant="BZ", data_instance="theme-4")
+    assert cell.text == "solicitado VENCIDO recordado el 10 jul 2017"
+    assert cell.attrs["data-state"] == "requested"  # the name commands take
+    assert "recibiendo aportes" in dom.find("th", data_instance="theme-4").text
+    assert "plazo 7 jul 2017" in dom.find("th", data_instance="theme-4").text
+    assert "Belice" in dom.find("th", data_participant="BZ").text
+    # following a link keeps the language (and the token)
+    link = dom.find("tr", data_instance="theme-4").find("a").attrs["href"]
+    assert "lang=es" in link and f"token={TOKEN}" in link
+    status, _headers, body = get(base, link)
+    assert DOM(body.decode("utf-8")).root.find("html").attrs["lang"] == "es" and "Historial" in body.decode()
+    english = next(a for a in dom.find_all("a") if a.attrs.get("hreflang") == "en")
+    assert "lang=en" in english.attrs["href"] and english.text == "English"
+
+    _status, _headers, body = get(base, f"/?token={TOKEN}", {"Accept-Language": "es-SV,es;q=0.9,en;q=0.5"})
+    assert '<html lang="es">' in body.decode("utf-8")
+    _status, _headers, body = get(base, f"/?token={TOKEN}", {"Accept-Language": "pt-BR,en;q=0.5"})
+    assert '<html lang="en">' in body.decode("utf-8")
+    # an error page is in the reader's language too
+    status, _headers, body = get(base, f"/nowhere?token={TOKEN}&lang=es")
+    assert status == 404 and "No existe la página /nowhere." in body.decode("utf-8")
+
+
+def test_the_page_speaks_to_readers_not_to_the_command_line(rcmflow, engine):
+    from rcmflow.default_plugins.web.pages import for_readers
+
+    rcmflow("quickstart")
+    blocked = {o.trigger: o.reason for o in engine.triggers("declaration-2017")}
+    assert "give it with --set text=VALUE" in blocked["share_base_text"]  # what the command line says
+    page = Pages(engine).instance("declaration-2017", Links())
+    assert "give it with --set" not in page and "text not set" in page
+    assert for_readers("text not set: give it with --set text=VALUE") == "text not set"
+    assert for_readers("waiting for BZ: 1 of 2 tracks in submitted") == "waiting for BZ: 1 of 2 tracks in submitted"
+
+
+def test_the_report_in_the_home_language(played, rcmflow, tmp_path, home):
+    (home / "rcmflow.toml").write_text('language = "es"\n', encoding="utf-8")
+    target = tmp_path / "estado.html"
+    assert rcmflow("report", "--html", str(target)).exit_code == 0
+    dom = DOM(target.read_text(encoding="utf-8")).root
+    assert dom.find("html").attrs["lang"] == "es" and dom.find("h1").text == "Hoja de ruta de la CRM — estado"
+    assert "informe escrito por rcmflow report --html" in dom.find("footer").text

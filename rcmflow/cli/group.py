@@ -30,8 +30,8 @@ class UserError(click.ClickException):
 class App:
     """What the global options chose; config, plugins and engine are built on first use."""
 
-    def __init__(self, home: str | None, db: str | None, actor: str | None):
-        self.home, self.db, self.actor = home, db, actor
+    def __init__(self, home: str | None, db: str | None, actor: str | None, lang: str | None = None):
+        self.home, self.db, self.actor, self.lang = home, db, actor, lang
         #: `--now`: the one time every part of the command sees (None: the real clock)
         self.now = None
         self._config = None
@@ -43,7 +43,10 @@ class App:
         if self._config is None:
             from rcmflow.config import load_config
 
-            self._config = load_config(self.home, self.db, self.actor)
+            from rcmflow.language import use
+
+            self._config = load_config(self.home, self.db, self.actor, self.lang)
+            use(self._config.language)  # what the home speaks, unless --lang said
         return self._config
 
     @property
@@ -114,6 +117,29 @@ def pass_engine(command):
 pass_app = click.make_pass_decorator(App)
 
 
+def _choose_language(ctx: click.Context, _param, value: str | None) -> None:
+    if value:
+        from rcmflow.language import use
+
+        use(value)
+        app = ctx.find_object(App)
+        if app is not None:  # its settings, if read later, speak it too
+            app.lang = value
+
+
+#: `--lang` after the command too (`rcmflow status --lang es`), as before it
+LANG_OPTION = click.Option(["--lang"], type=click.Choice(["en", "es"]), expose_value=False, is_eager=True,
+                           callback=_choose_language, help="Language of this command's output (see rcmflow --help).")
+
+
+def on_every_command(command: click.Command, option: click.Option) -> None:
+    """Give `command`, and each command of a group, `option` unless it has one of that name."""
+    if not any(option.name == param.name for param in command.params):
+        command.params.append(option)
+    for sub in getattr(command, "commands", {}).values():
+        on_every_command(sub, option)
+
+
 class RcmflowGroup(click.Group):
     """Adds plugin commands on first look-up and turns user errors into one line."""
 
@@ -124,6 +150,9 @@ class RcmflowGroup(click.Group):
         for name in self._plugin_commands or ():
             self.commands.pop(name, None)
         self._plugin_commands = None
+        from rcmflow.language import use
+
+        use(None)  # and the last one's language: this one's comes with its settings
         return super().make_context(*args, **kwargs)
 
     def _add_plugin_commands(self, ctx: click.Context) -> None:
@@ -131,7 +160,7 @@ class RcmflowGroup(click.Group):
             return
         self._plugin_commands = []
         if ctx.obj is None:
-            ctx.obj = App(ctx.params.get("home"), ctx.params.get("db"), ctx.params.get("actor"))
+            ctx.obj = App(ctx.params.get("home"), ctx.params.get("db"), ctx.params.get("actor"), ctx.params.get("lang"))
         before = set(self.commands)
         try:
             ctx.obj.plugins.add_commands(self, pass_engine)
@@ -146,7 +175,10 @@ class RcmflowGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str):
         self._add_plugin_commands(ctx)
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)
+        if command is not None:
+            on_every_command(command, LANG_OPTION)
+        return command
 
     def invoke(self, ctx: click.Context):
         try:
@@ -188,6 +220,9 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
 @click.option("--now", metavar="ISO", envvar="RCMFLOW_NOW",
               help="Act as if it were this time, for every part of the command (a replay, a what-if): "
                    "e.g. 2017-04-21T09:00, in the home's time zone [env RCMFLOW_NOW].")
+@click.option("--lang", envvar="RCMFLOW_LANG", type=click.Choice(["en", "es"]), is_eager=True,
+              help="Language of tables, messages, pages and calendar [env RCMFLOW_LANG; rcmflow.toml language; "
+                   "default en]. --json is the same in every language.")
 @click.option("--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True,
               help="Log lines on stderr: readable, or one JSON object a line.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
@@ -195,7 +230,7 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
 @click.option("-v", "--verbose", is_flag=True, help="Same as --log-level info.")
 @click.version_option(package_name="rcmflow")
 @click.pass_context
-def cli(ctx, home, db, actor, now, log_format, log_level, verbose):
+def cli(ctx, home, db, actor, now, lang, log_format, log_level, verbose):
     """rcmflow runs the RCM roadmap: consultations, reviews, meetings, the declaration.
 
     \b
@@ -210,11 +245,14 @@ def cli(ctx, home, db, actor, now, log_format, log_level, verbose):
       rcmflow history theme-1                        who did what, and when
       rcmflow demo                                   the meeting report's story, end to end
     """
+    from rcmflow.language import use
     from rcmflow.log import configure
 
     configure(log_format, log_level or ("info" if verbose else None))
+    if lang:
+        use(lang)
     if ctx.obj is None:  # the plugin look-up may have made it already
-        ctx.obj = App(home, db, actor)
+        ctx.obj = App(home, db, actor, lang)
     if now:
         from rcmflow.model.values import parse_moment
 

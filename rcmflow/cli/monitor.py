@@ -10,6 +10,7 @@ import click
 from rcmflow.cli.group import cli, engine_of, pass_engine
 from rcmflow.cli.params import HOME_DATETIME, json_option
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 from rcmflow.output import console, emit_json, terminal_text
 
 
@@ -21,11 +22,14 @@ from rcmflow.output import console, emit_json, terminal_text
 @click.option("--overdue", is_flag=True, help="Only the tracks that are overdue.")
 @click.option("--by", type=click.Choice(["participant", "instance"]), default="participant", show_default=True,
               help="Rows of the matrix: one per participant, or one per instance.")
+@click.option("--wide", is_flag=True,
+              help="The matrix with every state and date in full, however wide (default: fit the screen, "
+                   "or 80 columns in a pipe, with a legend).")
 @click.option("--csv", "as_csv", is_flag=True, help="One line per track, as CSV, for spreadsheets.")
 @json_option
 @pass_engine
 def status(engine, instance: str | None, workflow: str | None, participants: tuple[str, ...],
-           overdue: bool, by: str, as_csv: bool, as_json: bool):
+           overdue: bool, by: str, wide: bool, as_csv: bool, as_json: bool):
     """Who has sent what, who is late, and what each step waits for.
 
     Every participant against every open instance, with due dates and overdue marks,
@@ -52,7 +56,8 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
 
     if as_csv:
         return render.write_csv(engine, views)
-    render.print_all(render.status_parts(engine, views, instance, filtered, by))
+    width = None if wide else console().width
+    render.print_all(render.status_parts(engine, views, instance, filtered, by, width), wide=wide)
     if instance:
         warn_days_off(engine, views[0])
     for lines in engine.plugins.hook.status_notes(engine=engine, instances=views):  # e.g. the mailroom's
@@ -87,7 +92,8 @@ def warn_if_unverified(engine, instance: str | None) -> None:
 def check_participants(engine, participants: tuple[str, ...]) -> None:
     for code in participants:
         if code not in engine.members.countries:
-            raise BadInput(f"unknown participant {code!r}; participants: {', '.join(engine.members.countries)}")
+            raise BadInput(_("unknown participant {code}; participants: {known}").format(
+                code=repr(code), known=", ".join(engine.members.countries)))
 
 
 @cli.command()

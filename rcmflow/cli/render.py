@@ -16,6 +16,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from rcmflow.language import _, current, ngettext
 from rcmflow.output import terminal_text
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ def _table(*columns: str, title: str | None = None) -> Table:
     table = _Table(box=box.SIMPLE_HEAD, title=literal(title, "table.title") if title else None, title_justify="left",
                    pad_edge=False)
     for column in columns:
-        table.add_column(literal(column))
+        # folded onto the next line when the screen is narrow, never cut
+        table.add_column(literal(column), overflow="fold")
     return table
 
 
@@ -70,7 +72,9 @@ def _short(value, width: int = 60) -> str:
 
 
 def instances_table(views: Iterable["InstanceView"]) -> Table:
-    table = _table("instance", "workflow", "state", "tracks", "timeout", title="Instances")
+    table = _table(_("instance"), _("workflow"), _("state"), _("tracks"), _("timeout"), title=_("Instances"))
+    for identifier in (table.columns[0], table.columns[2]):  # ids read whole; the rest may wrap
+        identifier.no_wrap = True
     for v in views:
         table.add_row(v.id, v.workflow, literal(v.state, style="bold"), v.summary, _when(v.timeout_at))
     return table
@@ -84,11 +88,11 @@ STATE_STYLES = {"submitted": "green", "accepted": "bold green", "agreed": "bold 
 def _cell(track, show_due: bool) -> Text:
     text = literal(track.state, style=STATE_STYLES.get(track.state, ""))
     if show_due and track.due:
-        text.append(f" · due {track.due.isoformat()}", style="dim")
+        text.append(" · " + _("due {day}").format(day=track.due.isoformat()), style="dim")
     if track.overdue:
-        text.append(" OVERDUE", style="bold red")
+        text.append(" " + _("OVERDUE"), style="bold red")
     if track.reminded:
-        text.append(f" · reminded {track.reminded:%m-%d}", style="dim")
+        text.append(" · " + _("reminded {day}").format(day=track.reminded.isoformat()), style="dim")
     return text
 
 
@@ -97,94 +101,131 @@ def _common_due(view: "InstanceView") -> dt.date | None:
     return dues.pop() if len(dues) == 1 else None
 
 
-def participant_matrix(views: list["InstanceView"], members: "Members", by: str = "participant") -> Table | None:
+def participant_matrix(views: list["InstanceView"], members: "Members", by: str = "participant",
+                       width: int | None = None) -> list:
     """Every participant against every instance with tracks: participants as rows, or
-    (by="instance") instances as rows."""
+    (by="instance") instances as rows. Given a `width` the wide form does not fit in,
+    the compact form of `rcmflow.cli.matrix` instead."""
     tracked = [v for v in views if v.tracks]
     if not tracked:
-        return None
+        return []
     participants: list[str] = []
     for v in tracked:
         participants += [p for p in v.tracks if p not in participants]
+    wide = _wide_matrix(tracked, participants, members, by)
+    if width is None or _natural_width(wide) <= width:
+        return [wide]
+    from rcmflow.cli.matrix import compact_matrix
+
+    return compact_matrix(tracked, participants, width, lambda state: STATE_STYLES.get(state, ""), by)
+
+
+def _natural_width(table: Table) -> int:
+    from rich.console import Console
+
+    measure = Console(width=10_000)
+    return measure.measure(table).maximum
+
+
+def _wide_matrix(tracked: list["InstanceView"], participants: list[str], members: "Members", by: str) -> Table:
 
     def label(p: str) -> str:
         country = members.countries.get(p)
-        return f"{p} {country.name()}" if country else p
+        return f"{p} {country.name(current())}" if country else p
 
     if by == "instance":
-        table = _table("instance", "summary", *participants, title="Instances by participant")
+        table = _table(_("instance"), _("summary"), *participants, title=_("Instances by participant"))
         for v in tracked:
             table.add_row(v.id, v.summary, *[_cell(v.tracks[p], True) if p in v.tracks
                                                   else literal("–", style="dim") for p in participants])
         return table
     # One due date for the whole column goes in its heading; otherwise in each cell.
     common = [_common_due(v) for v in tracked]
-    headings = [f"{v.id}\ndue {due.isoformat()}" if due else v.id for v, due in zip(tracked, common)]
-    table = _table("participant", *headings, title="Participants")
+    headings = [f"{v.id}\n" + _("due {day}").format(day=due.isoformat()) if due else v.id
+                for v, due in zip(tracked, common)]
+    table = _table(_("participant"), *headings, title=_("Participants"))
     for p in participants:
         table.add_row(label(p), *[_cell(v.tracks[p], due is None) if p in v.tracks else literal("–", style="dim")
                                   for v, due in zip(tracked, common)])
-    table.add_row(literal("summary", style="bold"), *[literal(v.summary, style="bold") for v in tracked])
+    table.add_row(literal(_("summary"), style="bold"), *[literal(v.summary, style="bold") for v in tracked])
     return table
 
 
 def waiting_table(views: list["InstanceView"], waiting_for) -> Table:
     """One line per open instance: what its next step waits for, in words."""
-    table = _table("instance", "state", "next step", title="What each step waits for")
+    table = _table(_("instance"), _("state"), _("next step"), title=_("What each step waits for"))
     for v in views:
         table.add_row(v.id, v.state, waiting_for(v))
     return table
 
 
 def triggers_table(options: list["TriggerOption"]) -> Table:
-    table = _table("trigger", "to", "allowed", "why not")
+    table = _table(_("trigger"), _("to"), _("allowed"), _("why not"))
     for o in options:
-        allowed = literal("yes", style="green") if o.allowed else literal("no", style="red")
+        allowed = literal(_("yes"), style="green") if o.allowed else literal(_("no"), style="red")
         table.add_row(o.trigger, o.dest, allowed, o.reason or "")
     if not options:
-        table.add_row("(none: this is a final state)", "", "", "")
+        table.add_row(_("(none: this is a final state)"), "", "", "")
     return table
 
 
 def instance_detail(engine: "Engine", view: "InstanceView", options: list["TriggerOption"]) -> list:
     definition = engine.rt.shown_definition(view.workflow, view.definition_hash)
-    title = definition.title_in("en") if definition else view.workflow
+    title = definition.title_in(current()) if definition else view.workflow
     head = literal()
     head.append(f"{view.id}", style="bold")
     head.append(f"  {title} ({view.workflow})\n")
-    head.append("state: ")
+    head.append(_("state: "))
     head.append(view.state, style="bold")
-    head.append(f"   definition {definition.label if definition else '?'}   version {view.version}")
+    head.append("   " + _("definition {label}").format(label=definition.label if definition else "?"))
+    head.append("   " + _("version {number}").format(number=view.version))
     if view.timeout_at:
-        head.append(f"   timeout {_when(view.timeout_at, engine.config.timezone)}")
+        head.append("   " + _("timeout {moment}").format(moment=_when(view.timeout_at, engine.config.timezone)))
     if view.params:
         params = definition.params if definition else {}
-        shown = [f"{k}={v}" + (f" ({params[k].label(v)})" if k in params and params[k].label(v) else "")
-                 for k, v in view.params.items()]
-        head.append("\nparams: " + ", ".join(shown))
+        labels = {k: params[k].label(v, current()) if k in params else "" for k, v in view.params.items()}
+        shown = [f"{k}={v}" + (f" ({labels[k]})" if labels[k] else "") for k, v in view.params.items()]
+        head.append("\n" + _("params: ") + ", ".join(shown))
     if view.data:
-        head.append("\ndata: " + ", ".join(f"{k}={_short(v)}" for k, v in view.data.items()))
+        head.append("\n" + _("data: ") + ", ".join(f"{k}={_short(v)}" for k, v in view.data.items()))
     parts: list = [head]
     missed = engine.undelivered(view.id)
     if view.tracks:
-        unreached = {m["participant"] for m in missed}
-        table = _table("participant", "name", "state", "due", "", title=f"Tracks: {view.summary}")
-        for p, t in view.tracks.items():
-            country = engine.members.countries.get(p)
-            marks = ["OVERDUE"] * t.overdue + ["NOT REACHED"] * (p in unreached)
-            table.add_row(p, country.name() if country else "", t.state,
-                          t.due.isoformat() if t.due else "", literal(" ".join(marks), style="bold red"))
-        parts.append(table)
+        parts.append(tracks_table(engine, view, {m["participant"] for m in missed}))
     if missed:
         parts.append(undelivered_table(missed, engine.members))
     next_steps = triggers_table(options)
-    next_steps.title = literal("Next steps", "table.title")
+    next_steps.title = literal(_("Next steps"), "table.title")
     parts.append(next_steps)
     return parts
 
 
+def reminders_of(engine: "Engine", instance_id: str) -> dict[str, list[dt.date]]:
+    """Every day each participant was reminded, oldest first, from the history."""
+    days: dict[str, list[dt.date]] = {}
+    for event in engine.history(instance_id):
+        if event.trigger == "remind" and event.participant:
+            days.setdefault(event.participant, []).append(event.at.astimezone(engine.config.timezone).date())
+    return days
+
+
+def tracks_table(engine: "Engine", view: "InstanceView", unreached: set[str] = frozenset()) -> Table:
+    """One line per track: its state, due date and every reminder, with its year; and
+    whether an e-mail could not reach the country."""
+    reminded = reminders_of(engine, view.id)
+    table = _table(_("participant"), _("name"), _("state"), _("due"), _("reminded"), "",
+                   title=_("Tracks: {summary}").format(summary=view.summary))
+    for p, t in view.tracks.items():
+        country = engine.members.countries.get(p)
+        marks = [_("OVERDUE")] * t.overdue + [_("NOT REACHED")] * (p in unreached)
+        table.add_row(p, country.name(current()) if country else "", t.state,
+                      t.due.isoformat() if t.due else "", ", ".join(day.isoformat() for day in reminded.get(p, [])),
+                      literal(" ".join(marks), style="bold red"))
+    return table
+
+
 def history_table(events: list["EventView"], tz) -> Table:
-    table = _table("seq", "when", "who", "trigger", "from", "to", "participant", "note")
+    table = _table(_("seq"), _("when"), _("who"), _("trigger"), _("from"), _("to"), _("participant"), _("note"))
     for e in events:
         table.add_row(str(e.seq), _when(e.at, tz), e.actor, e.trigger, e.source or "", e.dest,
                       e.participant or "", e.note or "")
@@ -276,8 +317,9 @@ def undelivered_table(missed: list[dict], members: "Members") -> Table:
     return table
 
 
-def print_all(renderables: Iterable) -> None:
-    """Print tables and texts on standard output; a plain `str` as it is."""
+def print_all(renderables: Iterable, wide: bool = False) -> None:
+    """Print tables and texts on standard output; a plain `str` as it is. `wide`: each
+    table at its natural width, however wide the screen."""
     import click
 
     from rcmflow.output import console
@@ -286,25 +328,28 @@ def print_all(renderables: Iterable) -> None:
     for renderable in renderables:
         if isinstance(renderable, str):
             click.echo(clean(renderable))
+        elif wide and isinstance(renderable, Table):
+            screen, out.width = out.width, max(out.width, _natural_width(renderable))  # rich caps print's width
+            out.print(renderable)
+            out.width = screen
         else:
             out.print(renderable)
 
 
 def status_parts(engine: "Engine", views: list["InstanceView"], instance: str | None, filtered: bool,
-                 by: str = "participant") -> list:
+                 by: str = "participant", width: int | None = None) -> list:
     """What `rcmflow status` shows: one instance in detail, or the instances, the
-    participant matrix of the open ones and what each of their next steps waits for."""
+    participant matrix of the open ones and what each of their next steps waits for.
+    The matrix fits in `width` columns (None: drawn wide, whatever its width)."""
     if instance:
         return instance_detail(engine, views[0], engine.triggers(instance))
     if not views:
-        return ["nothing to show: no instance matches" if filtered else
-                "no instances yet: start them with 'rcmflow quickstart' or 'rcmflow start WORKFLOW'"]
+        return [_("nothing to show: no instance matches") if filtered else
+                _("no instances yet: start them with 'rcmflow quickstart' or 'rcmflow start WORKFLOW'")]
     parts: list = [instances_table(views)]
     # the matrix is for the work still under way: every participant against every open instance
     open_views = [v for v in views if not engine.is_final(v)]
-    matrix = participant_matrix(open_views, engine.members, by)
-    if matrix is not None:
-        parts.append(matrix)
+    parts += participant_matrix(open_views, engine.members, by, width)
     if open_views and len(open_views) <= 50:  # beyond that, ask for one workflow or instance
         parts.append(waiting_table(open_views, engine.waiting_for))
     return parts
@@ -316,9 +361,14 @@ def write_csv(engine: "Engine", views: list["InstanceView"]) -> None:
     import sys
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["instance", "workflow", "instance_state", "participant", "name", "state", "due", "overdue"])
+    # the headings are keys for spreadsheets and scripts: the same in every language
+    writer.writerow(["instance", "workflow", "instance_state", "participant", "name", "state", "due", "overdue",
+                     "last_reminded", "reminders"])
     for view in views:
+        reminded = reminders_of(engine, view.id) if view.tracks else {}
         for participant, track in view.tracks.items():
             country = engine.members.countries.get(participant)
+            days = reminded.get(participant, [])
             writer.writerow([view.id, view.workflow, view.state, participant, country.name() if country else "",
-                             track.state, track.due.isoformat() if track.due else "", str(track.overdue).lower()])
+                             track.state, track.due.isoformat() if track.due else "", str(track.overdue).lower(),
+                             days[-1].isoformat() if days else "", len(days)])

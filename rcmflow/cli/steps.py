@@ -6,6 +6,7 @@ import click
 
 from rcmflow.cli.group import cli, pass_engine
 from rcmflow.cli.params import ATTACHMENT, NAME_FILE, json_option, set_option
+from rcmflow.config import settle_timezone
 from rcmflow.output import console, emit_json
 
 
@@ -14,6 +15,8 @@ from rcmflow.output import console, emit_json
 def init(engine):
     """Create the database, or upgrade it to this version. Safe to run twice."""
     click.echo(f"database ready: {engine.init()}")
+    if settled := settle_timezone(engine.home):  # a new home: its deadlines in local time
+        click.echo(settled)
 
 
 @cli.command()

@@ -299,6 +299,14 @@ class Engine:
         person with outbox_id, status, template, address, participant, reason, permanent."""
         return self.dispatcher.undelivered(instance_id)
 
+    def namespace(self) -> str:
+        """This database's own random name, made when `rcmflow init` created or upgraded
+        it: what keeps its exports (calendar UIDs) apart from another database's."""
+        from rcmflow.store.models import Property
+
+        with self.db.reading() as session, session.begin():
+            return session.get(Property, "namespace").value
+
     def waiting_for(self, view: InstanceView) -> str:
         """In words, what the next step of an open instance waits for (from its guards)."""
         return self.queries.waiting_for(view)

@@ -65,7 +65,8 @@ def problem(exc: Exception) -> str:
 
 
 def reminder_occurrence(reminder: Reminder, due: dt.date, today: dt.date,
-                        working: Callable[[dt.date], bool] = lambda day: True) -> str | None:
+                        working: Callable[[dt.date], bool] = lambda day: True,
+                        nearer: dt.timedelta | None = None) -> str | None:
     """Which sending of `reminder` is due today, as part of its key, or None. A reminder
     `before` the deadline is due from that day until the deadline; one `every` N days
     after it, once per period (a tick that missed days sends the latest, not a burst).
@@ -74,14 +75,23 @@ def reminder_occurrence(reminder: Reminder, due: dt.date, today: dt.date,
     if not working(today):
         return None
     if reminder.before is not None:
-        start = due - reminder.before
-        if start <= today <= due or (today > due and _first_working(start, working) == today):
+        # a nearer reminder (1 day before, after 7 days before) takes over when its days begin
+        start, end = due - reminder.before, due - nearer - dt.timedelta(days=1) if nearer is not None else due
+        if start <= today <= end or (today > due and _first_working(start, working) == today):
             return f"before-{reminder.before.days}d:{due.isoformat()}"
         return None
     if today > due:
         period = (today - due - dt.timedelta(days=1)) // reminder.every
         return f"every-{reminder.every.days}d:{due.isoformat()}:{period}"
     return None
+
+
+def nearer_of(reminder: Reminder, track_def: TrackDef) -> dt.timedelta | None:
+    """The next `before` reminder closer to the deadline than this one, if any."""
+    if reminder.before is None:
+        return None
+    closer = [r.before for r in track_def.reminders if r.before is not None and r.before < reminder.before]
+    return max(closer, default=None)
 
 
 def _first_working(day: dt.date, working: Callable[[dt.date], bool]) -> dt.date:
@@ -194,7 +204,7 @@ class Timers:
                     continue
                 working = partial(workdays.is_working, participant)
                 for index, reminder in enumerate(track_def.reminders):
-                    occurrence = reminder_occurrence(reminder, track.due, today, working)
+                    occurrence = reminder_occurrence(reminder, track.due, today, working, nearer_of(reminder, track_def))
                     key = f"{view.id}:{participant}:{index}:{occurrence}"
                     if occurrence and key not in sent:
                         yield view.id, participant, reminder, key

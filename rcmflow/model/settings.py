@@ -50,6 +50,8 @@ class ServeShape(Shape):
 class CalendarShape(Shape):
     weekend: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = hint('e.g. ["sat", "sun"]', ["sat", "sun"])
     holidays: bool = hint("true or false: whether each country's public holidays are days off", True)
+    # the calendar plugin checks the address, when it writes the calendar
+    organizer: str | None = hint('an address, e.g. organizer = "RCM Technical Secretariat <ts@example.org>"')
 
 
 class SettingsShape(Shape):
@@ -66,4 +68,4 @@ class SettingsShape(Shape):
     smtp: SmtpShape | None = hint("an [smtp] table with host, port, starttls, username, from")
     outbox: OutboxShape | None = hint('an [outbox] table with folder = "..."')
     serve: ServeShape | None = hint("a [serve] table with host, port, token, trusted_proxies, threads")
-    calendar: CalendarShape | None = hint("a [calendar] table with weekend and holidays (the working days)")
+    calendar: CalendarShape | None = hint("a [calendar] table with weekend and holidays (the working days), organizer")

@@ -261,3 +261,13 @@ DEFINITIONS = StoredDefinition.__table__
 
 
 MAIL, MAIL_FILES = MailMessage.__table__, MailAttachment.__table__
+
+
+class Property(Base):
+    """What a database says about itself, one value a key: `namespace`, its own random
+    name (made by migration 0009), which keeps its calendar's UIDs apart from another's."""
+
+    __tablename__ = "properties"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

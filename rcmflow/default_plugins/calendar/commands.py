@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rcmflow.errors import BadInput
-from rcmflow.default_plugins.calendar.entries import DEADLINE, MEETING, TIMEOUT, calendar_entries, counted
+from rcmflow.default_plugins.calendar.entries import DEADLINE, MEETING, TIMEOUT, calendar_entries
+from rcmflow.language import _, ngettext
 
 if TYPE_CHECKING:
     from rcmflow import Engine
@@ -26,10 +27,13 @@ def add_commands(cli: click.Group, pass_engine: Any) -> None:
     @click.option("--out", "-o", metavar="FILE", help="Write the calendar to FILE instead of standard output.")
     @pass_engine
     def calendar(engine, out):
-        """Deadlines, meetings and timeouts of the open instances, as an iCalendar file.
+        """Deadlines, meetings and timeouts of the instances, as an iCalendar file.
 
         Import it into Outlook or Google Calendar; importing a newer export updates
-        the events instead of adding copies.
+        the events instead of adding copies, and removes those of a step finished or
+        cancelled since (they are exported CANCELLED). Titles are in the home's
+        language (--lang, language in rcmflow.toml); the organizer is [calendar]
+        organizer of rcmflow.toml, else [smtp] from.
         """
         export_calendar(engine, out)
 
@@ -46,7 +50,22 @@ def export_calendar(engine: "Engine", out: str | None) -> None:
     try:
         Path(out).write_bytes(data)
     except OSError as exc:
-        raise BadInput(f"cannot write the calendar to {out}: {exc.strerror or exc}") from None
-    kinds = Counter(e.kind for e in entries)
-    counts = ", ".join(counted(kinds[kind], kind) for kind in (DEADLINE, MEETING, TIMEOUT))
-    click.echo(f"{counted(len(entries), 'event')} ({counts}) written to {out}")
+        raise BadInput(_("cannot write the calendar to {file}: {reason}").format(
+            file=out, reason=exc.strerror or exc)) from None
+    click.echo(summary(entries, out))
+
+
+def summary(entries: list, out: str) -> str:
+    """ "14 events (11 deadlines, 3 meetings, 0 timeouts; 2 cancelled) written to FILE"."""
+    planned = [e for e in entries if not e.cancelled]
+    kinds = Counter(e.kind for e in planned)
+    words = {DEADLINE: ngettext("{count} deadline", "{count} deadlines", kinds[DEADLINE]),
+             MEETING: ngettext("{count} meeting", "{count} meetings", kinds[MEETING]),
+             TIMEOUT: ngettext("{count} timeout", "{count} timeouts", kinds[TIMEOUT])}
+    counts = ", ".join(words[kind].format(count=kinds[kind]) for kind in (DEADLINE, MEETING, TIMEOUT))
+    cancelled = len(entries) - len(planned)
+    if cancelled:
+        counts += "; " + ngettext("{count} cancelled", "{count} cancelled", cancelled).format(count=cancelled)
+    return _("{events} ({counts}) written to {file}").format(
+        events=ngettext("{count} event", "{count} events", len(planned)).format(count=len(planned)),
+        counts=counts, file=out)

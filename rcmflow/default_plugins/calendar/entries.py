@@ -1,8 +1,12 @@
-"""The events of the calendar: which dates of which open instances, and what each says.
+"""The events of the calendar: which dates of which instances, and what each says.
 
-Each instance not in a final state gives one all-day event per distinct due date of
-its tracks, one per other date param (a meeting or a deadline), and one timed event
-for its pending timeout. UIDs name what an event is, never when it was exported.
+Each instance gives one all-day event per distinct due date of its tracks, one per
+other date param (a meeting or a deadline), and one timed event for its pending
+timeout. An instance finished or cancelled gives the same events CANCELLED, and so
+does a timeout of a state the instance has left, for as long as the database keeps
+them: a client that imported them before removes them. UIDs name what an event is
+and the database it comes from (its namespace), never when it was exported. Titles
+and descriptions are in the home's language.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rcmflow.errors import DefinitionError, NotFound, RcmflowError
+from rcmflow.language import _, current, ngettext, state_name
 from rcmflow.model.definition import Definition, Param
 from rcmflow.model.values import parse_date
 
@@ -50,6 +55,8 @@ class Entry:
     #: the instance's version and last change, so that a client takes the newer copy
     sequence: int
     last_modified: dt.datetime | None
+    #: no longer planned: the step finished or was cancelled, or the state was left
+    cancelled: bool = False
 
     @property
     def day(self) -> dt.date:
@@ -57,8 +64,10 @@ class Entry:
 
 
 def calendar_entries(engine: "Engine") -> list[Entry]:
-    """The events of every open instance, by date (then UID, so every export is in the same order)."""
+    """The events of every instance, by date (then UID, so every export is in the same
+    order): an open instance's as planned, a finished one's cancelled."""
     entries = []
+    namespace = engine.namespace()
     for view in engine.status():
         try:
             definition = engine.definition_of(view)
@@ -66,17 +75,17 @@ def calendar_entries(engine: "Engine") -> list[Entry]:
             # Without its workflow file an instance's params cannot be read as dates;
             # `rcmflow workflows validate` says what is wrong with the file.
             continue
-        if not engine.is_final(view):
-            entries += instance_entries(engine, view, definition)
+        entries += instance_entries(engine, view, definition, namespace)
     return sorted(entries, key=lambda e: (e.day, e.uid))
 
 
-def instance_entries(engine: "Engine", view: "InstanceView", definition: Definition) -> list[Entry]:
+def instance_entries(engine: "Engine", view: "InstanceView", definition: Definition,
+                     namespace: str = UID_DOMAIN) -> list[Entry]:
     # Typed by the engine; a stored value the file no longer accepts stays text and is left out.
     params = {k: v for k, v in view.params.items()
               if k not in definition.params or not isinstance(v, str) or definition.params[k].type == "str"}
-    context = _Context(engine, view, definition, params)
-    entries = _track_deadlines(context)
+    context = _Context(engine, view, definition, params, namespace, engine.is_final(view))
+    entries = _track_deadlines(context) + _left_timeouts(context)
     # The date the tracks' deadline is made from is already their event.
     covered = {_deadline_param(definition)} if entries else set()
     for name, param in definition.params.items():
@@ -97,26 +106,36 @@ class _Context:
     view: "InstanceView"
     definition: Definition
     params: dict[str, Any]
+    namespace: str = UID_DOMAIN
+    #: the instance is finished: every event it had is cancelled
+    final: bool = False
 
     def uid(self, *what: str) -> str:
-        return ".".join((self.view.id, *what)) + f"@{UID_DOMAIN}"
+        return ".".join((self.view.id, *what)) + f"@{self.namespace}.{UID_DOMAIN}"
 
-    def entry(self, uid: str, kind: str, start: dt.date | dt.datetime, summary: str, lines: list[str]) -> Entry:
-        return Entry(uid, kind, start, summary, "\n".join(lines), self.view.version, self.view.updated_at)
+    def entry(self, uid: str, kind: str, start: dt.date | dt.datetime, summary: str, lines: list[str],
+              cancelled: bool = False) -> Entry:
+        return Entry(uid, kind, start, summary, "\n".join(lines), self.view.version, self.view.updated_at,
+                     cancelled or self.final)
 
-    def heading(self, language: str) -> str:
-        state = "state" if language == "en" else "estado"
-        return f"{self.definition.title_in(language)} {self.view.id} ({state}: {self.view.state})"
+    def heading(self) -> str:
+        return _("{title} {instance} (state: {state})").format(
+            title=self.definition.title_in(current()), instance=self.view.id, state=state_name(self.view.state))
 
     def labels(self) -> list[str]:
         """The readable names of the params' values, e.g. the theme's title."""
         return [f"{label} ({name.replace('_', ' ')} {self.params[name]})"
                 for name, param in self.definition.params.items()
-                if param.type != "list" and (label := param.label(self.params.get(name)))]
+                if param.type != "list" and (label := param.label(self.params.get(name), current()))]
 
-    def names(self, codes: list[str], language: str) -> str:
+    def described(self, text: str) -> list[str]:
+        """A description from the workflow files, which are written in English: as a
+        sentence in an English calendar, left out of another."""
+        return [f"{text.strip().rstrip('.')}."] if text.strip() and current() == "en" else []
+
+    def names(self, codes: list[str]) -> str:
         countries = self.engine.members.countries
-        return ", ".join(countries[c].name(language) if c in countries else c for c in codes)
+        return ", ".join(countries[c].name(current()) if c in countries else c for c in codes)
 
 
 def _track_deadlines(c: _Context) -> list[Entry]:
@@ -132,19 +151,16 @@ def _track_deadlines(c: _Context) -> list[Entry]:
         codes = [p for p, t in c.view.tracks.items() if t.due == due]
         pending = [p for p in codes if c.view.tracks[p].state not in track.deadline_met]
         members = all(p in countries and countries[p].member for p in codes)
-        who = counted(len(codes), "country" if members else "participant", "countries" if members else None)
-        quien = counted(len(codes), "país" if members else "participante", "países" if members else None)
+        who = (ngettext("{count} country", "{count} countries", len(codes)) if members
+               else ngettext("{count} participant", "{count} participants", len(codes))).format(count=len(codes))
         what = c.definition.params[key].description if key in c.definition.params else ""
         # A date other than the one the workflow plans (a track given more time) is its own event.
         uid = c.uid(key) if due == planned or len(dues) == 1 else c.uid(key, due.isoformat())
-        if pending:
-            met = f"Not met yet by {len(pending)} of {len(codes)}: {c.names(pending, 'en')}."
-            met_es = f"Pendiente para {len(pending)} de {len(codes)}: {c.names(pending, 'es')}."
-        else:
-            met, met_es = "Met by all.", "Cumplida por todos."
-        lines = [c.heading("en"), *c.labels(), *([f"{what.rstrip('.')}."] if what else []), met, "",
-                 c.heading("es"), f"Fecha límite para {quien}. {met_es}"]
-        entries.append(c.entry(uid, DEADLINE, due, f"{c.view.id}: input due from {who}", lines))
+        met = (_("Not met yet by {pending} of {total}: {names}.").format(
+            pending=len(pending), total=len(codes), names=c.names(pending)) if pending else _("Met by all."))
+        lines = [c.heading(), *c.labels(), *c.described(what), met]
+        summary = _("{instance}: input due from {who}").format(instance=c.view.id, who=who)
+        entries.append(c.entry(uid, DEADLINE, due, summary, lines))
     return entries
 
 
@@ -158,27 +174,48 @@ def _date_param(c: _Context, param: Param, value: dt.date | dt.datetime) -> Entr
     day = f"{start:%Y-%m-%d %H:%M} UTC" if isinstance(start, dt.datetime) else start.isoformat()
     if kind == MEETING:
         # Named by the step it belongs to: "Troika meeting RCM–SACM: day of the meeting".
-        summary = f"{c.definition.title_in('en')}: {_phrase(what)}"
-        spanish = f"Reunión: {day}."
+        named = _phrase(what) if c.described(what) else _("meeting")
+        summary, when = f"{c.definition.title_in(current())}: {named}", _("Meeting: {day}.").format(day=day)
     else:
-        summary = f"{c.view.id}: {_phrase(what)}"
-        spanish = f"Fecha límite: {day}."
-    lines = [c.heading("en"), *c.labels(), f"{what.rstrip('.')}.", "", c.heading("es"), spanish]
+        named = _phrase(what) if c.described(what) else param.name.replace("_", " ")
+        summary, when = f"{c.view.id}: {named}", _("Deadline: {day}.").format(day=day)
+    lines = [c.heading(), *c.labels(), *c.described(what), when]
     return c.entry(c.uid(param.name), kind, start, summary, lines)
 
 
 def _timeout(c: _Context) -> Entry:
     state = c.definition.instance.states.get(c.view.state)
-    trigger = state.timeout.trigger if state and state.timeout else "its timeout"
-    about = f" ({state.description.rstrip('.')})" if state and state.description else ""
-    lines = [c.heading("en"), *c.labels(),
-             f"At this time `rcmflow tick` fires {trigger} on {c.view.id}, which is in {c.view.state}{about}; "
-             f"if a guard still refuses, the step waits and tick tries again.", "",
-             c.heading("es"),
-             f"Plazo: a esta hora `rcmflow tick` dispara {trigger} en {c.view.id} (estado {c.view.state}); "
-             f"si una condición aún lo impide, el paso espera y tick lo vuelve a intentar."]
-    start = c.view.timeout_at.astimezone(dt.timezone.utc)
-    return c.entry(c.uid(TIMEOUT, c.view.state), TIMEOUT, start, f"{c.view.id}: {trigger} (timeout)", lines)
+    trigger = state.timeout.trigger if state and state.timeout else "timeout"
+    return c.entry(c.uid(TIMEOUT, c.view.state), TIMEOUT, c.view.timeout_at.astimezone(dt.timezone.utc),
+                   _("{instance}: {trigger} (timeout)").format(instance=c.view.id, trigger=trigger),
+                   [c.heading(), *c.labels(), *_timeout_lines(c, trigger, c.view.state)])
+
+
+def _timeout_lines(c: _Context, trigger: str, name: str) -> list[str]:
+    state = c.definition.instance.states.get(name)
+    return [_("At this time `rcmflow tick` fires {trigger} on {instance}, which is in {state}; if a guard "
+              "still refuses, the step waits and tick tries again.").format(
+                  trigger=trigger, instance=c.view.id, state=state_name(name)),
+            *c.described(state.description if state else "")]
+
+
+def _left_timeouts(c: _Context) -> list[Entry]:
+    """The timeouts of the states the instance has left, cancelled, with the UIDs they
+    had, so that a calendar that imported one removes it (dated when it was left)."""
+    states = c.definition.instance.states
+    pending = c.view.state if c.view.timeout_at is not None else None
+    timed = {name for name, state in states.items() if state.timeout and name != pending}
+    if not timed:
+        return []
+    left: dict[str, dt.datetime] = {}
+    for event in c.engine.history(c.view.id):
+        if event.participant is None and event.source in timed and event.source != event.dest:
+            left[event.source] = event.at
+    return [c.entry(c.uid(TIMEOUT, name), TIMEOUT, at.astimezone(dt.timezone.utc),
+                    _("{instance}: {trigger} (timeout)").format(instance=c.view.id,
+                                                                trigger=states[name].timeout.trigger),
+                    [c.heading(), *_timeout_lines(c, states[name].timeout.trigger, name)], cancelled=True)
+            for name, at in sorted(left.items())]
 
 
 def _deadline_param(definition: Definition) -> str | None:
@@ -202,7 +239,3 @@ def _phrase(text: str) -> str:
     text = re.sub(r"^the\s+", "", text.strip().rstrip("."), flags=re.IGNORECASE)
     return text[:1].lower() + text[1:]
 
-
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """ "1 event", "3 events", "2 countries"."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from rcmflow import hookimpl
+from rcmflow.config import settle_timezone
 from rcmflow.errors import BadInput
 
 
@@ -41,6 +42,8 @@ def quickstart_command(cli: click.Group, pass_engine) -> click.Command:
 
         engine.require_person("quickstart")  # it starts instances: before anything is created
         click.echo(f"database ready: {engine.init()}")
+        if settled := settle_timezone(engine.home):  # a new home: its deadlines in local time
+            click.echo(settled)
         for item, started in apply_plan(engine):
             click.echo(f"{'started' if started else 'already running'}: {item.id} ({item.workflow})")
         show_status(cli)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import parse_qs, quote
 
 from rcmflow.errors import DatabaseError, NotFound
+from rcmflow.language import LANGUAGES, _, negotiate, use
 from rcmflow.log import get_logger
 from rcmflow.default_plugins.web.access import access_allowed, redact, token_matches
 from rcmflow.default_plugins.web.files import resolve_output
@@ -29,8 +30,9 @@ REASONS = {200: "OK", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allow
 #: no script runs and nothing loads from elsewhere, whatever ends up in a page
 PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
                "form-action 'none'; frame-ancestors 'none'")
-REFUSED = ("This status page is open to this machine only. From elsewhere, add the token set in "
-           "rcmflow.toml ([serve] token) as ?token=… or as Authorization: Bearer ….")
+def refused() -> str:
+    return _("This status page is open to this machine only. From elsewhere, add the token set in "
+             "rcmflow.toml ([serve] token) as ?token=… or as Authorization: Bearer ….")
 
 
 @dataclass
@@ -65,22 +67,27 @@ class StatusApp:
 
     def respond(self, environ: dict[str, Any]) -> Response:
         query = environ.get("QUERY_STRING", "")
+        asked = {key: values[0] for key, values in parse_qs(query).items()}
+        # ?lang= first, then the browser's languages; the page is in one of them from here on
+        use(negotiate(environ.get("HTTP_ACCEPT_LANGUAGE"), asked.get("lang")))
         headers = {"Host": environ.get("HTTP_HOST"), "Authorization": environ.get("HTTP_AUTHORIZATION"),
                    "X-Forwarded-For": environ.get("HTTP_X_FORWARDED_FOR"), "Forwarded": environ.get("HTTP_FORWARDED"),
                    "X-Real-IP": environ.get("HTTP_X_REAL_IP")}
         # behind a proxy the peer is the proxy: the client is who the forwarded headers name
         client = client_address(environ.get("REMOTE_ADDR", ""), headers, self.trusted_proxies)
         if not access_allowed(client, headers, query, self.token):
-            return self._error(403, REFUSED, Links())
-        # Links keep a token that came in the query string; a header token needs no help.
-        given = parse_qs(query).get("token", [None])[0]
-        links = Links(f"?token={quote(given)}" if self.token and token_matches(given, self.token) else "")
-        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
-            response = self._error(405, "This page is read-only: it answers GET and HEAD.", links)
-            response.headers.append(("Allow", "GET, HEAD"))
-            return response
+            return self._error(403, refused(), Links())
         # WSGI hands over the path %-decoded as Latin-1 (PEP 3333); file names are UTF-8
         path = environ.get("PATH_INFO", "/").encode("latin-1", "replace").decode("utf-8", "replace")
+        # Links keep a token that came in the query string (a header token needs no help),
+        # the language asked for, and the refresh the reader turned on.
+        given = asked.get("token")
+        links = Links(given if self.token and token_matches(given, self.token) else None,
+                      asked["lang"] if asked.get("lang") in LANGUAGES else None, asked.get("refresh") == "1", path)
+        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            response = self._error(405, _("This page is read-only: it answers GET and HEAD."), links)
+            response.headers.append(("Allow", "GET, HEAD"))
+            return response
         try:
             return self._route(path, links)
         except NotFound as exc:
@@ -97,12 +104,12 @@ class StatusApp:
                 return self._page(self.pages.instance(instance_id, links))
         if path.startswith("/out/"):
             return self._document(path[len("/out/"):])
-        raise NotFound(f"there is no page {path}")
+        raise NotFound(_("There is no page {path}.").format(path=path))
 
     def _document(self, relative: str) -> Response:
         target = resolve_output(self.engine.home / "out", relative)
         if target is None:
-            raise NotFound(f"there is no document out/{relative}")
+            raise NotFound(_("There is no document out/{name}.").format(name=relative))
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         # Downloaded, never shown in the page's origin: a built document holds country text.
         return Response(200, target.read_bytes(), kind,
@@ -120,10 +127,10 @@ class StatusApp:
         # also a read that failed after the schema check (the server went away)
         if isinstance(exc, DatabaseError):
             get_logger().error("the status page cannot read the database", path=redact(path), error=str(exc))
-            status, message = 503, "The database cannot be read just now; the page will try again in a minute."
+            status, message = 503, _("The database cannot be read just now; try again in a minute.")
         else:
             get_logger().exception("the status page failed", path=redact(path))
-            status, message = 500, "Something went wrong while building this page; the server's log says what."
+            status, message = 500, _("Something went wrong while building this page; the server's log says what.")
         try:
             return self._error(status, message, links)
         except Exception:  # the error page itself failed: plain text, still no traceback

@@ -8,6 +8,7 @@ templates get plain dicts and lists built here, never an engine or a view.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from markupsafe import Markup
 
 import rcmflow
 from rcmflow.errors import DefinitionError, NotFound, RcmflowError
+from rcmflow.language import LANGUAGES, _, current, format_day, format_moment, ngettext, state_name
 from rcmflow.model.diagram import render_graph
 from rcmflow.default_plugins.web.files import output_files, size_text
 from rcmflow.default_plugins.web.links import Links, ReportLinks
@@ -48,18 +50,24 @@ class Pages:
         self.engine = engine
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
-            trim_blocks=True, lstrip_blocks=True)
+            trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+        # the language is the request's (or the command's): `rcmflow.language` knows it
+        self.env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)
         self.env.filters["text"] = _text
+        self.env.filters["day"] = format_day
+        self.env.filters["for_readers"] = for_readers
+        self.env.filters["state"] = state_name  # data-state keeps the name commands take
         self.env.filters["first_line"] = _first_line
 
     # --- pages ---
 
     def overview(self, links: Links) -> str:
-        return self._render("index.html", links, refresh=REFRESH_SECONDS,
+        return self._render("index.html", links, refresh=REFRESH_SECONDS if links.refresh else None,
                             overview=self._overview(self.engine.status(), links))
 
     def instance(self, instance_id: str, links: Links) -> str:
-        return self._render("instance.html", links, refresh=REFRESH_SECONDS, detail=self._detail(instance_id, links))
+        return self._render("instance.html", links, refresh=REFRESH_SECONDS if links.refresh else None,
+                            detail=self._detail(instance_id, links))
 
     def report(self) -> str:
         views = self.engine.status()
@@ -67,15 +75,16 @@ class Pages:
         links = ReportLinks(open_ids)
         return self._render("report.html", links, refresh=None, overview=self._overview(views, links),
                             details=[self._detail(i, links) for i in open_ids],
-                            footer="report written by rcmflow report --html")
+                            footer=_("report written by rcmflow report --html"))
 
     def error(self, status: int, reason: str, message: str, links: Links) -> str:
         return self._render("error.html", links, refresh=None, status=status, reason=reason, message=message)
 
     def _render(self, template: str, links: Links, **context: Any) -> str:
-        context.setdefault("footer", "read-only; change things with the rcmflow command line")
+        context.setdefault("footer", _("read-only; change things with the rcmflow command line"))
         return self.env.get_template(template).render(
-            links=links, as_of=self._when(self.engine.now(), zone=True), version=rcmflow.__version__, **context)
+            links=links, as_of=self._when(self.engine.now(), zone=True), version=rcmflow.__version__,
+            lang=current(), languages=LANGUAGES, **context)
 
     # --- their content ---
 
@@ -100,7 +109,7 @@ class Pages:
     def _integrity(self) -> str | None:
         """One line when the history's hash chain does not verify, else None."""
         check = self.engine.verify_history()
-        return None if check.ok else f"{check.summary()}; see 'rcmflow history verify'"
+        return None if check.ok else check.summary()
 
     def _matrix(self, views: list["InstanceView"], links: Links, more: int) -> dict[str, Any]:
         """Participants (rows) against instances (columns), as `rcmflow status` shows them."""
@@ -115,8 +124,8 @@ class Pages:
                 track = v.tracks.get(p)
                 cells.append(None if track is None else {
                     "instance": v.id, "state": track.state, "kind": self._kind(v, track),
-                    "due": track.due.isoformat() if column["show_due"] and track.due else None,
-                    "reminded": f"{track.reminded:%m-%d}" if track.reminded else None})
+                    "due": format_day(track.due) if column["show_due"] and track.due else None,
+                    "reminded": format_day(track.reminded) if track.reminded else None})
             rows.append({"code": p, "name": self._country(p), "cells": cells})
         return {"columns": columns, "rows": rows, "more": more}
 
@@ -126,7 +135,7 @@ class Pages:
         common = dues.pop() if len(dues) == 1 else None  # one due date: in the heading, not in each cell
         met = sum(self._kind(view, t) == "met" for t in view.tracks.values())
         return {"id": view.id, "href": links.instance(view.id), "title": self._title(view),
-                "label": self._label(view), "state": view.state, "due": common.isoformat() if common else None,
+                "label": self._label(view), "state": view.state, "due": format_day(common) if common else None,
                 "summary": view.summary, "met_percent": round(100 * met / len(view.tracks)),
                 "steps": self._steps(view.id), "show_due": common is None}
 
@@ -143,15 +152,15 @@ class Pages:
             "id": view.id, "workflow": view.workflow, "title": self._title(view), "state": view.state,
             "final": engine.is_final(view), "state_description": state.description if state else "",
             "version": view.version,
-            "params": [{"name": k, "value": v, "label": params[k].label(v) if k in params else ""}
+            "params": [{"name": k, "value": v, "label": params[k].label(v, current()) if k in params else ""}
                        for k, v in view.params.items()],
             "data": sorted(view.data.items()),
             "created": self._when(view.created_at), "updated": self._when(view.updated_at),
             "timeout": self._when(view.timeout_at),
             "summary": view.summary,
             "tracks": [{"code": p, "name": self._country(p), "state": t.state, "kind": self._kind(view, t),
-                        "due": t.due.isoformat() if t.due else None, "data": sorted(t.data.items()),
-                        "reminded": t.reminded.isoformat() if t.reminded else None,
+                        "due": format_day(t.due) if t.due else None, "data": sorted(t.data.items()),
+                        "reminded": format_day(t.reminded) if t.reminded else None,
                         "not_reached": [m for m in missed if m["participant"] == p]}
                        for p, t in view.tracks.items()],
             "options": [{"trigger": o.trigger, "dest": o.dest, "allowed": o.allowed, "reason": o.reason,
@@ -210,25 +219,25 @@ class Pages:
 
     def _title(self, view: "InstanceView") -> str:
         definition = self._definition(view)
-        return definition.title_in("en") if definition else view.workflow
+        return definition.title_in(current()) if definition else view.workflow
 
     def _label(self, view: "InstanceView") -> str:
         """What the params' labels say about the instance, e.g. the title of a theme."""
         definition = self._definition(view)
         if definition is None:
             return ""
-        labels = [definition.params[k].label(v) for k, v in view.params.items() if k in definition.params]
+        labels = [definition.params[k].label(v, current()) for k, v in view.params.items() if k in definition.params]
         return "; ".join(label for label in labels if label)
 
     def _country(self, code: str) -> str:
         country = self.engine.members.countries.get(code)
-        return country.name("en") if country else ""
+        return country.name(current()) if country else ""
 
     def _when(self, moment: dt.datetime | None, zone: bool = False) -> str:
         if moment is None:
             return ""
         local = self.engine.local(moment)
-        return local.strftime("%Y-%m-%d %H:%M") + (f" ({self.engine.config.timezone.key})" if zone else "")
+        return format_moment(local) + (f" ({self.engine.config.timezone.key})" if zone else "")
 
 
 def _diagram(view: "InstanceView", definition: "Definition | None") -> dict[str, Any]:
@@ -265,3 +274,13 @@ def _first_line(text: str, width: int = 90) -> str:
     lines = text.strip().splitlines()
     line = lines[0] if lines else ""
     return line if len(line) <= width and len(lines) == 1 else line[: width - 1].rstrip() + " …"
+
+
+#: what a reason says to someone at the command line, which a reader of the page cannot do
+_COMMAND_ADVICE = re.compile(r"(:\s*give it with --set \S+|;\s*(see|run) '?rcmflow [^;]*)$")
+
+
+def for_readers(reason: str | None) -> str:
+    """A guard's reason in the secretariat's words: without the command-line advice
+    ("text not set: give it with --set text=VALUE" reads "text not set")."""
+    return _COMMAND_ADVICE.sub("", reason or "")
