@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import sys
+import time
 from itertools import count
 from pathlib import Path
 
@@ -75,10 +76,10 @@ class Tracks:
 
 
 class Bench:
-    def __init__(self, home: Path, tmp: Path, quick: bool, samples: int):
+    def __init__(self, home: Path, tmp: Path, quick: bool, samples: int, url: str | None = None):
         self.home, self.tmp, self.quick, self.samples = home, tmp, quick, samples
         self.path = tmp / "bench.db"
-        self.url = f"sqlite:///{self.path}"
+        self.url = url or f"sqlite:///{self.path}"
         configure("console", "warning")  # what the CLI does: info lines are filtered out
         self.engine = Engine(home, self.url, ACTOR, entry_points=False)
         self.engine.init()
@@ -103,10 +104,11 @@ class Bench:
 
     def sqlite_figures(self, instances: int) -> list[Figure]:
         figures = []
-        for step in (self.fire, self.decision, self.start, self.moves, self.startup, self.status_one):
+        for step in (self.fire, self.decision, self.start, self.moves, self.startup, self.status_one,
+                     lambda: self.status_json(instances)):
+            began = time.perf_counter()
             figures += step()
-            print(f"  {figures[-1].name}: done", flush=True)
-        figures += self.status_json(instances)
+            print(f"  {figures[-1].name}: {time.perf_counter() - began:.0f} s", flush=True)
         check = self.engine.verify_history()
         assert check.ok, f"the history does not verify after the benchmark: {check.summary()}"
         return figures
@@ -234,9 +236,9 @@ class Bench:
         today = dt.date.today().isoformat()
         out = self.tmp / "status.json"
 
-        def status(path: Path):
+        def status(path: Path, peak: bool = False):
             with open(out, "wb") as sink:
-                return run([self.rcmflow, "--db", f"sqlite:///{path}", "status", "--json"], self.env, sink)
+                return run([self.rcmflow, "--db", f"sqlite:///{path}", "status", "--json"], self.env, sink, peak)
 
         def floor():
             with open(out, "wb") as sink:
@@ -247,7 +249,7 @@ class Bench:
         floor()
         assert json.loads(out.read_text()) == ours_json, "status --json and bench/raw_status.py disagree"
         timings = interleave(lambda: status(big), floor, max(3, self.samples // 2), warmup=0)
-        peaks = interleave(lambda: status(big)[1], lambda: status(small)[1], 3, warmup=0)
+        peaks = interleave(lambda: status(big, True)[1], lambda: status(small, True)[1], 3, warmup=0)
         ours = [t for t, _ in timings[0]]
         base = [t for t, _ in timings[1]]
         return [Figure(f"status --json, {instances:,} instances x 11 tracks vs bench/raw_status.py",
