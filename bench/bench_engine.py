@@ -29,17 +29,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures import Bench, COUNTRIES, WORKFLOW_YAML  # noqa: E402
 from sample import table  # noqa: E402
+import ticks  # noqa: E402
 import writers  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def make_home(tmp: Path) -> Path:
-    """A home with the checkout's plugins/ (they load with every command) and the
-    benchmark workflow next to members.yaml."""
+    """A home with the checkout's workflows/ and plugins/ (they load with every
+    command) and the benchmark workflow."""
     home = tmp / "home"
     (home / "workflows").mkdir(parents=True)
-    shutil.copy(REPO / "workflows" / "members.yaml", home / "workflows" / "members.yaml")
+    shutil.copytree(REPO / "workflows", home / "workflows", dirs_exist_ok=True)  # the roadmap: tick sends its e-mails
     (home / "workflows" / "bench-consultation.yaml").write_text(WORKFLOW_YAML)
     shutil.copytree(REPO / "plugins", home / "plugins", ignore=shutil.ignore_patterns("__pycache__"))
     return home
@@ -64,6 +65,7 @@ def main() -> None:
               f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite {bench.sqlite_version}, "
               f"{'quick' if args.quick else 'full'} run, {samples} samples a figure", flush=True)
         figures = bench.sqlite_figures(instances)
+        figures += ticks.tick_figures(home, tmp, args.quick)
         if args.postgres:
             figures += writers.postgres_figures(home, args.postgres, quick=args.quick, samples=samples)
         else:

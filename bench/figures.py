@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import sys
 import time
+from collections import Counter
 from itertools import count
 from pathlib import Path
 
@@ -252,9 +253,27 @@ class Bench:
         peaks = interleave(lambda: status(big, True)[1], lambda: status(small, True)[1], 3, warmup=0)
         ours = [t for t, _ in timings[0]]
         base = [t for t, _ in timings[1]]
-        return [Figure(f"status --json, {instances:,} instances x 11 tracks vs bench/raw_status.py",
+        counts = self.counts(big, instances)
+        return counts + [Figure(f"status --json, {instances:,} instances x 11 tracks vs bench/raw_status.py",
                        ours, base, "s", 2),
                 Figure(f"status --json peak RSS, {instances:,} vs 1,000 instances", peaks[0], peaks[1], "MiB", 1.2)]
+
+
+    def counts(self, path: Path, instances: int) -> list[Figure]:
+        """The matrix's counts (tracks per instance and state), as the summary row and
+        the page get them today (from the status views), against a raw GROUP BY."""
+        engine, raw = Engine(self.home, f"sqlite:///{path}", ACTOR, entry_points=False), Raw(f"sqlite:///{path}")
+
+        def ours():
+            return timed(lambda: {v.id: Counter(t.state for t in v.tracks.values()) for v in engine.status()})
+
+        try:
+            a, b = interleave(ours, lambda: timed(raw.counts), max(3, self.samples // 2), warmup=0)
+        finally:
+            engine.close()
+            raw.close()
+        return [Figure(f"the matrix's counts per instance and state, {instances:,} instances, vs a raw GROUP BY",
+                       a, b, "s", 2)]
 
 
 def populate(path: Path, n: int) -> None:
