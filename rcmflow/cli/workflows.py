@@ -75,12 +75,15 @@ def load_catalog(app: App, files: list[Path] | None = None):
 
 
 def definitions_of(app: App):
-    """The catalog as an engine would load it (a broken members.yaml is an error), but
-    without one: listing definitions needs no database, so it imports none."""
-    catalog, problems = load_catalog(app)
-    if len(problems) > len(catalog.problems):
-        raise DefinitionError(problems[:len(problems) - len(catalog.problems)])
-    return catalog
+    """The catalog as an engine loads it (a broken members.yaml is an error), but without
+    one: listing definitions needs no database, so it imports none."""
+    from rcmflow.model.catalog import load_catalog
+    from rcmflow.model.members import load_members
+
+    members, problems = load_members(app.config.home)
+    if problems:
+        raise DefinitionError(list(problems))
+    return load_catalog(app.config.home, app.plugins.registry, members)
 
 
 @workflows.command("validate")
