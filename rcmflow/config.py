@@ -64,12 +64,12 @@ def refuse_system_actor(actor: str) -> None:
 def read_settings(path: Path) -> tuple[dict[str, Any], ZoneInfo]:
     """rcmflow.toml checked against its shape (`rcmflow.model.settings.SettingsShape`) and
     its time zone; any problem raises SettingsError with every `file:line: message`."""
-    from rcmflow.model.loader import load_toml
+    if not path.exists():
+        return {}, ZoneInfo("UTC")
+    from rcmflow.model.loader import load_toml  # the schema is costly to import: only for a file
     from rcmflow.model.schema import shape_problems
     from rcmflow.model.settings import SettingsShape
 
-    if not path.exists():
-        return {}, ZoneInfo("UTC")
     data, problems = load_toml(path, CONFIG_FILE)
     timezone = ZoneInfo("UTC")
     if data is not None and shape_problems(SettingsShape, data, problems, CONFIG_FILE, toml=True):

@@ -19,6 +19,8 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 
 #: what `configure` chose; None: the default (warnings on stderr), or the host's set-up
 _chosen: tuple[str, str | None] | None = None
+#: the last logger built, with what it was built for
+_last = None
 
 
 def configure(fmt: str = "console", level: str | None = None) -> None:
@@ -49,14 +51,19 @@ def get_logger(**context):
 
     if _chosen is None and structlog.is_configured():
         return structlog.get_logger("rcmflow").bind(**context)
+    global _last
     fmt, level = _chosen or ("console", None)
     level = level or ("info" if fmt == "json" else "warning")
-    # Built on each call, so a redirected stderr (tests, pipes) is honoured; structlog's
-    # global configuration, which belongs to the host program, is left alone.
-    return structlog.wrap_logger(
-        structlog.PrintLogger(sys.stderr), processors=_processors(fmt),
-        wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
-    ).bind(**context)
+    # Built again when the choice or stderr changed, so a redirected stderr (tests,
+    # pipes) is honoured, and reused otherwise: every command asks for a logger, and
+    # building one costs more than a small transition's SQL. structlog's global
+    # configuration, which belongs to the host program, is left alone.
+    key = (fmt, level, sys.stderr)
+    if _last is None or _last[0] != key:
+        _last = key, structlog.wrap_logger(
+            structlog.PrintLogger(sys.stderr), processors=_processors(fmt),
+            wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]))
+    return _last[1].bind(**context)
 
 
 @contextmanager

@@ -92,3 +92,30 @@ def test_filters_and_the_blocking_sentence(mixed, rcmflow):
     assert unknown.exit_code == 1 and "unknown participant 'XX'; participants: BZ, GT" in unknown.stderr
     missing = rcmflow("status", "--workflow", "consultation")
     assert missing.exit_code == 1 and "unknown workflow 'consultation'" in missing.stderr
+
+
+def test_streamed_json_is_the_listing_key_for_key(mixed, make_engine, rcmflow):
+    """`status --json` is written as the database is read, and says exactly what the
+    Python views say: the same instances in start order, the same keys in the same
+    order, each instance's tracks in the order they were made."""
+    from rcmflow.core.engine import instance_json
+
+    mixed.fire("theme-1", "return_for_revision", "GT")  # a track that moved after others
+    streamed = rcmflow("status", "--json")
+    assert streamed.exit_code == 0
+    today = make_engine()  # the command line's clock: overdue is as of today
+    expected = json.dumps({"instances": [instance_json(v) for v in today.status()]})
+    pairs = lambda text: json.loads(text, object_pairs_hook=list)  # noqa: E731 - keeps every key's place
+    assert pairs(streamed.stdout) == pairs(expected)
+    theme_1 = next(i for i in json.loads(streamed.stdout)["instances"] if i["id"] == "theme-1")
+    assert list(theme_1["tracks"]) == MEMBERS
+    one = json.loads(rcmflow("status", "theme-1", "--json").stdout)["instances"]
+    assert [i["id"] for i in one] == ["theme-1"]
+
+
+def test_streamed_json_of_an_unknown_instance_is_one_line_and_no_output(mixed, rcmflow, snapshot):
+    before = snapshot()
+    run = rcmflow("status", "theme-99", "--json")
+    assert (run.exit_code != 0, run.stdout) == (True, "")
+    assert run.stderr.count("\n") == 1 and "theme-99" in run.stderr
+    assert snapshot() == before

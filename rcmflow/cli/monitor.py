@@ -46,9 +46,11 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
     check_participants(engine, participants)
     filtered = bool(workflow or participants or overdue)
     if as_json and not filtered:
-        # built by the database, for speed with thousands of instances; pretty on a terminal
-        text = engine.status_json(instance)
-        return emit_json(json.loads(text)) if sys.stdout.isatty() else click.echo(text)
+        # built by the database and written as it is read, for any number of instances;
+        # pretty on a terminal
+        if sys.stdout.isatty():
+            return emit_json(json.loads(engine.status_json(instance)))
+        return write_pieces(engine.stream_status_json(instance))
     views = select_tracks(engine.status(instance, workflow), participants, overdue)
     if as_json:
         return emit_json({"instances": [instance_json(v) for v in views]})
@@ -80,6 +82,19 @@ def warn_days_off(engine, view) -> None:
         why = workdays.days_off(day, codes)
         if why:
             click.echo(f"Warning: {view.id}: the deadline {day.isoformat()} is {why}", err=True)
+
+
+def write_pieces(pieces) -> None:
+    """Text pieces to stdout in few large writes, and a final newline, as click.echo would."""
+    out, size, batch = sys.stdout, 0, []
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
+        if size > 1 << 16:
+            out.write("".join(batch))
+            batch, size = [], 0
+    out.write("".join(batch) + "\n")
+    out.flush()
 
 
 def warn_if_unverified(engine, instance: str | None) -> None:

@@ -9,7 +9,7 @@ import click
 
 from rcmflow.cli.group import App, cli, pass_app, pass_engine
 from rcmflow.cli.params import json_option
-from rcmflow.errors import BadInput
+from rcmflow.errors import BadInput, DefinitionError
 from rcmflow.output import console, emit_json
 
 
@@ -31,27 +31,31 @@ def definition_json(d) -> dict:
 
 @workflows.command("list")
 @json_option
-@pass_engine
-def workflows_list(engine, as_json: bool):
+@pass_app
+def workflows_list(app: App, as_json: bool):
     """The workflows found, with their states and triggers."""
-    definitions = sorted(engine.catalog.definitions.values(), key=lambda d: d.name)
+    catalog = definitions_of(app)
+    definitions = sorted(catalog.definitions.values(), key=lambda d: d.name)
     rows = [definition_json(d) for d in definitions]
     if as_json:
         return emit_json(rows)
     from rcmflow.cli.render import workflows_table
 
     console().print(workflows_table(rows))
-    for problem in engine.catalog.problems:
+    for problem in catalog.problems:
         click.echo(f"invalid: {problem}", err=True)
 
 
 @workflows.command("show")
 @click.argument("name")
 @json_option
-@pass_engine
-def workflows_show(engine, name: str, as_json: bool):
+@pass_app
+def workflows_show(app: App, name: str, as_json: bool):
     """One workflow: params, states, transitions with their guards and roles."""
-    definition = engine.definition(name)
+    catalog = definitions_of(app)
+    if name not in catalog.definitions and catalog.problems:
+        raise DefinitionError(catalog.problems)
+    definition = catalog.get(name)
     if as_json:
         return emit_json(definition.source)
     from rcmflow.cli.render import definition_tables, print_all
@@ -68,6 +72,18 @@ def load_catalog(app: App, files: list[Path] | None = None):
     members, member_problems = load_members(app.config.home)
     catalog = load_catalog(app.config.home, app.plugins.registry, members, files)
     return catalog, list(member_problems) + catalog.problems
+
+
+def definitions_of(app: App):
+    """The catalog as an engine loads it (a broken members.yaml is an error), but without
+    one: listing definitions needs no database, so it imports none."""
+    from rcmflow.model.catalog import load_catalog
+    from rcmflow.model.members import load_members
+
+    members, problems = load_members(app.config.home)
+    if problems:
+        raise DefinitionError(list(problems))
+    return load_catalog(app.config.home, app.plugins.registry, members)
 
 
 @workflows.command("validate")

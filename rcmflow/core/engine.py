@@ -13,7 +13,7 @@ import datetime as dt
 from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
@@ -273,6 +273,10 @@ class Engine:
     def status_json(self, instance_id: str | None = None) -> str:
         """`status --json` as text: {"instances": [{"id", "workflow", "state", "version",
         "tracks": {"MX": {"state", "due", "overdue", "reminded"}, …}}]}."""
+        return "".join(self.queries.status_json(instance_id))
+
+    def stream_status_json(self, instance_id: str | None = None) -> Iterator[str]:
+        """`status_json` in pieces, made as the database is read (constant memory)."""
         return self.queries.status_json(instance_id)
 
     def history(self, instance_id: str) -> list[EventView]:

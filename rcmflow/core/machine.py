@@ -1,8 +1,10 @@
 """Compile definitions into `transitions` machines, once, and run triggers through them.
 
 One `transitions.Machine` per level (the instance's and the track's) is built the
-first time a definition is used and shared by every instance: a command adds a
-light `Subject` as the machine's model, fires the trigger and removes it again.
+first time a definition is used and shared by every instance. Its models are seats
+added once and reused: a command sits its `Subject` on a free seat, sets the seat's
+state and fires the trigger (adding and removing a model per fire cost more than the
+trigger itself). Seats are taken one per concurrent fire, so threads never share one.
 
 The machine's callbacks only decide and record. `transitions` changes the state
 before `on_enter` runs and rolls nothing back if a callback raises, so effects never
@@ -12,6 +14,7 @@ them to the outbox in the same transaction as the new state.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,17 +34,25 @@ class Subject:
     queued: list[Call] = field(default_factory=list)
 
 
+class _Seat:
+    """A model of the machine, added once; `subject` is who sits on it for one fire."""
+
+    state: str
+    subject: Subject
+
+
 def _permit(transition: TransitionDef):
     def condition(event) -> bool:
-        reasons = event.model.judge(transition)
-        event.model.reasons.extend(reasons)
+        subject = event.model.subject
+        reasons = subject.judge(transition)
+        subject.reasons.extend(reasons)
         return not reasons
     return condition
 
 
 def _queue(calls: tuple[Call, ...]):
     def record(event) -> None:
-        event.model.queued.extend(calls)
+        event.model.subject.queued.extend(calls)
     return record
 
 
@@ -63,14 +74,24 @@ class CompiledMachine:
             model=None, states=states, transitions=transitions, initial=definition.initial,
             auto_transitions=False, send_event=True, ignore_invalid_triggers=False,
         )
+        self._free: list[_Seat] = []
+        self._lock = threading.Lock()
 
     def triggers(self, state: str) -> list[str]:
         return self.machine.get_triggers(state)
 
     def fire(self, subject: Subject, trigger: str) -> bool:
         """Run `trigger`; True if the state changed, False if every guard path refused."""
-        self.machine.add_model(subject, initial=subject.state)
+        with self._lock:
+            seat = self._free.pop() if self._free else None
+        if seat is None:
+            seat = _Seat()
+            self.machine.add_model(seat, initial=self.definition.initial)
+        seat.subject, seat.state = subject, subject.state
         try:
-            return subject.trigger(trigger)
+            return seat.trigger(trigger)
         finally:
-            self.machine.remove_model(subject)
+            subject.state = seat.state
+            del seat.subject
+            with self._lock:
+                self._free.append(seat)

@@ -4,8 +4,9 @@ triggers of a state with why each is allowed or blocked. Each in one read transa
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import select
 
@@ -71,25 +72,32 @@ class Queries:
     def status(self, instance_id: str | None = None, workflow: str | None = None) -> list[InstanceView]:
         if workflow is not None:
             self.rt.definition(workflow)  # an unknown name is an error, not an empty list
-        return [views.status_view(row, self.rt.shown_definition(row.workflow, row.definition_hash))
-                for row in self._status_rows(instance_id, workflow=workflow)]
+        with self._status_rows(instance_id, workflow=workflow) as rows:
+            return [views.status_view(row, self.rt.shown_definition(row.workflow, row.definition_hash))
+                    for row in rows]
 
-    def status_json(self, instance_id: str | None = None) -> str:
-        # The database builds the tracks' JSON; it is passed through, not decoded.
-        parts = []
-        for row in self._status_rows(instance_id, brief=True):
-            head = json.dumps({"id": row.id, "workflow": row.workflow, "state": row.state,
-                               "version": row.version}, ensure_ascii=False)
-            parts.append(f'{head[:-1]}, "tracks": {row.tracks or "{}"}}}')
-        return '{"instances": [' + ", ".join(parts) + "]}"
+    def status_json(self, instance_id: str | None = None) -> Iterator[str]:
+        """`status --json` in pieces, each written as its rows are read: the database
+        builds the tracks' JSON, passed through, not decoded; memory stays the same at
+        any number of instances. An unknown instance raises before the first piece."""
+        with self._status_rows(instance_id, brief=True) as rows:
+            yield '{"instances": ['
+            sep = ""
+            for row in rows:
+                head = json.dumps({"id": row.id, "workflow": row.workflow, "state": row.state,
+                                   "version": row.version}, ensure_ascii=False)
+                yield f'{sep}{head[:-1]}, "tracks": {row.tracks or "{}"}}}'
+                sep = ", "
+            yield "]}"
 
+    @contextmanager
     def _status_rows(self, instance_id: str | None, brief: bool = False, workflow: str | None = None):
         overdue = views.overdue_condition(self.rt.catalog.definitions, self.rt.today())
         with self.db.reading() as session, session.begin():
             conn = session.connection()
             if instance_id is not None:
                 load(conn, instance_id)
-            return status_rows(conn, overdue, instance_id, brief, workflow)
+            yield status_rows(conn, overdue, instance_id, brief, workflow)
 
     def history(self, instance_id: str) -> list[EventView]:
         with self.db.reading() as session, session.begin():

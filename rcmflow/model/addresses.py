@@ -150,6 +150,12 @@ def _annotated(check):
     return Annotated[str, AfterValidator(_as_rule(check))]
 
 
-#: the field types of members.yaml and rcmflow.toml, checked when the file is read
-EmailAddress, DisplayName, Mailbox = _annotated(normalized_address), _annotated(check_display_name), \
-    _annotated(check_mailbox)
+def __getattr__(name: str):
+    """The field types of members.yaml and rcmflow.toml (EmailAddress, DisplayName,
+    Mailbox), checked when the file is read; built on first use, since pydantic is slow
+    to import and a command that sends no mail and reads no settings never needs it."""
+    checks = {"EmailAddress": normalized_address, "DisplayName": check_display_name, "Mailbox": check_mailbox}
+    if name not in checks:
+        raise AttributeError(name)
+    globals()[name] = field_type = _annotated(checks[name])
+    return field_type

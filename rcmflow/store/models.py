@@ -57,6 +57,8 @@ class Instance(Base):
     """One running process, e.g. the consultation on theme 3."""
 
     __tablename__ = "instances"
+    #: the order `status` lists them in, walked without a sort (migration 0008)
+    __table_args__ = (Index("ix_instances_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     workflow: Mapped[str] = mapped_column(String(100), index=True)
@@ -83,7 +85,8 @@ class Track(Base):
     """One participant's own small machine inside an instance."""
 
     __tablename__ = "tracks"
-    __table_args__ = (UniqueConstraint("instance_id", "participant"),)
+    #: an instance's tracks in the order they were made, read without a sort (migration 0008)
+    __table_args__ = (UniqueConstraint("instance_id", "participant"), Index("ix_tracks_instance", "instance_id", "id"))
 
     id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))

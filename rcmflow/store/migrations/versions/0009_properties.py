@@ -1,7 +1,7 @@
 """properties: what a database says about itself, and its namespace
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01
 
 A key/value table, and in it `namespace`: a random name made once per database, so
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
