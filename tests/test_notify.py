@@ -359,10 +359,10 @@ def test_reminders_go_to_those_who_owe_their_input(mailer, smtp):
     counts = smtp.mailbox.per_recipient()
     assert set(counts) == focal_addresses(engine, set(MEMBERS) - {"MX"}) and set(counts.values()) == {1}
     guatemala = smtp.mailbox.to("focal@gt.example.org")
-    assert guatemala["Subject"] == "Recordatorio: Consulta temática, tema 1 (plazo: 20 de abril de 2030)"
+    assert guatemala["Subject"] == "Recordatorio, quedan 7 días: Consulta temática, tema 1 (plazo: 20 de abril de 2030)"
     assert "vence el 20 de abril de 2030" in body(guatemala)
-    assert smtp.mailbox.to("focal@us.example.org")["Subject"] == (
-        "Reminder: Thematic consultation, theme 1 (due 20 April 2030)")
+    assert smtp.mailbox.to("focal@us.example.org")["Subject"].strip() == (
+        "Reminder, 7 days left: Thematic consultation, theme 1 (due 20 April 2030)")
 
     smtp.mailbox.received.clear()
     engine.clock.now = dt.datetime(2030, 4, 22, 15, tzinfo=dt.timezone.utc)  # two days late

@@ -49,7 +49,7 @@ def test_the_demo_plays_the_meeting_report_to_the_end(demo_data, demo, home):
 
 
 def test_the_demo_command_keeps_its_folder(home, templates, tmp_path):
-    """On SQLite the session's demo template is what `rcmflow demo --home FOLDER` printed
+    """On SQLite the session's demo template is what `rcmflow demo --into FOLDER` printed
     and kept (conftest's Templates.demo); this test reads a copy of that folder."""
     played = templates.demo("sqlite")
     assert "declaration-2017    declaration-adoption    adopted" in "\n".join(played.told)
@@ -59,7 +59,7 @@ def test_the_demo_command_keeps_its_folder(home, templates, tmp_path):
     status = CliRunner().invoke(cli, ["--home", str(target), "status", "--json"])
     states = {i["id"]: i["state"] for i in json.loads(status.stdout)["instances"]}
     assert {k: states[k] for k in FINAL} == FINAL
-    again = CliRunner().invoke(cli, ["--home", str(home), "demo", "--home", str(target)])
+    again = CliRunner().invoke(cli, ["--home", str(home), "demo", "--into", str(target)])
     assert again.exit_code == 1 and "already holds a project" in again.stderr
 
 

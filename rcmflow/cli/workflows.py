@@ -78,6 +78,10 @@ def workflows_validate(app: App, paths: tuple[str, ...]):
 
     Prints `file:line: message` for every problem and exits 1, or exits 0 when all is valid.
     """
+    if not paths:
+        from rcmflow.cli.group import require_home
+
+        require_home(app.config.home)  # nothing to check is not "all valid"
     catalog, problems = load_catalog(app, [Path(p).resolve() for p in paths] or None)
     for problem in sorted(problems):
         click.echo(str(problem))

@@ -95,6 +95,10 @@ class MachineDef:
         return sorted({t.trigger for t in self.transitions})
 
 
+def days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
 @dataclass(frozen=True)
 class Reminder:
     """Actions (a notify, typically) for each track still owing its input: `before`
@@ -106,8 +110,8 @@ class Reminder:
 
     def describe(self) -> str:
         if self.before is not None:
-            return f"{self.before.days} days before the deadline" if self.before.days else "on the deadline"
-        return f"every {self.every.days} days while overdue"
+            return f"{days(self.before.days)} before the deadline" if self.before.days else "on the deadline"
+        return f"every {days(self.every.days)} while overdue" if self.every.days != 1 else "every day while overdue"
 
 
 @dataclass(frozen=True)

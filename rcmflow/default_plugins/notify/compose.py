@@ -126,7 +126,7 @@ class Templates:
             message = text.splitlines()[0] if text else ""
             raise NotifyError(f"template {filename}{template_line(exc, filename)}: "
                               f"{type(exc).__name__}: {message}") from None
-        subject = one_line(subject)
+        subject = one_line(subject).strip()
         if not subject:
             raise NotifyError(f"template {filename}, line 1: the subject is empty")
         return used, subject, body.strip("\n") + "\n"
@@ -169,6 +169,9 @@ def template_scope(ctx: "ActionContext", recipient: Recipient,
             "track": ({"participant": track.participant, "state": track.state, "due": track.due,
                        "overdue": track.overdue} if track else None),
             "deadline": track.due if track else None,
+            # what tells the 7-day reminder from the 1-day one: counted from the step that
+            # queued the message, not from when the outbox got to send it
+            "days_left": (track.due - ctx.event.at.date()).days if track and track.due else None,
             "recipient": {"name": recipient.name, "email": recipient.email, "language": recipient.language},
             "country": country.name(language) if country else None,
             "event": {"trigger": ctx.event.trigger, "participant": ctx.event.participant,
