@@ -80,3 +80,10 @@ __all__ = ["NotifyError", "check", "notify"]
 @hookimpl
 def register_actions(register):
     register("notify", notify, check=check)
+
+
+@hookimpl
+def check_project(home, definitions, members, report):
+    from rcmflow.default_plugins.notify.gaps import template_gaps
+
+    template_gaps(home, definitions, members, report)

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rcmflow.default_plugins.notify.common import TEMPLATE_NAME, NotifyError, log
-from rcmflow.default_plugins.notify.compose import Rendered, Templates, build, documents, message_id, template_scope
+from rcmflow.default_plugins.notify.compose import (Rendered, Templates, build, documents, fallback_notice, message_id,
+                                                   template_scope)
+from rcmflow.default_plugins.notify.parts import built_documents, invitation, thread_key, thread_of
 from rcmflow.default_plugins.notify.recipients import Recipient, resolve
 from rcmflow.default_plugins.notify.transport import Settings, Smtp, refused_message, smtp_reason, write_eml
 
@@ -38,6 +40,8 @@ def _record(ctx: "ActionContext", key: str, rendered: Rendered, msgid: str, tran
     _ledger(ctx).mark(key, outbox_id=int(outbox.group(1)) if outbox else None, instance_id=ctx.instance.id,
                       recipient=rendered.recipient.email, language=rendered.language, subject=rendered.subject,
                       message_id=msgid, transport=transport, path=str(path) if path else None)
+    # The first message to this person about the instance opens the conversation the others reply to.
+    _ledger(ctx).mark(thread_key(ctx, rendered.recipient.email), message_id=msgid)
 
 
 def notify(ctx: "ActionContext", args: dict[str, Any]) -> None:
@@ -51,18 +55,25 @@ def notify(ctx: "ActionContext", args: dict[str, Any]) -> None:
     keys = {r.email: sent_key(ctx, r.email) for r in recipients}
     pending = [r for r in recipients if not ledger.seen(keys[r.email])]
     if pending:
-        _deliver(ctx, template, _render(ctx, template, pending), settings, keys)
+        _deliver(ctx, template, _render(ctx, args, pending, settings), settings, keys)
 
 
-def _render(ctx: "ActionContext", template: str, recipients: list[Recipient]) -> list[Rendered]:
+def _render(ctx: "ActionContext", args: dict[str, Any], recipients: list[Recipient],
+            settings: Settings) -> list[Rendered]:
     """Every message, before any goes: a template error sends nothing."""
     templates = Templates(ctx.home)
     built = documents(ctx)
+    travelling = built_documents(ctx, list(args.get("attach") or []))
     messages = []
     for recipient in recipients:
-        language, subject, body = templates.render(template, template_scope(ctx, recipient, built),
-                                                   recipient.language)
-        messages.append(Rendered(recipient, language, subject, body))
+        scope = template_scope(ctx, recipient, built, travelling, args.get("invitation"))
+        language, subject, body = templates.render(args["template"], scope, recipient.language)
+        body = fallback_notice(recipient.language, language) + body
+        parts = travelling.parts
+        if args.get("invitation"):
+            meeting = invitation(ctx, args["invitation"], recipient, settings.sender.addr_spec)
+            parts += (meeting,) if meeting else ()
+        messages.append(Rendered(recipient, language, subject, body, parts, thread_of(ctx, recipient.email)))
     return messages
 
 
