@@ -8,6 +8,8 @@ each build recorded in the history with its hashes.
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import hashlib
 import io
@@ -83,19 +85,24 @@ def test_the_regional_input_has_each_country_or_its_absence_and_who_contributed(
     absent = {text.split(":")[0]: text for style, text in section(items, "Countries without input")
               if style == "List Bullet"}
     assert set(absent) | {"Canada", "Guatemala", "Mexico"} == set(MEMBERS.values())
-    assert absent["United States"] == "United States: declined to send input"
+    assert re.fullmatch(r"United States: declined on \d\d \w+ 2017: “no input on this theme”", absent["United States"])
     # the command runs on today's clock: the deadline of 2017 is long past
-    assert absent["El Salvador"] == "El Salvador: still drafting (overdue)"
-    assert absent["Belize"] == "Belize: no answer (overdue)"
+    assert absent["El Salvador"] == "El Salvador: no answer by the deadline (07 July 2017)"
+    assert absent["Belize"] == "Belize: no answer by the deadline (07 July 2017)"
     assert ("Normal", "Input: Diaspora bonds, 2 pilots.") in section(items, "Mexico")
+    assert re.fullmatch(r"Input sent \d\d \w+ 2017; accepted\.", section(items, "Mexico")[0][1])
+    assert any("3 of 11 member countries sent input" in text for _, text in items)
 
     table = docx.Document(path).tables[-1]
     rows = [[cell.text for cell in row.cells] for row in table.rows]
-    assert rows[0] == ["Country", "Status", "Input", "Files"]
+    assert rows[0] == ["Country", "Answer", "Notes", "Files"]
     assert [r[0] for r in rows[1:]] == list(MEMBERS.values())
-    assert rows[1 + list(MEMBERS).index("MX")] == ["Mexico", "accepted", "yes", "input-mx.md"]
-    assert rows[1 + list(MEMBERS).index("GT")] == ["Guatemala", "submitted", "yes", "aporte-gt.docx"]
-    assert rows[1 + list(MEMBERS).index("US")] == ["United States", "declined", "no", "—"]
+    mexico = rows[1 + list(MEMBERS).index("MX")]
+    assert mexico[0] == "Mexico" and mexico[1].startswith("sent ") and mexico[1].endswith("; accepted")
+    assert mexico[2:] == ["—", "input-mx.md"]
+    assert rows[1 + list(MEMBERS).index("GT")][3] == "aporte-gt.docx"
+    assert rows[1 + list(MEMBERS).index("US")][1:3] == [absent["United States"].split(": ", 1)[1],
+                                                        "no input on this theme"]
     assert not (home / "out" / "theme-4" / "regional-input.html").exists()
 
 

@@ -14,7 +14,7 @@ from rcmflow.default_plugins.documents.attachments import instance_attachments
 
 if TYPE_CHECKING:
     from rcmflow import Engine
-    from rcmflow.context import InstanceView
+    from rcmflow.context import EventView, InstanceView
     from rcmflow.model.definition import Definition
 
 
@@ -33,7 +33,7 @@ def document_context(engine: "Engine", view: "InstanceView", definition: "Defini
                        "titles": dict(definition.title), "description": definition.description},
         "members": {code: {"code": code, "name": c.name("en"), "names": dict(c.names), "language": c.language,
                            "member": c.member} for code, c in countries.items()},
-        "tracks": _tracks(engine, view, attachments),
+        "tracks": _tracks(engine, view, attachments, engine.history(view.id)),
         "attachments": attachments,
         "now": now,
         "today": now.date(),
@@ -42,13 +42,27 @@ def document_context(engine: "Engine", view: "InstanceView", definition: "Defini
     return context
 
 
-def _tracks(engine: "Engine", view: "InstanceView", attachments: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _tracks(engine: "Engine", view: "InstanceView", attachments: dict[str, list[dict[str, Any]]],
+            history: list["EventView"]) -> dict[str, Any]:
     countries = engine.members.countries
-    return {code: {
-        "code": code, "name": countries[code].name("en") if code in countries else code, "state": track.state,
-        "due": track.due, "overdue": track.overdue, "data": dict(track.data), "attachments": attachments[code],
-        "has_input": bool(attachments[code]) or any(v not in (None, "", [], {}) for v in track.data.values()),
-    } for code, track in view.tracks.items()}
+    tracks = {}
+    for code, track in view.tracks.items():
+        events = [e for e in history if e.participant == code]
+        notes = [{"at": engine.local(e.at), "actor": e.actor, "trigger": e.trigger, "note": e.note}
+                 for e in events if e.note]
+        # when its answer came: the last step into the state it is in (submitted, declined, …)
+        answered = next((e for e in reversed(events) if e.dest == track.state and e.source != e.dest), None)
+        answered_at = engine.local(answered.at) if answered else None
+        tracks[code] = {
+            "code": code, "name": countries[code].name("en") if code in countries else code, "state": track.state,
+            "due": track.due, "overdue": track.overdue, "data": dict(track.data), "attachments": attachments[code],
+            "notes": notes, "answered_at": answered_at,
+            # sent after the day it was due (a day in the home's time zone)
+            "late": bool(answered_at and track.due and answered_at.date() > track.due),
+            "has_input": bool(attachments[code] or notes)
+            or any(v not in (None, "", [], {}) for v in track.data.values()),
+        }
+    return tracks
 
 
 def _labels(view: "InstanceView", definition: "Definition") -> dict[str, str]:
