@@ -180,11 +180,19 @@ def instance_detail(engine: "Engine", view: "InstanceView", options: list["Trigg
 
 
 def history_table(events: list["EventView"], tz) -> Table:
-    table = _table("seq", "when", "who", "trigger", "from", "to", "participant", "note")
+    table = _table("seq", "when", "who", "trigger", "from", "to", "participant", "note", "files")
     for e in events:
         table.add_row(str(e.seq), _when(e.at, tz), e.actor, e.trigger, e.source or "", e.dest,
-                      e.participant or "", e.note or "")
+                      e.participant or "", e.note or "", ", ".join(event_files(e)))
     return table
+
+
+def event_files(event: "EventView") -> list[str]:
+    """The files an event names: those sent with it, or the documents it built."""
+    data = event.data if isinstance(event.data, dict) else {}
+    sent = [f.get("filename", "") for f in data.get("attachments") or [] if isinstance(f, dict)]
+    built = [str(f.get("path", "")).rsplit("/", 1)[-1] for f in data.get("files") or [] if isinstance(f, dict)]
+    return [name for name in sent + built if name]
 
 
 def workflows_table(rows: list[dict]) -> Table:

@@ -1,4 +1,5 @@
-"""`rcmflow build INSTANCE`: what the `build_document` action does, by hand.
+"""`rcmflow build INSTANCE`: what the `build_document` action does, by hand; and
+`rcmflow attachments INSTANCE`: the files countries sent, listed and saved.
 
 This module is loaded with every command, so it imports only what defining the
 command needs; the document libraries load when a build runs.
@@ -38,6 +39,24 @@ def add_commands(cli: click.Group, pass_engine: Any) -> None:
         rcmflow build declaration-2017 --template declaration-draft --format docx
         """
         return build_by_hand(engine, instance, template, formats or FORMATS, as_json)
+
+    @cli.command("attachments")
+    @click.argument("instance")
+    @click.option("--participant", "-p", metavar="CODE", help="Only the files of this participant (e.g. MX).")
+    @click.option("--save", "folder", type=click.Path(file_okay=False), metavar="DIR",
+                  help="Write the files into DIR/PARTICIPANT/ (a file sent again: the latest).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    @pass_engine
+    def attachments_command(engine, instance, participant, folder, as_json):
+        """The files sent with INSTANCE's steps: who sent which, when, its size and SHA-256.
+
+        \b
+        rcmflow attachments theme-3
+        rcmflow attachments theme-3 --participant MX --save inputs/
+        """
+        from rcmflow.default_plugins.documents.saved import list_or_save
+
+        list_or_save(engine, instance, participant, folder, as_json)
 
 
 def build_by_hand(engine: "Engine", instance: str, template: str | None, formats: tuple[str, ...],

@@ -20,6 +20,10 @@ class Links:
     def document(self, relative: str) -> str | None:
         return f"/out/{quote(relative)}{self.suffix}"
 
+    def sent_file(self, instance_id: str, event_seq: int, filename: str) -> str | None:
+        """A file a participant sent, as it was sent."""
+        return f"/files/{quote(instance_id)}/{event_seq}/{quote(filename)}{self.suffix}"
+
 
 class ReportLinks(Links):
     """Links inside the e-mailed report: to the details it holds, and nowhere else."""
@@ -33,4 +37,7 @@ class ReportLinks(Links):
         return f"#instance-{instance_id}" if instance_id in self.included else None
 
     def document(self, relative: str) -> str | None:
+        return None
+
+    def sent_file(self, instance_id: str, event_seq: int, filename: str) -> str | None:
         return None

@@ -133,6 +133,8 @@ class Pages:
         definition = self._definition(view)
         state = definition.instance.states.get(view.state) if definition else None
         params = definition.params if definition else {}
+        history = engine.history(instance_id)
+        sent, notes = self._sent(view.id, history, links)
         return {
             "id": view.id, "workflow": view.workflow, "title": self._title(view), "state": view.state,
             "final": engine.is_final(view), "state_description": state.description if state else "",
@@ -145,16 +147,29 @@ class Pages:
             "summary": view.summary,
             "tracks": [{"code": p, "name": self._country(p), "state": t.state, "kind": self._kind(view, t),
                         "due": t.due.isoformat() if t.due else None, "data": sorted(t.data.items()),
-                        "reminded": t.reminded.isoformat() if t.reminded else None}
+                        "reminded": t.reminded.isoformat() if t.reminded else None,
+                        "files": sent.get(p, []), "notes": notes.get(p, [])}
                        for p, t in view.tracks.items()],
             "options": [{"trigger": o.trigger, "dest": o.dest, "allowed": o.allowed, "reason": o.reason,
                          "roles": o.roles} for o in self._options(instance_id)],
             "history": [{"seq": e.seq, "when": self._when(e.at), "actor": e.actor, "trigger": e.trigger,
                          "source": e.source, "dest": e.dest, "participant": e.participant, "note": e.note}
-                        for e in engine.history(instance_id)],
+                        for e in history],
             "documents": self._documents(view.id, links),
             **_diagram(view, definition),
         }
+
+    def _sent(self, instance_id: str, history, links: Links):
+        """What each participant sent: its files (linked to be downloaded) and its notes."""
+        sent: dict[str | None, list[dict[str, Any]]] = {}
+        for a in self.engine.attachments(instance_id):
+            sent.setdefault(a.participant, []).append({"name": a.filename, "size": size_text(a.size),
+                                                       "href": links.sent_file(instance_id, a.event_seq, a.filename)})
+        notes: dict[str | None, list[str]] = {}
+        for e in history:
+            if e.note and e.participant:
+                notes.setdefault(e.participant, []).append(e.note)
+        return sent, notes
 
     def _options(self, instance_id: str):
         # What the process waits for, whoever looks: guards are checked, the viewer's
