@@ -67,10 +67,12 @@ def build_by_hand(engine: "Engine", instance: str, template: str | None, formats
     engine.require_person(f"build {instance}")  # the build is recorded: refused before any file is written
     view = engine.get(instance)
     if template is None:
-        template = default_template(engine.definition(view.workflow))
-    if template is None:
-        known = ", ".join(available_templates(engine.home)) or "none in workflows/templates/"
-        raise BadInput(f"{view.workflow} names no build_document template: give --template, one of {known}")
+        named = workflow_templates(engine.definition(view.workflow))
+        if len(named) != 1:
+            known = ", ".join(named or available_templates(engine.home)) or "none in workflows/templates/"
+            what = "several build_document templates" if named else "no build_document template"
+            raise BadInput(f"{view.workflow} names {what}: give --template, one of {known}")
+        [template] = named
     result = build(engine, view, template, formats)
     if as_json:
         return emit_json(result.as_json())
@@ -78,13 +80,12 @@ def build_by_hand(engine: "Engine", instance: str, template: str | None, formats
         click.echo(f"{built.path}  {built.size:,} bytes  sha256 {built.sha256}")
 
 
-def default_template(definition: "Definition") -> str | None:
-    """The template the workflow's own build_document actions name, if just one."""
+def workflow_templates(definition: "Definition") -> list[str]:
+    """The templates the workflow's own build_document actions name."""
     calls = []
     for machine in filter(None, (definition.instance, definition.track)):
         for state in machine.states.values():
             calls += [*state.on_enter, *state.on_exit]
         for transition in machine.transitions:
             calls += transition.actions
-    names = {c.args["template"] for c in calls if c.name == "build_document" and isinstance(c.args, dict)}
-    return names.pop() if len(names) == 1 else None
+    return sorted({c.args["template"] for c in calls if c.name == "build_document" and isinstance(c.args, dict)})

@@ -19,12 +19,28 @@ if TYPE_CHECKING:
 
 
 def document_context(engine: "Engine", view: "InstanceView", definition: "Definition") -> dict[str, Any]:
-    """The template's variables: plain values only, then what plugins add."""
+    """The template's variables: plain values only, then what plugins add. A workflow
+    that waits for other instances (an `instances_in` guard) sees them as `instances`,
+    each as its own document would: the regional review compiles the consultations."""
+    context = _context(engine, view, definition)
+    context["instances"] = [_context(engine, other, engine.definition(other.workflow))
+                            for other in engine.status() if other.workflow in _awaited(definition)]
+    engine.plugins.hook.document_context(context=context, instance=view, definition=definition)
+    return context
+
+
+def _awaited(definition: "Definition") -> set[str]:
+    guards = [g for t in definition.instance.transitions for g in t.guards]
+    return {str(g.args["workflow"]) for g in guards
+            if g.name == "instances_in" and isinstance(g.args, dict) and "workflow" in g.args}
+
+
+def _context(engine: "Engine", view: "InstanceView", definition: "Definition") -> dict[str, Any]:
     countries = engine.members.countries
     files = instance_attachments(engine, view.id)
     attachments = {code: files.get(code, []) for code in view.tracks}
     now = engine.local(engine.now())
-    context = {
+    return {
         "instance": {
             "id": view.id, "workflow": view.workflow, "state": view.state, "params": dict(view.params),
             "data": dict(view.data), "labels": _labels(view, definition), "attachments": files.get(None, []),
@@ -38,8 +54,6 @@ def document_context(engine: "Engine", view: "InstanceView", definition: "Defini
         "now": now,
         "today": now.date(),
     }
-    engine.plugins.hook.document_context(context=context, instance=view, definition=definition)
-    return context
 
 
 def _tracks(engine: "Engine", view: "InstanceView", attachments: dict[str, list[dict[str, Any]]],
