@@ -283,7 +283,7 @@ def test_a_template_error_names_its_file_and_line(home, engine, rcmflow, consult
     assert result.stderr.strip() == "Error: workflows/templates/typo.md.j2:3: 'dict object' has no attribute 'nope'"
     missing = rcmflow("build", consultation, "--template", "nothing-here")
     assert missing.stderr.strip() == ("Error: no template workflows/templates/nothing-here.md.j2; templates: "
-                                      "base-text, declaration-draft, deliverable, regional-input, troika-report, typo")
+                                      "base-text, compilation, consolidated, declaration-draft, deliverable, regional-input, troika-report, typo")
     # without --template: the template the workflow's own build_document names
     default = rcmflow("build", consultation, "--json")
     assert default.exit_code == 0, default.stderr
