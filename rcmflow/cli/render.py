@@ -81,8 +81,10 @@ STATE_STYLES = {"submitted": "green", "accepted": "bold green", "agreed": "bold 
                 "declined": "magenta", "objected": "bold magenta", "returned": "yellow", "drafting": "yellow"}
 
 
-def _cell(track, show_due: bool) -> Text:
+def _cell(track, show_due: bool, subgroup: bool = False) -> Text:
     text = literal(track.state, style=STATE_STYLES.get(track.state, ""))
+    if subgroup:  # a country of the consultation's thematic subgroup
+        text.append(" · subgroup", style="cyan")
     if show_due and track.due:
         text.append(f" · due {track.due.isoformat()}", style="dim")
     if track.overdue:
@@ -90,6 +92,11 @@ def _cell(track, show_due: bool) -> Text:
     if track.reminded:
         text.append(f" · reminded {track.reminded:%m-%d}", style="dim")
     return text
+
+
+def _subgroup(view: "InstanceView") -> set[str]:
+    value = view.params.get("subgroup")
+    return {str(v) for v in value} if isinstance(value, (list, tuple)) else set()
 
 
 def _common_due(view: "InstanceView") -> dt.date | None:
@@ -114,7 +121,7 @@ def participant_matrix(views: list["InstanceView"], members: "Members", by: str 
     if by == "instance":
         table = _table("instance", "summary", *participants, title="Instances by participant")
         for v in tracked:
-            table.add_row(v.id, v.summary, *[_cell(v.tracks[p], True) if p in v.tracks
+            table.add_row(v.id, v.summary, *[_cell(v.tracks[p], True, p in _subgroup(v)) if p in v.tracks
                                                   else literal("–", style="dim") for p in participants])
         return table
     # One due date for the whole column goes in its heading; otherwise in each cell.
@@ -122,7 +129,8 @@ def participant_matrix(views: list["InstanceView"], members: "Members", by: str 
     headings = [f"{v.id}\ndue {due.isoformat()}" if due else v.id for v, due in zip(tracked, common)]
     table = _table("participant", *headings, title="Participants")
     for p in participants:
-        table.add_row(label(p), *[_cell(v.tracks[p], due is None) if p in v.tracks else literal("–", style="dim")
+        table.add_row(label(p), *[_cell(v.tracks[p], due is None, p in _subgroup(v)) if p in v.tracks
+                                  else literal("–", style="dim")
                                   for v, due in zip(tracked, common)])
     table.add_row(literal("summary", style="bold"), *[literal(v.summary, style="bold") for v in tracked])
     return table
@@ -159,7 +167,8 @@ def instance_detail(engine: "Engine", view: "InstanceView", options: list["Trigg
         head.append(f"   timeout {_when(view.timeout_at, engine.config.timezone)}")
     if view.params:
         params = definition.params if definition else {}
-        shown = [f"{k}={v}" + (f" ({params[k].label(v)})" if k in params and params[k].label(v) else "")
+        shown = [f"{k}={', '.join(map(str, v)) if isinstance(v, list) else v}"
+                 + (f" ({params[k].label(v)})" if k in params and params[k].label(v) else "")
                  for k, v in view.params.items()]
         head.append("\nparams: " + ", ".join(shown))
     if view.data:

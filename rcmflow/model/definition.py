@@ -27,8 +27,13 @@ class Param:
     labels: dict[Any, dict[str, str]] = field(default_factory=dict)
 
     def label(self, value: Any, language: str = "en") -> str:
-        """The choice's name in `language`, else in English, else ""."""
-        names = self.labels.get(value, {})
+        """The choice's name in `language`, else in English, else ""; for a list, its items' names."""
+        if isinstance(value, (list, tuple)):  # a list param (a subgroup): never a key of labels
+            return ", ".join(filter(None, (self.label(item, language) for item in value)))
+        try:
+            names = self.labels.get(value, {})
+        except TypeError:  # a stored value that cannot be a key (a dict): it has no name
+            return ""
         return names.get(language) or names.get("en") or next(iter(names.values()), "")
 
     def parse(self, raw: Any) -> Any:

@@ -207,6 +207,13 @@ def template_scope(ctx: "ActionContext", recipient: Recipient, documents: list[s
             "attached": [part.filename for part in travelling.parts] if travelling else [],
             "links": [list(link) for link in travelling.links] if travelling else [],
         }
+        group = view.params.get("subgroup")
+        if isinstance(group, list) and group:  # the countries that work the theme together
+            names["subgroup"] = [ctx.members.countries[c].name(language) if c in ctx.members.countries else c
+                                 for c in group]
+            names["in_subgroup"] = recipient.country in group
+        else:
+            names["subgroup"], names["in_subgroup"] = [], False
         theme = definition.params.get("theme")
         if theme is not None and view.params.get("theme") is not None:
             names["theme_title"] = theme.label(view.params["theme"], language)
