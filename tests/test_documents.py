@@ -144,19 +144,23 @@ def test_the_declaration_draft_lists_the_amendments_by_country(demo, home):
     assert [s for s, _ in text[1:]] == ["List Number"] * 8
     assert "and to promote access to justice" in text[1][1]
     amendments = section(items, "Amendments by country")
-    assert ("Normal", "5 amendments from 3 of 11 member countries.") in amendments
+    assert ("Normal", "5 amendments from 3 of 11 member countries; 5 of them have a disposition of the "
+                      "Technical Secretariat.") in amendments
     assert [t for s, t in amendments if s == "Heading 3"] == ["Guatemala", "Honduras", "United States",
                                                               "Without amendments"]
     tables = [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
-    assert [t[0] for t in tables] == [["Item", "Line", "Change", "Reason"]] * 3
+    assert [t[0] for t in tables] == [["No.", "Item", "Line", "Change", "Reason", "Disposition"]] * 3
     guatemala, honduras, united_states = (t[1:] for t in tables)
     assert guatemala == [
-        ["1", "3", 'say "victims of crimes"', "migrants can be victims of various crimes"],
-        ["1", "—", "include access to justice, and mechanisms for it in countries of transit, return and destination", "—"],
-        ["5", "—", 'drop "and more efficient border management"', "territorial claim with Belize"],
+        ["GT 1", "1", "3", 'say "victims of crimes"', "migrants can be victims of various crimes", "taken in"],
+        ["GT 2", "1", "—", "include access to justice, and mechanisms for it in countries of transit, return and "
+                           "destination", "—", "taken in"],
+        ["GT 3", "5", "—", 'drop "and more efficient border management"', "territorial claim with Belize",
+         "not taken in: item 5 stays as Mexico proposed it, for the online meeting of 24 April to discuss"],
     ]
-    assert honduras == [["new", "—", "add an item on migrant smuggling and trafficking in persons", "—"]]
-    assert united_states == [["—", "—", 'do not use the terms "slavery" or "modern slavery"', "—"]]
+    assert honduras == [["HN 1", "new", "—", "add an item on migrant smuggling and trafficking in persons", "—",
+                         "merged: into the new item 8, with the protection of victims"]]
+    assert united_states == [["US 1", "—", "—", 'do not use the terms "slavery" or "modern slavery"', "—", "taken in"]]
     assert ("List Bullet", "United States asks that these terms not be used: slavery; modern slavery") in \
         section(items, "Terms to keep out of the text")
 

@@ -77,9 +77,12 @@ def adoption(engine: Engine) -> Engine:
     for country in MEMBERS:
         if country != "US":
             engine.fire("declaration-2017", "no_comments", country)
+    engine.fire("declaration-2017", "resolve_amendment", values={"amendment": "US 1", "disposition": "taken_in"})
     for trigger in ("agree_draft", "draft_declaration"):
         engine.fire("declaration-2017", trigger)
     engine.fire("declaration-2017", "revise_text", values={"text": DECLARATION_DRAFT})
+    engine.fire("declaration-2017", "sign_off")
+    engine.acting_as("sv-ppt").fire("declaration-2017", "sign_off")
     engine.fire("declaration-2017", "circulate_declaration")
     for country in MEMBERS:
         engine.fire("declaration-2017", "finalise_input", country)
@@ -144,7 +147,7 @@ def test_amendments_are_listed_by_country(rcmflow, engine, snapshot):
         ("GT", "1", 'say "victims of crimes"'), ("GT", "5", "drop border management"),
         ("HN", None, "add smuggling and trafficking")]
     table = rcmflow("amendments", "declaration-2017", "--participant", "GT").stdout
-    assert 'GT  item 1, line 3: say "victims of crimes"  (reason: various crimes)' in table
+    assert 'GT 1  item 1, line 3: say "victims of crimes"  (reason: various crimes)  -> no disposition yet' in table
     assert "HN" not in table
     before = snapshot()
     refused = rcmflow("fire", "declaration-2017", "propose_amendment", "-p", "MX", "--set", "item=2", actor="mx-focal")

@@ -64,6 +64,15 @@ THEME_1_INPUT = {
     "US": "Rule of law and orderly migration; protection of victims of trafficking.",
 }
 
+# The secretariat's disposition of each amendment for the agreed draft.
+DISPOSITIONS = [
+    ("GT 1", "taken_in", ""),
+    ("GT 2", "taken_in", ""),
+    ("GT 3", "not_taken_in", "item 5 stays as Mexico proposed it, for the online meeting of 24 April to discuss"),
+    ("HN 1", "merged", "into the new item 8, with the protection of victims"),
+    ("US 1", "taken_in", ""),
+]
+
 ADOPTED_TEXT = (DECLARATION_DRAFT
                 .replace(" and more efficient border management", "")
                 .replace("trafficking in persons and modern\n   slavery,", "trafficking in persons,\n  "))
@@ -228,14 +237,21 @@ def amendments(story: Story) -> None:
         if country not in ("GT", "HN", "US"):
             fire(f"{country.lower()}-focal", DECLARATION, "no_comments", country, quiet=True)
     story.summary(DECLARATION, "no_comments")
+    clock.set("2017-04-14")
+    fire(TS, DECLARATION, "agree_draft")  # blocked: no amendment has a disposition yet
+    for amendment, disposition, reason in DISPOSITIONS:
+        fire(TS, DECLARATION, "resolve_amendment", amendment=amendment, disposition=disposition, reason=reason)
 
 
 def adoption(story: Story) -> None:
     fire, clock = story.fire, story.clock
-    clock.set("2017-04-14")
     fire(TS, DECLARATION, "agree_draft")
     fire(PPT, DECLARATION, "draft_declaration")
     fire(TS, DECLARATION, "revise_text", text=DECLARATION_DRAFT)
+    # "the TS and the PPT will jointly prepare a draft": both sign off the text
+    fire(TS, DECLARATION, "sign_off")
+    fire(PPT, DECLARATION, "circulate_declaration")  # blocked: the PPT has not signed off
+    fire(PPT, DECLARATION, "sign_off")
     fire(PPT, DECLARATION, "circulate_declaration")
     for country in MEMBERS:
         fire(f"{country.lower()}-focal", DECLARATION, "finalise_input", country, quiet=True)
