@@ -54,7 +54,7 @@ def test_the_roadmap_gives_one_all_day_event_per_deadline_and_meeting(rcmflow, e
     assert "rcmflow" in str(calendar["PRODID"])
     assert str(calendar["X-WR-CALNAME"]) == "RCM roadmap"
     expected = expected_dates(engine)
-    assert len(expected) == 14  # 6 themes, and 2 dates each for the review, Troika, declaration; 2 deliverables
+    assert len(expected) == 15  # 6 themes, 2 dates each for the review, Troika, declaration; 2 deliverables; the RCPs
     assert dated(calendar) == expected  # all day (dates, not times), on the params' days
     for event in calendar.walk("VEVENT"):
         assert event.decoded("DTEND") == event.decoded("DTSTART") + dt.timedelta(days=1)
@@ -62,7 +62,7 @@ def test_the_roadmap_gives_one_all_day_event_per_deadline_and_meeting(rcmflow, e
     by_uid = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
     meetings = {uid for uid, e in by_uid.items() if e.categories == ["Meeting"]}
     assert meetings == {"declaration-2017.meeting@rcmflow", "troika-2017-03-30.date@rcmflow",
-                        "review-2017.stocktaking@rcmflow"}
+                        "review-2017.stocktaking@rcmflow", "rcp-meeting-2017-03-22.date@rcmflow"}
     assert by_uid["troika-2017-03-30.date@rcmflow"]["SUMMARY"].startswith("Troika meeting")
     assert "online meeting" in by_uid["declaration-2017.meeting@rcmflow"]["SUMMARY"]
 
@@ -72,8 +72,8 @@ def test_the_roadmap_gives_one_all_day_event_per_deadline_and_meeting(rcmflow, e
     assert "International cooperation and governance of migration" in theme["DESCRIPTION"]  # the theme's label
     assert "Not met yet by 11 of 11: Belize, Canada" in theme["DESCRIPTION"]
     assert "Fecha límite para 11 países" in theme["DESCRIPTION"] and "Belice, Canadá" in theme["DESCRIPTION"]
-    # The Troika meeting's agenda is asked of the Troika and the SACM, not only of countries.
-    assert by_uid["troika-2017-03-30.proposals_due@rcmflow"]["SUMMARY"].endswith("from 4 participants")
+    # The Troika meeting's agenda is asked of every RCM delegation and the SACM, not only of countries.
+    assert by_uid["troika-2017-03-30.proposals_due@rcmflow"]["SUMMARY"].endswith("from 12 participants")
 
 
 def test_meetings_are_told_from_deadlines_by_the_params_words(engine):
@@ -81,7 +81,7 @@ def test_meetings_are_told_from_deadlines_by_the_params_words(engine):
              for d in engine.catalog.definitions.values() for p in d.params.values() if p.type == "date"}
     meetings = {key for key, kind in kinds.items() if kind == MEETING}
     assert meetings == {("declaration-adoption", "meeting"), ("troika-meeting", "date"),
-                        ("regional-review", "stocktaking")}
+                        ("regional-review", "stocktaking"), ("rcp-meeting", "date")}
     assert {name for (_, name), kind in kinds.items() if kind == DEADLINE} == {
         "deadline", "comments_due", "review_due", "amendments_due", "proposals_due"}
 
@@ -91,7 +91,7 @@ def test_a_second_export_has_the_same_events(rcmflow, engine):
     engine.fire("theme-1", "open")
     first, second = events(export(rcmflow)), events(export(rcmflow))
 
-    assert set(first) == set(second) and len(first) == 15
+    assert set(first) == set(second) and len(first) == 16
     for export_ in (first, second):
         for event in export_.values():
             del event["DTSTAMP"]  # when the file was made: the one thing that may change
@@ -169,8 +169,8 @@ def test_out_writes_the_file_and_says_what_it_holds(rcmflow, tmp_path):
     result = rcmflow("calendar", "--out", str(target))
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.strip() == f"14 events (11 deadlines, 3 meetings, 0 timeouts) written to {target}"
-    assert len(Calendar.from_ical(target.read_bytes()).walk("VEVENT")) == 14
+    assert result.stdout.strip() == f"15 events (11 deadlines, 4 meetings, 0 timeouts) written to {target}"
+    assert len(Calendar.from_ical(target.read_bytes()).walk("VEVENT")) == 15
 
 
 @pytest.mark.parametrize("where", ["missing/roadmap.ics", "."])

@@ -177,7 +177,7 @@ def test_the_troika_report_and_the_deliverable(demo, home):
     assert section(items, "Agreements") == [("List Bullet", "The GCM is the only topic"),
                                             ("List Bullet", "human rights as the focus of bi-regional input")]
     assert section(items, "Non-agreements") == [
-        ("List Bullet", "Whether the Caribbean process prepares a report of the meeting")]
+        ("List Bullet", "The best practices to share: to be limited to the topics of the New York Declaration")]
 
     build(demo, "background-paper", "deliverable", ("docx",))
     items = paragraphs(home / "out" / "background-paper" / "deliverable.docx")

@@ -4,6 +4,7 @@ terms, the review that waits for the consultations, and each definition's refusa
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_the_demo_command_keeps_its_folder(home, templates, tmp_path):
     """On SQLite the session's demo template is what `rcmflow demo --into FOLDER` printed
     and kept (conftest's Templates.demo); this test reads a copy of that folder."""
     played = templates.demo("sqlite")
-    assert "declaration-2017    declaration-adoption    adopted" in "\n".join(played.told)
+    assert re.search(r"declaration-2017 +declaration-adoption +adopted", "\n".join(played.told))
     target = tmp_path / "demo"
     shutil.copytree(played.home, target)
     assert {"workflows", "plugins", "rcmflow.db", "out"} <= {p.name for p in target.iterdir()}

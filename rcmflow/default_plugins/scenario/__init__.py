@@ -18,8 +18,11 @@ from rcmflow.errors import BadInput
 
 @hookimpl
 def register_commands(cli, pass_engine):
+    from rcmflow.default_plugins.scenario.sessions import work_session_command
+
     cli.add_command(quickstart_command(cli, pass_engine))
     cli.add_command(demo_command(cli, pass_engine))
+    cli.add_command(work_session_command(pass_engine))
 
 
 def show_status(cli: click.Group, engine=None) -> None:
