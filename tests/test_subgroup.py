@@ -5,6 +5,7 @@ counted for each member; no view fails on a list param."""
 from __future__ import annotations
 
 import email
+import re
 import threading
 from email import policy
 
@@ -56,6 +57,11 @@ def test_a_subgroup_is_shown_named_and_its_joint_input_counts_for_each(rcmflow, 
         base = f"http://127.0.0.1:{httpd.server_port}"
         for path in ("/", "/instances/theme-5"):
             assert get(base, path)[0] == 200, path
+        page = get(base, "/")[2].decode()
+        cells = [cell.split("</td>", 1)[0] for cell in page.split("<td ")[1:]]
+        marked = [re.search(r'data-participant="(\w+)"', c).group(1) for c in cells
+                  if 'data-instance="theme-5"' in c and '<span class="subgroup">' in c]
+        assert sorted(set(marked)) == ["GT", "MX"]
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -113,7 +113,9 @@ class Pages:
                 cells.append(None if track is None else {
                     "instance": v.id, "state": track.state, "kind": self._kind(v, track),
                     "due": track.due.isoformat() if column["show_due"] and track.due else None,
-                    "reminded": f"{track.reminded:%m-%d}" if track.reminded else None})
+                    "reminded": f"{track.reminded:%m-%d}" if track.reminded else None,
+                    # a country of the consultation's thematic subgroup
+                    "subgroup": isinstance(v.params.get("subgroup"), list) and p in v.params["subgroup"]})
             rows.append({"code": p, "name": self._country(p), "cells": cells})
         return {"columns": columns, "rows": rows, "more": more}
 
