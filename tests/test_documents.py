@@ -183,10 +183,12 @@ def test_the_troika_report_and_the_deliverable(demo, home):
     items = paragraphs(home / "out" / "background-paper" / "deliverable.docx")
     assert items[0] == ("Heading 1", "Background paper on the RCM's experience with the topics of the GCM")
     assert [t for s, t in items if s == "Heading 2"] == [
-        "Comments of Canada", "Comments of Guatemala", "Comments of Mexico", "Comments of Panama",
+        "Draft", "Comments of Canada", "Comments of Guatemala", "Comments of Mexico", "Comments of Panama",
         "Countries without comments", "The review at a glance"]
     assert ("Normal", "Comments: see attached remarks") in section(items, "Comments of Panama")
     assert ("List Bullet", "United States: no comments") in section(items, "Countries without comments")
+    # the draft the secretariat sent for review, read back from the file it attached
+    assert ("Heading 3", "background-paper.md") in section(items, "Draft")
 
 
 def test_each_numbered_list_in_word_starts_again_at_one():

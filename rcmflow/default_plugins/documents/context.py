@@ -39,7 +39,7 @@ def _context(engine: "Engine", view: "InstanceView", definition: "Definition") -
     countries = engine.members.countries
     files = instance_attachments(engine, view.id)
     attachments = {code: files.get(code, []) for code in view.tracks}
-    _mark_joint(attachments, countries)
+    _mark_joint({**attachments, None: files.get(None, [])}, countries)
     now = engine.local(engine.now())
     return {
         "instance": {
@@ -57,7 +57,7 @@ def _context(engine: "Engine", view: "InstanceView", definition: "Definition") -
     }
 
 
-def _mark_joint(attachments: dict[str, list[dict[str, Any]]], countries) -> None:
+def _mark_joint(attachments: dict[str | None, list[dict[str, Any]]], countries) -> None:
     """A file several participants sent (a subgroup's joint input, the same SHA-256)
     is theirs together: each entry names the others (`joint_with`), and all but the
     first say where its text is (`shown_under`), so the text appears once."""
@@ -69,7 +69,7 @@ def _mark_joint(attachments: dict[str, list[dict[str, Any]]], countries) -> None
             first.setdefault(entry["sha256"], code)
     for code, entries in attachments.items():
         for entry in entries:
-            others = [c for c in senders[entry["sha256"]] if c != code]
+            others = [c for c in senders[entry["sha256"]] if c != code and c is not None]
             entry["joint_with"] = [countries[c].name("en") if c in countries else c for c in others]
             owner = first[entry["sha256"]]
             entry["shown_under"] = None if owner == code else (countries[owner].name("en") if owner in countries

@@ -12,6 +12,7 @@ the history are those of 2017.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Callable
 
 from rcmflow import Engine
@@ -65,6 +66,16 @@ THEME_1_INPUT = {
     "US": "Rule of law and orderly migration; protection of victims of trafficking.",
 }
 
+BACKGROUND_PAPER = """\
+# The RCM's experience with the topics of the Global Compact on Migration
+
+Draft of the Technical Secretariat for the review of the member countries.
+
+1. Protection of migrants in vulnerable situations
+2. Return and reintegration
+3. Labour mobility and regular pathways
+"""
+
 # The secretariat's disposition of each amendment for the agreed draft.
 DISPOSITIONS = [
     ("GT 1", "taken_in", ""),
@@ -104,11 +115,11 @@ class Story:
         self.engine, self.clock, self.say = engine, clock, say
 
     def fire(self, actor: str, instance: str, trigger: str, participant: str | None = None,
-             note: str | None = None, quiet: bool = False, **values: str) -> bool:
+             note: str | None = None, quiet: bool = False, files: tuple[Path, ...] = (), **values: str) -> bool:
         who = self.engine.acting_as(actor)
         where = f"{instance} {participant}" if participant else instance
         try:
-            result = who.fire(instance, trigger, participant, note, values)
+            result = who.fire(instance, trigger, participant, note, values, list(files))
         except Blocked as exc:
             self.tell(f"{actor:<15} {trigger:<22} {where:<22} BLOCKED: {exc}")
             return False
@@ -310,7 +321,10 @@ def background_paper(story: Story) -> None:
     fire, clock = story.fire, story.clock
     story.chapter("6. The Technical Secretariat's background paper")
     clock.set("2017-05-02")
-    fire(TS, "background-paper", "send_for_review")
+    draft = story.engine.home / "drafts" / "background-paper.md"  # the TS's draft, sent with the request
+    draft.parent.mkdir(exist_ok=True)
+    draft.write_text(BACKGROUND_PAPER, encoding="utf-8")
+    fire(TS, "background-paper", "send_for_review", files=(draft,))
     clock.set("2017-05-20")
     for country in ("MX", "GT", "CA", "PA"):
         fire(f"{country.lower()}-focal", "background-paper", "review", country, comments="see attached remarks")
