@@ -7,8 +7,17 @@ A country proposes an amendment with its track's trigger, for example:
         --set reason="migrants can be victims of various crimes"
 
 The `record_amendment` action (in the transition's transaction) appends it to the
-track's `amendments` list, so a country may propose many. `rcmflow amendments
-INSTANCE` lists them by country.
+track's `amendments` list, so a country may propose many; they are numbered per
+country (GT 1, GT 2, …). The secretariat then gives each a disposition, with the
+`record_disposition` action of an instance transition:
+
+    rcmflow fire declaration-2017 resolve_amendment --set amendment="GT 1" \
+        --set disposition=merged --set reason="with HN 1, in item 5"
+
+(taken_in, merged or not_taken_in; a reason for all but taken_in), and the
+`amendments_resolved` guard holds the agreed draft until every amendment has one.
+`rcmflow amendments INSTANCE` lists them by country, with their dispositions and
+the terms each country asked to keep out.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ import rcmflow
 from rcmflow.errors import BadInput
 
 FIELDS = ("item", "line", "change", "reason")
+DISPOSITIONS = {"taken_in": "taken in", "merged": "merged", "not_taken_in": "not taken in"}
+TERMS_KEY = "exclude_terms"
 
 
 def record_amendment(ctx, args):
@@ -44,10 +55,58 @@ def amendments_of(data) -> list[dict]:
     return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
 
 
+def numbered(tracks) -> list[tuple[str, int, dict]]:
+    """(country, number, amendment) of every amendment, in country order."""
+    return [(code, n, a) for code, track in tracks.items() for n, a in enumerate(amendments_of(track.data), 1)]
+
+
+def record_disposition(ctx, args):
+    """Give one amendment ("GT 1") its disposition: taken in, merged or not taken in, and why."""
+    given = ctx.event.data.get("values", {})
+    known = {f"{code} {n}": a for code, n, a in numbered(ctx.instance.tracks)}
+    which = " ".join(str(given.get("amendment") or "").upper().split())
+    if which not in known:
+        raise BadInput(f"--set amendment={which!r} names no amendment; the amendments are "
+                       f"{', '.join(known) or 'none yet'}")
+    disposition = str(given.get("disposition") or "")
+    if disposition not in DISPOSITIONS:
+        raise BadInput(f"--set disposition={disposition!r}: give one of {', '.join(DISPOSITIONS)}")
+    reason = str(given.get("reason") or "").strip()
+    if disposition != "taken_in" and not reason:
+        raise BadInput(f"an amendment {DISPOSITIONS[disposition]} needs its reason: add --set reason=TEXT")
+    dispositions = dict(ctx.data.get("dispositions") or {})
+    dispositions[which] = {"disposition": disposition, "reason": reason or None, "by": ctx.event.actor,
+                           "at": ctx.event.at.isoformat()}
+    ctx.data["dispositions"] = dispositions
+    for name in ("amendment", "disposition", "reason"):  # the record is `dispositions`
+        ctx.data.pop(name, None)
+
+
+def dispositions_of(data) -> dict[str, dict]:
+    found = data.get("dispositions") if isinstance(data, dict) else None
+    return {k: v for k, v in found.items() if isinstance(v, dict)} if isinstance(found, dict) else {}
+
+
+def amendments_resolved(ctx, args):
+    """Every amendment proposed has a disposition."""
+    given = dispositions_of(ctx.instance.data)
+    waiting = [f"{code} {n}" for code, n, _ in numbered(ctx.tracks) if f"{code} {n}" not in given]
+    if not waiting:
+        return None
+    return (f"{len(waiting)} amendments have no disposition yet: {', '.join(waiting)} "
+            f"(fire resolve_amendment --set amendment=\"{waiting[0]}\" --set disposition=…)")
+
+
 @rcmflow.hookimpl
 def register_actions(register):
     # the list is this action's: `--set amendments=…` is refused before it could break it
     register("record_amendment", record_amendment, in_transaction=True, owns=["amendments"])
+    register("record_disposition", record_disposition, in_transaction=True, owns=["dispositions"])
+
+
+@rcmflow.hookimpl
+def register_guards(register):
+    register("amendments_resolved", amendments_resolved)
 
 
 @rcmflow.hookimpl
@@ -55,14 +114,18 @@ def document_context(context, instance):
     """Documents list the amendments: `amendments` (all, in country order) and each
     track's own; an amendment alone is not a country's input."""
     everyone = []
+    given = dispositions_of(instance.data)
     for code, track in context["tracks"].items():
         data = instance.tracks[code].data
         mine = [{"item": None, "line": None, "change": None, "reason": None, "at": None, **a,
-                 "participant": code, "country": track["name"]}
-                for a in amendments_of(data)]
+                 "participant": code, "country": track["name"], "number": n,
+                 "disposition": DISPOSITIONS.get((given.get(f"{code} {n}") or {}).get("disposition")),
+                 "disposition_reason": (given.get(f"{code} {n}") or {}).get("reason")}
+                for n, a in enumerate(amendments_of(data), 1)]
+        track["terms_kept_out"] = str(data.get(TERMS_KEY) or "")
         track["amendments"] = mine
         everyone += mine
-        track["has_input"] = bool(track["attachments"]) or any(
+        track["has_input"] = bool(track["attachments"] or track.get("notes")) or any(
             v not in (None, "", [], {}) for k, v in data.items() if k != "amendments")
     context["amendments"] = everyone
 
@@ -77,10 +140,12 @@ def register_commands(cli, pass_engine):
     def amendments(engine, instance, participant, as_json):
         """The amendments proposed to INSTANCE's text, by country."""
         view = engine.get(instance)
+        given = dispositions_of(view.data)
         rows = [
-            {"participant": p, "item": None, "line": None, "change": None, "reason": None, **a}
-            for p, track in view.tracks.items() if participant in (None, p)
-            for a in amendments_of(track.data)
+            {"participant": p, "number": n, "item": None, "line": None, "change": None, "reason": None, **a,
+             "terms_kept_out": str(view.tracks[p].data.get(TERMS_KEY) or "") or None,
+             "disposition": given.get(f"{p} {n}")}
+            for p, n, a in numbered(view.tracks) if participant in (None, p)
         ]
         if as_json:
             click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -88,6 +153,18 @@ def register_commands(cli, pass_engine):
         if not rows:
             click.echo(f"no amendments to {instance} yet")
         for row in rows:
-            where = ", ".join(f"{k} {row[k]}" for k in ("item", "line") if row.get(k))
-            click.echo(f"{row['participant']}  {where or 'general'}: {row['change']}"
-                       + (f"  (reason: {row['reason']})" if row.get("reason") else ""))
+            click.echo(amendment_line(row))
+
+
+def amendment_line(row: dict) -> str:
+    """ "GT 1  item 1, line 3: say "victims of crimes"  (reason: …)  -> merged: with HN 1" """
+    where = ", ".join(f"{k} {row[k]}" for k in ("item", "line") if row.get(k))
+    line = f"{row['participant']} {row['number']}  {where or 'general'}: {row['change']}"
+    if row.get("reason"):
+        line += f"  (reason: {row['reason']})"
+    if row.get("terms_kept_out"):
+        line += f"  [terms kept out: {row['terms_kept_out']}]"
+    done = row.get("disposition")
+    line += f"  -> {DISPOSITIONS.get(done['disposition'], done['disposition'])}" + (
+        f": {done['reason']}" if done.get("reason") else "") if done else "  -> no disposition yet"
+    return line

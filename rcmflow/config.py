@@ -7,7 +7,6 @@ home, default.
 
 from __future__ import annotations
 
-import getpass
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,8 @@ def load_config(home: str | Path | None = None, db: str | None = None, actor: st
     db_url = db or os.environ.get("RCMFLOW_DB") or settings.get("database", {}).get("url")
     if not db_url:
         db_url = f"sqlite:///{home_path / 'rcmflow.db'}"
-    actor = actor or os.environ.get("RCMFLOW_ACTOR") or settings.get("actor") or _os_user()
+    # No fallback to the login name: events are recorded under people of members.yaml only.
+    actor = actor or os.environ.get("RCMFLOW_ACTOR") or settings.get("actor") or ""
     refuse_system_actor(str(actor))
     language = language or os.environ.get("RCMFLOW_LANG") or settings.get("language") or DEFAULT
     if language not in LANGUAGES:  # rcmflow.toml's is checked with the file's line
@@ -92,13 +92,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(item) for item in value]
     return value
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def machine_timezone() -> str | None:

@@ -71,6 +71,20 @@ def register_commands(cli, pass_engine):
 
 
 @hookspec
+def check_project(home, definitions, members, report):
+    """Look for what a definition's own check cannot see, when `rcmflow workflows
+    validate` runs: the files a definition names in the home, say.
+
+    `home` is the project folder (a `pathlib.Path`), `definitions` the valid
+    `rcmflow.model.definition.Definition`s, `members` the `rcmflow.model.members.Members`.
+    Call `report(message)` once per finding, one line that names the file and says
+    what to add (notify reports a message template missing in a language someone
+    reads). Findings are warnings: the command prints them and its exit status stays
+    that of the definitions' own problems, since rcmflow still works around them.
+    """
+
+
+@hookspec
 def on_event(event, instance, engine):
     """Called after a transition has been committed, once per new history event.
 

@@ -302,7 +302,7 @@ class Templates:
 
             source = copy_project(REPO, self.folder / "demo-source")
             target = self.folder / "demo-home-sqlite"
-            result = CliRunner().invoke(cli, ["--home", str(source), "demo", "--home", str(target)])
+            result = CliRunner().invoke(cli, ["--home", str(source), "demo", "--into", str(target)])
             assert result.exit_code == 0, result.output
             gc.collect()  # the command's engine: its connections closed, before the file is copied
             path = target / "rcmflow.db"

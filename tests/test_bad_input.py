@@ -189,7 +189,7 @@ def test_a_bad_value_kept_elsewhere_breaks_no_command(rcmflow, amending, db_url)
     for instance in ("theme-1", amending):
         result = rcmflow("amendments", instance)
         assert result.exit_code == 0 and result.stderr == "", result.stderr
-    assert "HN  item 2: None" in rcmflow("amendments", amending).stdout
+    assert "HN 1  item 2: None  -> no disposition yet" in rcmflow("amendments", amending).stdout
 
 
 # --- a step that stands, and what failed after it ------------------------------------------

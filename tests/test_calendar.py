@@ -69,7 +69,7 @@ def test_the_roadmap_gives_one_all_day_event_per_deadline_and_meeting(rcmflow, e
     assert "rcmflow" in str(calendar["PRODID"])
     assert str(calendar["X-WR-CALNAME"]) == "RCM roadmap"
     expected = expected_dates(engine)
-    assert len(expected) == 14  # 6 themes, and 2 dates each for the review, Troika, declaration; 2 deliverables
+    assert len(expected) == 15  # 6 themes, 2 dates each for the review, Troika, declaration; 2 deliverables; the RCPs
     assert dated(calendar) == expected  # all day (dates, not times), on the params' days
     for event in calendar.walk("VEVENT"):
         assert event.decoded("DTEND") == event.decoded("DTSTART") + dt.timedelta(days=1)
@@ -77,7 +77,7 @@ def test_the_roadmap_gives_one_all_day_event_per_deadline_and_meeting(rcmflow, e
     by_uid = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
     meetings = {key for key, e in by_uid.items() if e.categories == ["Meeting"]}
     assert meetings == {uid(engine, "declaration-2017.meeting"), uid(engine, "troika-2017-03-30.date"),
-                        uid(engine, "review-2017.stocktaking")}
+                        uid(engine, "review-2017.stocktaking"), uid(engine, "rcp-meeting-2017-03-22.date")}
     assert by_uid[uid(engine, "troika-2017-03-30.date")]["SUMMARY"].startswith("Troika meeting")
     assert "online meeting" in by_uid[uid(engine, "declaration-2017.meeting")]["SUMMARY"]
 
@@ -88,8 +88,8 @@ def test_the_roadmap_gives_one_all_day_event_per_deadline_and_meeting(rcmflow, e
     assert "Not met yet by 11 of 11: Belize, Canada" in theme["DESCRIPTION"]
     assert "Belice" not in theme["DESCRIPTION"]  # in the home's language only
     assert all(str(e["STATUS"]) == "CONFIRMED" for e in calendar.walk("VEVENT"))
-    # The Troika meeting's agenda is asked of the Troika and the SACM, not only of countries.
-    assert by_uid[uid(engine, "troika-2017-03-30.proposals_due")]["SUMMARY"].endswith("from 4 participants")
+    # The Troika meeting's agenda is asked of every RCM delegation and the SACM, not only of countries.
+    assert by_uid[uid(engine, "troika-2017-03-30.proposals_due")]["SUMMARY"].endswith("from 12 participants")
 
 
 def test_meetings_are_told_from_deadlines_by_the_params_words(engine):
@@ -97,7 +97,7 @@ def test_meetings_are_told_from_deadlines_by_the_params_words(engine):
              for d in engine.catalog.definitions.values() for p in d.params.values() if p.type == "date"}
     meetings = {key for key, kind in kinds.items() if kind == MEETING}
     assert meetings == {("declaration-adoption", "meeting"), ("troika-meeting", "date"),
-                        ("regional-review", "stocktaking")}
+                        ("regional-review", "stocktaking"), ("rcp-meeting", "date")}
     assert {name for (_, name), kind in kinds.items() if kind == DEADLINE} == {
         "deadline", "comments_due", "review_due", "amendments_due", "proposals_due", "adoption_due"}
 
@@ -107,7 +107,7 @@ def test_a_second_export_has_the_same_events(rcmflow, engine):
     engine.fire("theme-1", "open")
     first, second = events(export(rcmflow)), events(export(rcmflow))
 
-    assert set(first) == set(second) and len(first) == 15
+    assert set(first) == set(second) and len(first) == 16
     for export_ in (first, second):
         for event in export_.values():
             del event["DTSTAMP"]  # when the file was made: the one thing that may change
@@ -183,7 +183,7 @@ def test_uids_are_the_databases_own(rcmflow, engine, tmp_path, home):
     assert runner.invoke(cli, ["--home", str(home), "--db", other, "--actor", "ts-officer", "quickstart"]).exit_code == 0
     elsewhere = Calendar.from_ical(runner.invoke(cli, ["--home", str(home), "--db", other, "calendar"]).stdout)
     here = export(rcmflow)
-    assert len(dated(here)) == len(dated(elsewhere)) == 14
+    assert len(dated(here)) == len(dated(elsewhere)) == 15
     assert not set(dated(here)) & set(dated(elsewhere))  # importing one never overwrites the other's events
     namespace = engine.namespace()
     assert len(namespace) == 32 and engine.namespace() == namespace  # made once, kept
@@ -226,7 +226,7 @@ def test_titles_and_descriptions_in_the_home_language(rcmflow, engine, home):
     assert "Pendiente para 11 de 11: Belice, Canadá" in theme["DESCRIPTION"]
     assert "Not met" not in theme["DESCRIPTION"] and "Belize" not in theme["DESCRIPTION"]
     result = rcmflow("calendar", "--out", str(home / "hoja.ics"))
-    assert result.stdout.strip() == (f"14 eventos (11 fechas límite, 3 reuniones, 0 plazos automáticos) "
+    assert result.stdout.strip() == (f"15 eventos (11 fechas límite, 4 reuniones, 0 plazos automáticos) "
                                      f"escritos en {home / 'hoja.ics'}")
 
 
@@ -280,8 +280,8 @@ def test_out_writes_the_file_and_says_what_it_holds(rcmflow, tmp_path):
     result = rcmflow("calendar", "--out", str(target))
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.strip() == f"14 events (11 deadlines, 3 meetings, 0 timeouts) written to {target}"
-    assert len(Calendar.from_ical(target.read_bytes()).walk("VEVENT")) == 14
+    assert result.stdout.strip() == f"15 events (11 deadlines, 4 meetings, 0 timeouts) written to {target}"
+    assert len(Calendar.from_ical(target.read_bytes()).walk("VEVENT")) == 15
 
 
 @pytest.mark.parametrize("where", ["missing/roadmap.ics", "."])

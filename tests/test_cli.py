@@ -81,7 +81,7 @@ def test_plugins_list(rcmflow):
     assert sources["plugins/consensus.py"].endswith("/plugins/consensus.py")
     by_name = {p["name"]: p for p in plugins}
     assert by_name["plugins/amendments.py"]["commands"] == ["amendments"]
-    assert by_name["plugins/amendments.py"]["actions"] == ["record_amendment"]
+    assert by_name["plugins/amendments.py"]["actions"] == ["record_amendment", "record_disposition"]
 
 
 def _only_one_line(result) -> str:
@@ -93,7 +93,7 @@ def _only_one_line(result) -> str:
 
 @pytest.mark.parametrize("args, actor, code, words", [
     (["fire", "theme-9", "open"], "ts-officer", 1, "unknown instance 'theme-9'; instances: theme-1"),
-    (["start", "consultation"], "ts-officer", 1, "unknown workflow 'consultation'; workflows: declaration-adoption, regional-review, thematic-consultation"),
+    (["start", "consultation"], "ts-officer", 1, "unknown workflow 'consultation'; workflows: declaration-adoption, rcp-meeting, regional-review, thematic-consultation"),
     (["fire", "theme-1", "submit", "-p", "XX"], "ts-officer", 1, "'XX' has no track in theme-1; participants: BZ"),
     (["fire", "theme-1", "circulate"], "ts-officer", 1, "'circulate' is not possible: theme-1 is in state collecting_input"),
     (["fire", "theme-1", "close_collection"], "ts-officer", 3, "close_collection is blocked on theme-1: waiting for BZ"),

@@ -46,7 +46,7 @@ def test_the_scenario_uses_only_the_plugin_api():
 def test_the_scenario_is_a_built_in_plugin(rcmflow):
     plugins = {p["name"]: p for p in json.loads(rcmflow("plugins", "list", "--json").stdout)}
     scenario = plugins["rcmflow.default_plugins.scenario"]
-    assert (scenario["source"], scenario["commands"]) == ("built-in", ["demo", "quickstart"])
+    assert (scenario["source"], scenario["commands"]) == ("built-in", ["demo", "quickstart", "work-session"])
 
 
 @pytest.mark.parametrize("args", [["--help"], ["workflows", "--help"], ["status", "--help"]])

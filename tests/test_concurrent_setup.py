@@ -77,9 +77,9 @@ def test_four_quickstarts_at_once_start_each_instance_once(home, db_url, rcmflow
     assert [code for code, _, _ in reports] == [0] * PROCESSES, [(c, e) for c, _, e in reports]
     assert schema_revisions(db_url) == [SCHEMA_REVISION]
     started = [line for _, out, _ in reports for line in out.splitlines() if line.startswith("started: ")]
-    assert len(started) == len(set(started)) == 11, started  # each planned instance started by one process
+    assert len(started) == len(set(started)) == 12, started  # each planned instance started by one process
     status = json.loads(rcmflow("status", "--json").stdout)
-    assert len(status["instances"]) == 11
+    assert len(status["instances"]) == 12
     for instance in status["instances"]:
         history = json.loads(rcmflow("history", instance["id"], "--json").stdout)
         assert [e["trigger"] for e in history] == ["start"], instance["id"]

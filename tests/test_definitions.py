@@ -136,9 +136,9 @@ def test_workflows_list_and_show(rcmflow):
     import json
 
     listed = json.loads(rcmflow("workflows", "list", "--json").stdout)
-    assert [w["name"] for w in listed] == ["declaration-adoption", "regional-review", "thematic-consultation",
-                                           "troika-meeting", "ts-deliverable"]
-    consultation = listed[2]
+    assert [w["name"] for w in listed] == ["declaration-adoption", "rcp-meeting", "regional-review",
+                                           "thematic-consultation", "troika-meeting", "ts-deliverable"]
+    consultation = listed[3]
     assert "close_collection" in consultation["triggers"]
     assert "submit" in consultation["track_triggers"]
     shown = rcmflow("workflows", "show", "thematic-consultation")

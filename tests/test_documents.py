@@ -8,6 +8,8 @@ each build recorded in the history with its hashes.
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import hashlib
 import io
@@ -83,19 +85,24 @@ def test_the_regional_input_has_each_country_or_its_absence_and_who_contributed(
     absent = {text.split(":")[0]: text for style, text in section(items, "Countries without input")
               if style == "List Bullet"}
     assert set(absent) | {"Canada", "Guatemala", "Mexico"} == set(MEMBERS.values())
-    assert absent["United States"] == "United States: declined to send input"
+    assert re.fullmatch(r"United States: declined on \d\d \w+ 2017: “no input on this theme”", absent["United States"])
     # the command runs on today's clock: the deadline of 2017 is long past
-    assert absent["El Salvador"] == "El Salvador: still drafting (overdue)"
-    assert absent["Belize"] == "Belize: no answer (overdue)"
+    assert absent["El Salvador"] == "El Salvador: no answer by the deadline (07 July 2017)"
+    assert absent["Belize"] == "Belize: no answer by the deadline (07 July 2017)"
     assert ("Normal", "Input: Diaspora bonds, 2 pilots.") in section(items, "Mexico")
+    assert re.fullmatch(r"Input sent \d\d \w+ 2017; accepted\.", section(items, "Mexico")[0][1])
+    assert any("3 of 11 member countries sent input" in text for _, text in items)
 
     table = docx.Document(path).tables[-1]
     rows = [[cell.text for cell in row.cells] for row in table.rows]
-    assert rows[0] == ["Country", "Status", "Input", "Files"]
+    assert rows[0] == ["Country", "Answer", "Notes", "Files"]
     assert [r[0] for r in rows[1:]] == list(MEMBERS.values())
-    assert rows[1 + list(MEMBERS).index("MX")] == ["Mexico", "accepted", "yes", "input-mx.md"]
-    assert rows[1 + list(MEMBERS).index("GT")] == ["Guatemala", "submitted", "yes", "aporte-gt.docx"]
-    assert rows[1 + list(MEMBERS).index("US")] == ["United States", "declined", "no", "—"]
+    mexico = rows[1 + list(MEMBERS).index("MX")]
+    assert mexico[0] == "Mexico" and mexico[1].startswith("sent ") and mexico[1].endswith("; accepted")
+    assert mexico[2:] == ["—", "input-mx.md"]
+    assert rows[1 + list(MEMBERS).index("GT")][3] == "aporte-gt.docx"
+    assert rows[1 + list(MEMBERS).index("US")][1:3] == [absent["United States"].split(": ", 1)[1],
+                                                        "no input on this theme"]
     assert not (home / "out" / "theme-4" / "regional-input.html").exists()
 
 
@@ -137,19 +144,23 @@ def test_the_declaration_draft_lists_the_amendments_by_country(demo, home):
     assert [s for s, _ in text[1:]] == ["List Number"] * 8
     assert "and to promote access to justice" in text[1][1]
     amendments = section(items, "Amendments by country")
-    assert ("Normal", "5 amendments from 3 of 11 member countries.") in amendments
+    assert ("Normal", "5 amendments from 3 of 11 member countries; 5 of them have a disposition of the "
+                      "Technical Secretariat.") in amendments
     assert [t for s, t in amendments if s == "Heading 3"] == ["Guatemala", "Honduras", "United States",
                                                               "Without amendments"]
     tables = [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
-    assert [t[0] for t in tables] == [["Item", "Line", "Change", "Reason"]] * 3
+    assert [t[0] for t in tables] == [["No.", "Item", "Line", "Change", "Reason", "Disposition"]] * 3
     guatemala, honduras, united_states = (t[1:] for t in tables)
     assert guatemala == [
-        ["1", "3", 'say "victims of crimes"', "migrants can be victims of various crimes"],
-        ["1", "—", "include access to justice, and mechanisms for it in countries of transit, return and destination", "—"],
-        ["5", "—", 'drop "and more efficient border management"', "territorial claim with Belize"],
+        ["GT 1", "1", "3", 'say "victims of crimes"', "migrants can be victims of various crimes", "taken in"],
+        ["GT 2", "1", "—", "include access to justice, and mechanisms for it in countries of transit, return and "
+                           "destination", "—", "taken in"],
+        ["GT 3", "5", "—", 'drop "and more efficient border management"', "territorial claim with Belize",
+         "not taken in: item 5 stays as Mexico proposed it, for the online meeting of 24 April to discuss"],
     ]
-    assert honduras == [["new", "—", "add an item on migrant smuggling and trafficking in persons", "—"]]
-    assert united_states == [["—", "—", 'do not use the terms "slavery" or "modern slavery"', "—"]]
+    assert honduras == [["HN 1", "new", "—", "add an item on migrant smuggling and trafficking in persons", "—",
+                         "merged: into the new item 8, with the protection of victims"]]
+    assert united_states == [["US 1", "—", "—", 'do not use the terms "slavery" or "modern slavery"', "—", "taken in"]]
     assert ("List Bullet", "United States asks that these terms not be used: slavery; modern slavery") in \
         section(items, "Terms to keep out of the text")
 
@@ -166,16 +177,18 @@ def test_the_troika_report_and_the_deliverable(demo, home):
     assert section(items, "Agreements") == [("List Bullet", "The GCM is the only topic"),
                                             ("List Bullet", "human rights as the focus of bi-regional input")]
     assert section(items, "Non-agreements") == [
-        ("List Bullet", "Whether the Caribbean process prepares a report of the meeting")]
+        ("List Bullet", "The best practices to share: to be limited to the topics of the New York Declaration")]
 
     build(demo, "background-paper", "deliverable", ("docx",))
     items = paragraphs(home / "out" / "background-paper" / "deliverable.docx")
     assert items[0] == ("Heading 1", "Background paper on the RCM's experience with the topics of the GCM")
     assert [t for s, t in items if s == "Heading 2"] == [
-        "Comments of Canada", "Comments of Guatemala", "Comments of Mexico", "Comments of Panama",
+        "Draft", "Comments of Canada", "Comments of Guatemala", "Comments of Mexico", "Comments of Panama",
         "Countries without comments", "The review at a glance"]
     assert ("Normal", "Comments: see attached remarks") in section(items, "Comments of Panama")
     assert ("List Bullet", "United States: no comments") in section(items, "Countries without comments")
+    # the draft the secretariat sent for review, read back from the file it attached
+    assert ("Heading 3", "background-paper.md") in section(items, "Draft")
 
 
 def test_each_numbered_list_in_word_starts_again_at_one():
@@ -276,7 +289,7 @@ def test_a_template_error_names_its_file_and_line(home, engine, rcmflow, consult
     assert result.stderr.strip() == "Error: workflows/templates/typo.md.j2:3: 'dict object' has no attribute 'nope'"
     missing = rcmflow("build", consultation, "--template", "nothing-here")
     assert missing.stderr.strip() == ("Error: no template workflows/templates/nothing-here.md.j2; templates: "
-                                      "declaration-draft, deliverable, regional-input, troika-report, typo")
+                                      "base-text, compilation, consolidated, declaration-draft, deliverable, regional-input, troika-report, typo")
     # without --template: the template the workflow's own build_document names
     default = rcmflow("build", consultation, "--json")
     assert default.exit_code == 0, default.stderr

@@ -181,6 +181,20 @@ def test_hook_document_context(third_party, rcmflow, home, tmp_path):
     assert "Files sent: 1" in html
 
 
+def test_hook_check_project(home, rcmflow):
+    """notify's: a message template without the language of someone who gets it is
+    reported, with the file to add and who gets which language instead."""
+    clean = rcmflow("workflows", "validate")
+    assert clean.exit_code == 0 and "version (workflows/templates" not in clean.stdout
+    (home / "workflows" / "templates" / "agenda-call.fr.txt.j2").unlink()
+    result = rcmflow("workflows", "validate")
+    assert result.exit_code == 0
+    [warning] = [line for line in result.stdout.splitlines() if line.startswith("warning: ")]
+    assert warning.startswith("warning: workflows/troika-meeting.yaml:")
+    assert warning.endswith(": template 'agenda-call' has no fr version (workflows/templates/agenda-call.fr.txt.j2): "
+                            "ca-focal-fr gets the English one, which says so")
+
+
 def test_hook_on_event(home, make_engine):
     (home / "plugins" / "listener.py").write_text(textwrap.dedent("""\
         import rcmflow

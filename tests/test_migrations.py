@@ -96,7 +96,9 @@ def test_the_ledger_migration_goes_down_and_up_again(engine, consultation, db_ur
                           key=lambda r: r["key"])
 
     db = Database(db_url)
-    ledger = [{k: r[k] for k in ("action", "key", "at")} | {"data": r["data"]} for r in table("action_ledger")]
+    # the messages sent (not the first message of each conversation, which 0003 cannot keep)
+    ledger = [{k: r[k] for k in ("action", "key", "at")} | {"data": r["data"]} for r in table("action_ledger")
+              if not r["key"].startswith("thread:")]
     assert ledger and {r["action"] for r in ledger} == {"notify"}
     with db.engine.begin() as conn:
         command.downgrade(alembic_config(db, conn), "0003")
@@ -105,7 +107,8 @@ def test_the_ledger_migration_goes_down_and_up_again(engine, consultation, db_ur
     assert {r["transport"] for r in sent} == {"file"} and all(r["message_id"] for r in sent)
     with db.engine.begin() as conn:
         command.upgrade(alembic_config(db, conn), "head")
-    again = [{k: r[k] for k in ("action", "key", "at")} | {"data": r["data"]} for r in table("action_ledger")]
+    again = [{k: r[k] for k in ("action", "key", "at")} | {"data": r["data"]} for r in table("action_ledger")
+             if not r["key"].startswith("thread:")]
     db.dispose()
     # sent_messages had no column for what the mailroom matches replies by: that much is lost going down
     assert [kept(r) for r in again] == [kept(r) for r in ledger]

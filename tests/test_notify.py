@@ -35,7 +35,7 @@ TEMA_1 = "Derechos humanos de todas las personas migrantes, inclusión social y 
 MAIL = f"""\
 workflow: mail-test
 version: 1
-title: {{en: Thematic consultation, es: Consulta temática}}
+title: {{en: Thematic consultation, es: Consulta temática, fr: Consultation thématique}}
 id: "mail-{{{{ params.theme }}}}"
 params:
   theme:
@@ -80,7 +80,7 @@ transitions:
     source: collecting_input
     dest: circulated
     roles: [secretariat]
-    actions: [{{notify: {{to: [troika, secretariat], template: declaration-circulated}}}}]
+    actions: [{{notify: {{to: [troika, secretariat], template: declaration-circulated, attach: [regional-input]}}}}]
   - trigger: poke
     source: planned
     dest: planned
@@ -211,14 +211,17 @@ def outbox(db_url: str) -> list:
 
 
 def sent_rows(db_url: str) -> list:
-    """The messages notify has marked as sent in the action ledger, by key."""
+    """The messages notify has marked as sent in the action ledger, by key (not the
+    first message of each conversation, which it marks too)."""
     return [SimpleNamespace(key=row.key, at=row.at, **row.data)
-            for row in rows(db_url, LedgerEntry, LedgerEntry.key) if row.action == "notify" and "recipient" in row.data]
+            for row in rows(db_url, LedgerEntry, LedgerEntry.key)
+            if row.action == "notify" and "recipient" in row.data and not row.key.startswith("thread:")]
 
 
 def body(message: email.message.EmailMessage) -> str:
-    """The text, with the line ends of a file (SMTP carries CRLF)."""
-    return message.get_content().replace("\r\n", "\n")
+    """The text (of a message with attachments, its text part), with the line ends
+    of a file (SMTP carries CRLF)."""
+    return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
 
 
 def add_to_members(home: Path, person: dict | None = None, groups: dict | None = None) -> None:
@@ -272,8 +275,9 @@ def test_notify_uses_only_the_plugin_api():
 
     import rcmflow.default_plugins.notify as package
 
+    # and the calendar plugin's events, so that an invitation has the UID of the calendar export's event
     public = ("rcmflow.context", "rcmflow.errors", "rcmflow.log", "rcmflow.output", "rcmflow.model",
-              "rcmflow.default_plugins.notify")
+              "rcmflow.default_plugins.notify", "rcmflow.default_plugins.calendar")
     for path in Path(package.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
@@ -308,12 +312,15 @@ def test_participants_hear_in_their_own_language(mailer, smtp, db_url):
         text = body(message)
         assert "by 20 April 2030" in text and THEME_1 in text
     us = smtp.mailbox.to("focal@us.example.org")
-    assert us["To"] == "United States focal point <focal@us.example.org>"
+    assert us["To"] == "Michael Brennan <focal@us.example.org>"
+    assert body(us).startswith("Dear Michael Brennan,")
     assert us["From"] == "RCM Technical Secretariat <secretariat@rcm.example.org>"
     assert us["Message-ID"].startswith("<outbox-1.us-focal.") and us["Message-ID"].endswith("@rcm.example.org>")
     assert "the input of United States" in body(us)
-    # Canada's French-speaking focal point: no French template, so the English one
-    assert smtp.mailbox.to("pointfocal@ca.example.org")["Content-Language"] == "en"
+    # Canada's French-speaking focal point, in French
+    french = smtp.mailbox.to("pointfocal@ca.example.org")
+    assert french["Content-Language"] == "fr" and body(french).startswith("Bonjour Geneviève Tremblay,")
+    assert french["Subject"].strip() == "Demande de contribution : Consultation thématique, thème 1 (au plus tard le 20 avril 2030)"
     assert {mail_from for mail_from, _, _ in smtp.mailbox.received} == {"secretariat@rcm.example.org"}
 
     rows = sent_rows(db_url)
@@ -364,10 +371,10 @@ def test_reminders_go_to_those_who_owe_their_input(mailer, smtp):
     counts = smtp.mailbox.per_recipient()
     assert set(counts) == focal_addresses(engine, set(MEMBERS) - {"MX"}) and set(counts.values()) == {1}
     guatemala = smtp.mailbox.to("focal@gt.example.org")
-    assert guatemala["Subject"] == "Recordatorio: Consulta temática, tema 1 (plazo: 20 de abril de 2030)"
+    assert guatemala["Subject"] == "Recordatorio, quedan 5 días: Consulta temática, tema 1 (plazo: 20 de abril de 2030)"
     assert "vence el 20 de abril de 2030" in body(guatemala)
-    assert smtp.mailbox.to("focal@us.example.org")["Subject"] == (
-        "Reminder: Thematic consultation, theme 1 (due 20 April 2030)")
+    assert smtp.mailbox.to("focal@us.example.org")["Subject"].strip() == (
+        "Reminder, 5 days left: Thematic consultation, theme 1 (due 20 April 2030)")
 
     smtp.mailbox.received.clear()
     engine.clock.now = dt.datetime(2030, 4, 23, 15, tzinfo=dt.timezone.utc)  # three days late (not Easter Monday)
@@ -397,7 +404,10 @@ def test_a_group_and_a_role_with_the_documents_built(mailer, smtp, home):
     officer = smtp.mailbox.to("officer@ts.example.org")
     assert officer["Subject"] == "Draft circulated: Thematic consultation (mail-1)"
     text = body(officer)
-    assert "- regional-input.docx\n    - regional-input.html\n\n" in text and ".tmp" not in text
+    assert "Attached: regional-input.docx, regional-input.html.\n\n" in text and ".tmp" not in text
+    assert [(p.get_filename(), p.get_content_type(), p.get_content()) for p in officer.iter_attachments()] == [
+        ("regional-input.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK"),
+        ("regional-input.html", "text/html", "<p>")]
     assert "finalise your input before the online meeting on 24 April 2030" in text
     honduras = body(smtp.mailbox.to("focal@hn.example.org"))
     assert "finalizar los insumos de Honduras antes de la reunión virtual del 24 de abril de 2030" in honduras

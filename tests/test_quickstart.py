@@ -15,7 +15,8 @@ def test_quickstart_twice_starts_nothing_twice(rcmflow):
     assert "already running: theme-1" in second.stdout and "started:" not in second.stdout
     status = json.loads(rcmflow("status", "--json").stdout)
     assert [i["id"] for i in status["instances"]] == [f"theme-{n}" for n in range(1, 7)] + [
-        "review-2017", "troika-2017-03-30", "declaration-2017", "background-paper", "best-practices"]
+        "review-2017", "troika-2017-03-30", "rcp-meeting-2017-03-22", "declaration-2017", "background-paper",
+        "best-practices"]
     assert len(json.loads(rcmflow("history", "theme-1", "--json").stdout)) == 1
 
 

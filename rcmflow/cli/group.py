@@ -62,12 +62,23 @@ class App:
         if self._engine is None:
             from rcmflow.core.engine import Engine
 
+            require_home(self.config.home)
             self._engine = Engine(config=self.config, plugins=self.plugins)
             if self.now is not None:
                 self._engine = self._engine.at(self.now)
             # a step that committed stands: what failed after it is a warning, and exit 0
             self._engine.on_warning = lambda line: click.echo(f"Warning: {line}", err=True)
         return self._engine
+
+
+def require_home(home) -> None:
+    """Refuse to work in a folder that is not a project: a command run in the wrong
+    folder would otherwise leave an empty rcmflow.db behind."""
+    from rcmflow.errors import BadInput
+
+    if not (home / "workflows").is_dir():
+        raise BadInput(f"{home} is not an rcmflow home: it has no workflows/ folder; run rcmflow in the "
+                       f"project folder, or give --home DIR (or RCMFLOW_HOME)")
 
 
 def _nearest(ctx: click.Context):

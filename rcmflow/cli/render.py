@@ -85,8 +85,10 @@ STATE_STYLES = {"submitted": "green", "accepted": "bold green", "agreed": "bold 
                 "declined": "magenta", "objected": "bold magenta", "returned": "yellow", "drafting": "yellow"}
 
 
-def _cell(track, show_due: bool) -> Text:
+def _cell(track, show_due: bool, subgroup: bool = False) -> Text:
     text = literal(track.state, style=STATE_STYLES.get(track.state, ""))
+    if subgroup:  # a country of the consultation's thematic subgroup
+        text.append(" · subgroup", style="cyan")
     if show_due and track.due:
         text.append(" · " + _("due {day}").format(day=track.due.isoformat()), style="dim")
     if track.overdue:
@@ -94,6 +96,11 @@ def _cell(track, show_due: bool) -> Text:
     if track.reminded:
         text.append(" · " + _("reminded {day}").format(day=track.reminded.isoformat()), style="dim")
     return text
+
+
+def _subgroup(view: "InstanceView") -> set[str]:
+    value = view.params.get("subgroup")
+    return {str(v) for v in value} if isinstance(value, (list, tuple)) else set()
 
 
 def _common_due(view: "InstanceView") -> dt.date | None:
@@ -136,7 +143,7 @@ def _wide_matrix(tracked: list["InstanceView"], participants: list[str], members
     if by == "instance":
         table = _table(_("instance"), _("summary"), *participants, title=_("Instances by participant"))
         for v in tracked:
-            table.add_row(v.id, v.summary, *[_cell(v.tracks[p], True) if p in v.tracks
+            table.add_row(v.id, v.summary, *[_cell(v.tracks[p], True, p in _subgroup(v)) if p in v.tracks
                                                   else literal("–", style="dim") for p in participants])
         return table
     # One due date for the whole column goes in its heading; otherwise in each cell.
@@ -145,7 +152,8 @@ def _wide_matrix(tracked: list["InstanceView"], participants: list[str], members
                 for v, due in zip(tracked, common)]
     table = _table(_("participant"), *headings, title=_("Participants"))
     for p in participants:
-        table.add_row(label(p), *[_cell(v.tracks[p], due is None) if p in v.tracks else literal("–", style="dim")
+        table.add_row(label(p), *[_cell(v.tracks[p], due is None, p in _subgroup(v)) if p in v.tracks
+                                  else literal("–", style="dim")
                                   for v, due in zip(tracked, common)])
     table.add_row(literal(_("summary"), style="bold"), *[literal(v.summary, style="bold") for v in tracked])
     return table
@@ -184,7 +192,8 @@ def instance_detail(engine: "Engine", view: "InstanceView", options: list["Trigg
     if view.params:
         params = definition.params if definition else {}
         labels = {k: params[k].label(v, current()) if k in params else "" for k, v in view.params.items()}
-        shown = [f"{k}={v}" + (f" ({labels[k]})" if labels[k] else "") for k, v in view.params.items()]
+        shown = [f"{k}={', '.join(map(str, v)) if isinstance(v, list) else v}" + (f" ({labels[k]})" if labels[k] else "")
+                 for k, v in view.params.items()]
         head.append("\n" + _("params: ") + ", ".join(shown))
     if view.data:
         head.append("\n" + _("data: ") + ", ".join(f"{k}={_short(v)}" for k, v in view.data.items()))
@@ -225,11 +234,20 @@ def tracks_table(engine: "Engine", view: "InstanceView", unreached: set[str] = f
 
 
 def history_table(events: list["EventView"], tz) -> Table:
-    table = _table(_("seq"), _("when"), _("who"), _("trigger"), _("from"), _("to"), _("participant"), _("note"))
+    table = _table(_("seq"), _("when"), _("who"), _("trigger"), _("from"), _("to"), _("participant"), _("note"),
+                   _("files"))
     for e in events:
         table.add_row(str(e.seq), _when(e.at, tz), e.actor, e.trigger, e.source or "", e.dest,
-                      e.participant or "", e.note or "")
+                      e.participant or "", e.note or "", ", ".join(event_files(e)))
     return table
+
+
+def event_files(event: "EventView") -> list[str]:
+    """The files an event names: those sent with it, or the documents it built."""
+    data = event.data if isinstance(event.data, dict) else {}
+    sent = [f.get("filename", "") for f in data.get("attachments") or [] if isinstance(f, dict)]
+    built = [str(f.get("path", "")).rsplit("/", 1)[-1] for f in data.get("files") or [] if isinstance(f, dict)]
+    return [name for name in sent + built if name]
 
 
 def workflows_table(rows: list[dict]) -> Table:

@@ -94,9 +94,19 @@ def workflows_validate(app: App, paths: tuple[str, ...]):
 
     Prints `file:line: message` for every problem and exits 1, or exits 0 when all is valid.
     """
+    if not paths:
+        from rcmflow.cli.group import require_home
+
+        require_home(app.config.home)  # nothing to check is not "all valid"
     catalog, problems = load_catalog(app, [Path(p).resolve() for p in paths] or None)
     for problem in sorted(problems):
         click.echo(str(problem))
+    if catalog.definitions:
+        from rcmflow.model.members import load_members
+
+        app.plugins.hook.check_project(home=app.config.home, definitions=list(catalog.definitions.values()),
+                                       members=load_members(app.config.home)[0],
+                                       report=lambda line: click.echo(f"warning: {line}"))
     if problems:
         sys.exit(1)
     for definition in sorted(catalog.definitions.values(), key=lambda d: d.path):

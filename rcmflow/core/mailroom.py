@@ -58,7 +58,8 @@ class Mailroom:
     def sent(self) -> dict[str, dict[str, Any]]:
         """What rcmflow sent, by Message-ID (lower case, without <>)."""
         rows = self._read(statements.sent_messages)
-        return {str(r["message_id"]).strip("<>").lower(): r for r in rows if r.get("message_id")}
+        # a message's own row, not the notify action's row that names a conversation's first message
+        return {str(r["message_id"]).strip("<>").lower(): r for r in rows if r.get("message_id") and r.get("recipient")}
 
     def failing(self) -> dict[str, dict[str, Any]]:
         """The addresses that bounced and have not written since: {address: {"mail", "since"}}."""

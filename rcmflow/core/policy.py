@@ -79,6 +79,9 @@ def role_problem(transition: TransitionDef, ctx: GuardContext) -> str | None:
 
 
 def not_a_person(actor: str) -> str:
+    if not actor:
+        return ("no actor given: say who you are with --actor ID or RCMFLOW_ACTOR (or actor in rcmflow.toml), "
+                "a person id of workflows/members.yaml such as ts-officer")
     return (f"actor {actor!r} is not a person of workflows/members.yaml, and only they can change anything; "
             f"choose one with --actor or RCMFLOW_ACTOR")
 

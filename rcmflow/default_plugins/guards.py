@@ -1,8 +1,20 @@
-"""The built-in guards. Each returns None to allow a transition, or why it waits."""
+"""The built-in guards. Each returns None to allow a transition, or why it waits.
+
+`approved_by` comes with the in-transaction action it reads, `record_approval`: a
+step that several roles must approve (the TS **and** the PPT sign off the draft)
+waits until a person of each role has approved the text as it now stands.
+
+    - {trigger: sign_off, source: drafting, dest: drafting, roles: [secretariat, ppt],
+       actions: [record_approval]}
+    - {trigger: circulate, source: drafting, dest: circulating,
+       guards: [{approved_by: [secretariat, ppt]}]}
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 
 from rcmflow import hookimpl
@@ -115,6 +127,46 @@ def after(ctx: GuardContext, args: Any) -> str | None:
     return None if _is_past(ctx, moment) else f"not before {moment.isoformat()} has passed"
 
 
+# --- approvals -------------------------------------------------------------------------
+
+
+def text_version(data: dict[str, Any]) -> str:
+    """What an approval is of: the instance's text (`data.text`) as it stands."""
+    return hashlib.sha256(json.dumps(data.get("text"), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def record_approval(ctx, args: Any) -> None:
+    """Record that the acting person approves the text, once for each of their roles."""
+    person = ctx.members.person(ctx.event.actor)
+    roles = sorted(person.roles) if person is not None else []
+    approvals = dict(ctx.data.get("approvals") or {})
+    for role in roles:
+        approvals[role] = {"by": ctx.event.actor, "at": ctx.event.at.isoformat(), "of": text_version(ctx.data)}
+    ctx.data["approvals"] = approvals
+
+
+def approved_by(ctx: GuardContext, args: Any) -> str | None:
+    """A person of each of the given roles has approved the text as it now stands
+    (a revision of the text asks for the approvals again)."""
+    approvals = ctx.instance.data.get("approvals")
+    approvals = approvals if isinstance(approvals, dict) else {}
+    current = text_version(ctx.instance.data)
+    done = {role: a for role, a in approvals.items() if isinstance(a, dict) and a.get("of") == current}
+    missing = [role for role in _names(args) if role not in done]
+    if not missing:
+        return None
+    given = "; ".join(f"{role} approved by {a.get('by')}" for role, a in sorted(done.items()) if role in _names(args))
+    stale = [role for role in missing if role in approvals]
+    return (f"waiting for the approval of {' and '.join(missing)}"
+            + (f" ({', '.join(stale)} approved an earlier text)" if stale else "")
+            + (f"; {given}" if given else ""))
+
+
+@hookimpl
+def register_actions(register):
+    register("record_approval", record_approval, in_transaction=True, owns=["approvals"])
+
+
 @hookimpl
 def register_guards(register):
     register("tracks_in", tracks_in, check=_check_states)
@@ -122,3 +174,4 @@ def register_guards(register):
     register("param_set", param_set, check=_check_names)
     register("before", before, check=_check_moment)
     register("after", after, check=_check_moment)
+    register("approved_by", approved_by, check=_check_names)

@@ -27,8 +27,13 @@ class Param:
     labels: dict[Any, dict[str, str]] = field(default_factory=dict)
 
     def label(self, value: Any, language: str = "en") -> str:
-        """The choice's name in `language`, else in English, else ""."""
-        names = self.labels.get(value, {})
+        """The choice's name in `language`, else in English, else ""; for a list, its items' names."""
+        if isinstance(value, (list, tuple)):  # a list param (a subgroup): never a key of labels
+            return ", ".join(filter(None, (self.label(item, language) for item in value)))
+        try:
+            names = self.labels.get(value, {})
+        except TypeError:  # a stored value that cannot be a key (a dict): it has no name
+            return ""
         return names.get(language) or names.get("en") or next(iter(names.values()), "")
 
     def parse(self, raw: Any) -> Any:
@@ -97,6 +102,10 @@ class MachineDef:
         return sorted({t.trigger for t in self.transitions})
 
 
+def days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
 @dataclass(frozen=True)
 class Escalation:
     """Further people a reminder also goes to, once, when a country stays silent: once
@@ -124,8 +133,8 @@ class Reminder:
 
     def describe(self) -> str:
         if self.before is not None:
-            return f"{self.before.days} days before the deadline" if self.before.days else "on the deadline"
-        return f"every {self.every.days} days while overdue"
+            return f"{days(self.before.days)} before the deadline" if self.before.days else "on the deadline"
+        return f"every {days(self.every.days)} while overdue" if self.every.days != 1 else "every day while overdue"
 
 
 @dataclass(frozen=True)

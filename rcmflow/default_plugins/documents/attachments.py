@@ -9,17 +9,13 @@ reason, so one damaged file does not stop the whole document.
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import docx
-from docx.table import Table
-from docx.text.paragraph import Paragraph
-
 from rcmflow.errors import BadInput
-from rcmflow.default_plugins.documents.markdown import escape_markdown, oneline
+from rcmflow.default_plugins.documents.markdown import escape_markdown
+from rcmflow.default_plugins.documents.reader import docx_to_markdown
 
 if TYPE_CHECKING:
     from rcmflow import Engine
@@ -72,46 +68,9 @@ def _decode(content: bytes) -> str:
 
 
 def docx_markdown(content: bytes) -> str:
-    """The text of a .docx as Markdown: its headings, lists and tables kept, every
-    piece of text escaped."""
+    """The text of a .docx as Markdown (mammoth reads it: headings, lists with Word's
+    own numbering, tables, bold and italic), every piece of text escaped."""
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
             raise BadInput(f"it unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MiB")
-    document = docx.Document(io.BytesIO(content))
-    blocks: list[tuple[str, bool]] = []  # (Markdown, is a list item)
-    for block in document.iter_inner_content():
-        markdown = _table_markdown(block) if isinstance(block, Table) else _paragraph_markdown(block)
-        if markdown is not None:
-            blocks.append(markdown)
-    out = []
-    for index, (markdown, item) in enumerate(blocks):
-        if index:  # list items stay together (a tight list); everything else is its own block
-            out.append("\n" if item and blocks[index - 1][1] else "\n\n")
-        out.append(markdown)
-    return "".join(out)
-
-
-def _table_markdown(table: Table) -> tuple[str, bool] | None:
-    rows = [[escape_markdown(oneline(cell.text)) for cell in row.cells] for row in table.rows]
-    if not rows:
-        return None
-    width = max(len(r) for r in rows)
-    lines = ["| " + " | ".join(r + [""] * (width - len(r))) + " |" for r in rows]
-    lines.insert(1, "|" + " --- |" * width)
-    return "\n".join(lines), False
-
-
-def _paragraph_markdown(paragraph: Paragraph) -> tuple[str, bool] | None:
-    """The paragraph as Markdown and whether it is a list item; None when it is empty."""
-    text = paragraph.text.strip()
-    if not text:
-        return None
-    style = paragraph.style.name if paragraph.style is not None else ""
-    heading = re.fullmatch(r"Heading ([1-6])", style)
-    if heading or style == "Title":
-        return "#" * (int(heading.group(1)) if heading else 1) + " " + escape_markdown(oneline(text)), False
-    if style.startswith("List Number"):
-        return "1. " + escape_markdown(text), True
-    if style.startswith("List"):
-        return "- " + escape_markdown(text), True
-    return escape_markdown(text), False
+    return docx_to_markdown(content)

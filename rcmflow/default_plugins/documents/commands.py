@@ -1,4 +1,5 @@
-"""`rcmflow build INSTANCE`: what the `build_document` action does, by hand.
+"""`rcmflow build INSTANCE`: what the `build_document` action does, by hand; and
+`rcmflow attachments INSTANCE`: the files countries sent, listed and saved.
 
 This module is loaded with every command, so it imports only what defining the
 command needs; the document libraries load when a build runs.
@@ -39,6 +40,24 @@ def add_commands(cli: click.Group, pass_engine: Any) -> None:
         """
         return build_by_hand(engine, instance, template, formats or FORMATS, as_json)
 
+    @cli.command("attachments")
+    @click.argument("instance")
+    @click.option("--participant", "-p", metavar="CODE", help="Only the files of this participant (e.g. MX).")
+    @click.option("--save", "folder", type=click.Path(file_okay=False), metavar="DIR",
+                  help="Write the files into DIR/PARTICIPANT/ (a file sent again: the latest).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    @pass_engine
+    def attachments_command(engine, instance, participant, folder, as_json):
+        """The files sent with INSTANCE's steps: who sent which, when, its size and SHA-256.
+
+        \b
+        rcmflow attachments theme-3
+        rcmflow attachments theme-3 --participant MX --save inputs/
+        """
+        from rcmflow.default_plugins.documents.saved import list_or_save
+
+        list_or_save(engine, instance, participant, folder, as_json)
+
 
 def build_by_hand(engine: "Engine", instance: str, template: str | None, formats: tuple[str, ...],
                   as_json: bool) -> None:
@@ -48,10 +67,12 @@ def build_by_hand(engine: "Engine", instance: str, template: str | None, formats
     engine.require_person(f"build {instance}")  # the build is recorded: refused before any file is written
     view = engine.get(instance)
     if template is None:
-        template = default_template(engine.definition_of(view))
-    if template is None:
-        known = ", ".join(available_templates(engine.home)) or "none in workflows/templates/"
-        raise BadInput(f"{view.workflow} names no build_document template: give --template, one of {known}")
+        named = workflow_templates(engine.definition_of(view))
+        if len(named) != 1:
+            known = ", ".join(named or available_templates(engine.home)) or "none in workflows/templates/"
+            what = "several build_document templates" if named else "no build_document template"
+            raise BadInput(f"{view.workflow} names {what}: give --template, one of {known}")
+        [template] = named
     result = build(engine, view, template, formats)
     if as_json:
         return emit_json(result.as_json())
@@ -59,13 +80,12 @@ def build_by_hand(engine: "Engine", instance: str, template: str | None, formats
         click.echo(f"{built.path}  {built.size:,} bytes  sha256 {built.sha256}")
 
 
-def default_template(definition: "Definition") -> str | None:
-    """The template the workflow's own build_document actions name, if just one."""
+def workflow_templates(definition: "Definition") -> list[str]:
+    """The templates the workflow's own build_document actions name."""
     calls = []
     for machine in filter(None, (definition.instance, definition.track)):
         for state in machine.states.values():
             calls += [*state.on_enter, *state.on_exit]
         for transition in machine.transitions:
             calls += transition.actions
-    names = {c.args["template"] for c in calls if c.name == "build_document" and isinstance(c.args, dict)}
-    return names.pop() if len(names) == 1 else None
+    return sorted({c.args["template"] for c in calls if c.name == "build_document" and isinstance(c.args, dict)})

@@ -1,7 +1,9 @@
 """The built-in `notify` action: e-mail from templates, in each recipient's language.
 
-A definition writes ``{notify: {to: RULE, template: NAME}}``. RULE names who gets
-the message:
+A definition writes ``{notify: {to: RULE, template: NAME}}``, optionally with
+``attach: [DOCUMENT, …]`` (the documents built from those templates, or ``files``:
+those sent with the step) and ``invitation: PARAM`` (a calendar invitation to the
+meeting on that date param); see ``parts``. RULE names who gets the message:
 
 - ``participants``: the focal points of every participant of the instance;
 - ``participant``: the focal points of the participant whose track moved;
@@ -23,7 +25,16 @@ sees, for each recipient:
 - ``event`` (trigger, participant, actor, note): what queued the notification;
 - ``documents``: the files built for the instance (``out/<instance-id>/…``);
 - ``theme_title``, when the workflow has a ``theme`` param: its label;
+- ``attached`` (the file names attached) and ``links`` ((name, address) of those too
+  big to attach), ``meeting`` (the date of the invitation), ``days_left`` (to the
+  track's deadline, when the message was queued), ``due_what`` (what the deadline is
+  for), ``subgroup`` and ``in_subgroup`` (a consultation's thematic subgroup);
 - ``language``, and the filter ``longdate`` (20 April 2030, 20 de abril de 2030).
+
+A recipient whose language has no template gets the English one, whose first line
+says so; ``rcmflow workflows validate`` reports the gap (the ``check_project`` hook).
+Every message to a person about an instance after the first replies to the first
+(In-Reply-To, References), whose Message-ID the ledger keeps.
 
 Names and titles come in the language of the template used.
 
@@ -69,12 +80,16 @@ Settings (``rcmflow.toml``)::
     timeout = 30                 # seconds
     [outbox]
     folder = "outbox"            # relative to the home
+    [notify]
+    attach_limit = "10 MB"       # above it, the documents are linked, not attached
+    status_page = "https://rcm.example.org"   # where those links point
 
 The password is read only from the environment (``RCMFLOW_SMTP_PASSWORD``), never
 from a file that may be copied or committed.
 
 The parts: ``arguments`` (the check of the definition's arguments), ``recipients``
-(who ``to:`` names), ``compose`` (templates, languages, headers), ``transport``
+(who ``to:`` names), ``compose`` (templates, languages, headers), ``parts``
+(attachments, invitations, threads), ``gaps`` (missing languages), ``transport``
 (settings, SMTP, .eml files) and ``action`` (the run above). Like any plugin, notify
 uses only the plugin API: ``ctx`` and ``rcmflow.context``, ``rcmflow.errors``,
 ``rcmflow.log`` and ``rcmflow.model``.
@@ -93,3 +108,10 @@ __all__ = ["NotifyError", "check", "notify"]
 @hookimpl
 def register_actions(register):
     register("notify", notify, check=check)
+
+
+@hookimpl
+def check_project(home, definitions, members, report):
+    from rcmflow.default_plugins.notify.gaps import template_gaps
+
+    template_gaps(home, definitions, members, report)

@@ -7,7 +7,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from rcmflow.default_plugins.notify.common import TEMPLATE_NAME, NotifyError, Refused, log
-from rcmflow.default_plugins.notify.compose import Rendered, Templates, build, documents, message_id, template_scope
+from rcmflow.default_plugins.notify.compose import (Rendered, Templates, build, documents, fallback_notice, message_id,
+                                                   template_scope)
+from rcmflow.default_plugins.notify.parts import built_documents, invitation, thread_key, thread_of
 from rcmflow.default_plugins.notify.recipients import Recipient, resolve
 from rcmflow.default_plugins.notify.transport import (Settings, Smtp, permanent, refused_message, smtp_reason,
                                                       write_eml)
@@ -52,18 +54,25 @@ def notify(ctx: "ActionContext", args: dict[str, Any]) -> None:
     except NotifyError as exc:  # nobody can be reached: say so for each
         _report(ctx, template, {r.email: (r, str(exc), isinstance(exc, Refused)) for r in pending})
         raise
-    _deliver(ctx, template, _render(ctx, template, pending), settings, keys)
+    _deliver(ctx, template, _render(ctx, args, pending, settings), settings, keys)
 
 
-def _render(ctx: "ActionContext", template: str, recipients: list[Recipient]) -> list[Rendered]:
+def _render(ctx: "ActionContext", args: dict[str, Any], recipients: list[Recipient],
+            settings: Settings) -> list[Rendered]:
     """Every message, before any goes: a template error sends nothing."""
     templates = Templates(ctx.home)
     built = documents(ctx)
+    travelling = built_documents(ctx, list(args.get("attach") or []))
     messages = []
     for recipient in recipients:
-        language, subject, body = templates.render(template, template_scope(ctx, recipient, built),
-                                                   recipient.language)
-        messages.append(Rendered(recipient, language, subject, body))
+        scope = template_scope(ctx, recipient, built, travelling, args.get("invitation"))
+        language, subject, body = templates.render(args["template"], scope, recipient.language)
+        body = fallback_notice(recipient.language, language) + body
+        parts = travelling.parts
+        if args.get("invitation"):
+            meeting = invitation(ctx, args["invitation"], recipient, settings.sender.addr_spec)
+            parts += (meeting,) if meeting else ()
+        messages.append(Rendered(recipient, language, subject, body, parts, thread_of(ctx, recipient.email)))
     return messages
 
 
@@ -108,6 +117,8 @@ def _deliver(ctx: "ActionContext", template: str, messages: list[Rendered], sett
                         # what a reply to it is matched by (the mailroom)
                         participant=rendered.recipient.country if rendered.recipient.country in ctx.instance.tracks
                         else None, template=template)
+            # The first message to this person about the instance opens the conversation the others reply to.
+            ledger.mark(thread_key(ctx, email), message_id=msgid)
             sent += 1
             log(ctx).info("notification sent", to=email, template=template, language=rendered.language,
                           message_id=msgid, transport=transport)

@@ -6,20 +6,26 @@ from __future__ import annotations
 from typing import Any
 
 from rcmflow.default_plugins.notify.common import KEYWORDS, LINE_BREAKS, TEMPLATE_NAME, parse_address
+from rcmflow.default_plugins.notify.parts import check_attach
 
 
 def check(args: Any) -> str | None:
-    """Validate ``{to: RULE, template: NAME}`` when definitions are loaded."""
-    usage = "write {to: RULE, template: NAME}, e.g. {notify: {to: participants, template: input-request}}"
+    """Validate ``{to: RULE, template: NAME, attach: [DOCUMENT…], invitation: PARAM}``
+    when definitions are loaded."""
+    usage = ("write {to: RULE, template: NAME} (and attach: [DOCUMENT, …], invitation: MEETING_PARAM), "
+             "e.g. {notify: {to: participants, template: input-request}}")
     if not isinstance(args, dict):
         return usage
-    unknown = sorted(str(k) for k in set(args) - {"to", "template"})
+    unknown = sorted(str(k) for k in set(args) - {"to", "template", "attach", "invitation"})
     if unknown:
         return f"unknown key {unknown[0]!r}; {usage}"
     template = args.get("template")
     if not isinstance(template, str) or not TEMPLATE_NAME.match(template):
         return (f"template {template!r} must be a name like input-request "
                 f"(for the files workflows/templates/NAME.en.txt.j2 and NAME.es.txt.j2)")
+    problem = check_attach(args)
+    if problem:
+        return problem
     to = args.get("to")
     rules = to if isinstance(to, list) else [to]
     if to is None or not rules:

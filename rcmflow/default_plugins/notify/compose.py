@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from rcmflow.default_plugins.notify.common import NotifyError, one_line, parse_address
+from rcmflow.default_plugins.notify.parts import Documents, Part
 from rcmflow.default_plugins.notify.recipients import Recipient
 from rcmflow.model.addresses import display_name
 
@@ -39,6 +40,10 @@ class Rendered:
     language: str
     subject: str
     body: str
+    #: files that travel with the message: built documents, a calendar invitation
+    parts: tuple[Part, ...] = ()
+    #: the Message-ID of the first message to this person about the instance, if this is not it
+    in_reply_to: str | None = None
 
 
 def long_date(value: Any, language: str = "en") -> str:
@@ -126,7 +131,7 @@ class Templates:
             message = text.splitlines()[0] if text else ""
             raise NotifyError(f"template {filename}{template_line(exc, filename)}: "
                               f"{type(exc).__name__}: {message}") from None
-        subject = one_line(subject)
+        subject = one_line(subject).strip()
         if not subject:
             raise NotifyError(f"template {filename}, line 1: the subject is empty")
         return used, subject, body.strip("\n") + "\n"
@@ -153,8 +158,25 @@ def documents(ctx: "ActionContext") -> list[str]:
                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def template_scope(ctx: "ActionContext", recipient: Recipient,
-                   documents: list[str]) -> Callable[[str], dict[str, Any]]:
+LANGUAGE_NAMES = {"en": ("English", "inglés", "anglais"), "es": ("Spanish", "español", "espagnol"),
+                  "fr": ("French", "francés", "français")}
+FALLBACK = {"en": "[This message is in English: there is no {wanted} version of it yet.]",
+            "es": "[Este mensaje está en español: aún no existe una versión en {wanted}.]",
+            "fr": "[Ce message est en français : il n'en existe pas encore de version en {wanted}.]"}
+
+
+def fallback_notice(wanted: str, used: str) -> str:
+    """The first line of a message that is not in the recipient's language, in the one it is in."""
+    if wanted == used:
+        return ""
+    column = {"en": 0, "es": 1, "fr": 2}.get(used, 0)
+    name = LANGUAGE_NAMES.get(wanted, (wanted,) * 3)[column]
+    return FALLBACK.get(used, FALLBACK["en"]).format(wanted=name) + "\n\n"
+
+
+def template_scope(ctx: "ActionContext", recipient: Recipient, documents: list[str],
+                   travelling: "Documents | None" = None,
+                   meeting: str | None = None) -> Callable[[str], dict[str, Any]]:
     """The names a template sees, for one recipient, as a function of the language the
     template turned out to be in, so that titles and names match the text around them."""
     view, definition = ctx.instance, ctx.definition
@@ -169,18 +191,42 @@ def template_scope(ctx: "ActionContext", recipient: Recipient,
             "track": ({"participant": track.participant, "state": track.state, "due": track.due,
                        "overdue": track.overdue} if track else None),
             "deadline": track.due if track else None,
+            # what tells the 7-day reminder from the 1-day one: counted from the step that
+            # queued the message, not from when the outbox got to send it
+            "days_left": (track.due - ctx.event.at.date()).days if track and track.due else None,
             "recipient": {"name": recipient.name, "email": recipient.email, "language": recipient.language},
             "country": country.name(language) if country else None,
             "event": {"trigger": ctx.event.trigger, "participant": ctx.event.participant,
                       "actor": ctx.event.actor, "note": ctx.event.note},
             "documents": list(documents),
+            # the date of the meeting a message invites to (notify's invitation: PARAM)
+            "meeting": view.params.get(meeting) if meeting else None,
+            # what the track's deadline is for, in the words of its param ("Last day for amendments…")
+            "due_what": _deadline_description(definition),
+            # the announced documents: attached (file names), or too big and linked (name, address)
+            "attached": [part.filename for part in travelling.parts] if travelling else [],
+            "links": [list(link) for link in travelling.links] if travelling else [],
         }
+        group = view.params.get("subgroup")
+        if isinstance(group, list) and group:  # the countries that work the theme together
+            names["subgroup"] = [ctx.members.countries[c].name(language) if c in ctx.members.countries else c
+                                 for c in group]
+            names["in_subgroup"] = recipient.country in group
+        else:
+            names["subgroup"], names["in_subgroup"] = [], False
         theme = definition.params.get("theme")
         if theme is not None and view.params.get("theme") is not None:
             names["theme_title"] = theme.label(view.params["theme"], language)
         return names
 
     return scope
+
+
+def _deadline_description(definition) -> str | None:
+    template = definition.track.deadline if definition.track else None
+    found = re.fullmatch(r"\{\{\s*params\.(\w+)\s*\}\}", template.text.strip()) if template else None
+    param = definition.params.get(found.group(1)) if found else None
+    return param.description if param is not None and param.description else None
 
 
 # --- the message ----------------------------------------------------------------------
@@ -213,21 +259,34 @@ def build(rendered: Rendered, settings: Settings, msgid: str, when: dt.datetime)
     to = parse_address(rendered.recipient.email)
     if to is None:
         raise NotifyError(f"{rendered.recipient.email!r} is not an e-mail address")
-    msg = EmailMessage(policy=policy.SMTP)
+    # Headers unfolded up to RFC 5322's 998 characters: this Python's folder drops the
+    # space between two encoded words ("thématique, thème" arrives as "thématique,thème").
+    msg = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     msg["From"] = settings.sender
     msg["To"] = Address(display_name=display_name(rendered.recipient.name, to.addr_spec), addr_spec=to.addr_spec)
     msg["Subject"] = one_line(rendered.subject)
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = msgid
+    if rendered.in_reply_to:  # a follow-up: the mail client shows one conversation per request
+        msg["In-Reply-To"] = rendered.in_reply_to
+        msg["References"] = rendered.in_reply_to
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to the secretariat
     msg.set_content(rendered.body, cte="quoted-printable")  # 7-bit safe for any server
-    msg["Content-Language"] = rendered.language  # after set_content, which resets Content-*
+    for part in rendered.parts:
+        maintype, subtype = part.mime
+        params = {"method": "REQUEST"} if subtype == "calendar" else {}
+        msg.add_attachment(part.content, maintype=maintype, subtype=subtype, filename=part.filename, params=params)
+    # last: set_content resets the Content-* headers, and add_attachment moves them to the text part
+    msg["Content-Language"] = rendered.language
     verify(msg, settings.sender.addr_spec, to.addr_spec)
     return msg
 
 
 HEADERS = ("from", "to", "subject", "date", "message-id", "auto-submitted", "mime-version", "content-type",
            "content-transfer-encoding", "content-language")
+#: the headers of a message with attachments, and of a follow-up
+OPTIONAL = ("in-reply-to", "references")
+MULTIPART = tuple(h for h in HEADERS if h != "content-transfer-encoding")
 
 
 def verify(msg: "EmailMessage", sender: str, to: str) -> None:
@@ -240,7 +299,9 @@ def verify(msg: "EmailMessage", sender: str, to: str) -> None:
     written = msg.as_bytes()
     back = email.message_from_bytes(written, policy=policy.default)
     names = sorted(name.lower() for name in back.keys())
+    expected = sorted([*(MULTIPART if msg.is_multipart() else HEADERS),
+                       *(h for h in OPTIONAL if h in (n.lower() for n in msg.keys()))])
     addresses = {name: [a.addr_spec for a in back[name].addresses] for name in ("from", "to") if back[name]}
-    if names != sorted(HEADERS) or addresses != {"from": [sender], "to": [to]} or back.defects:
+    if names != expected or addresses != {"from": [sender], "to": [to]} or back.defects:
         raise NotifyError(f"the message to {to} would not read back as written (headers {', '.join(names)}); "
                           f"not sent")

@@ -19,8 +19,11 @@ from rcmflow.errors import BadInput
 
 @hookimpl
 def register_commands(cli, pass_engine):
+    from rcmflow.default_plugins.scenario.sessions import work_session_command
+
     cli.add_command(quickstart_command(cli, pass_engine))
     cli.add_command(demo_command(cli, pass_engine))
+    cli.add_command(work_session_command(pass_engine))
 
 
 def show_status(cli: click.Group, engine=None) -> None:
@@ -53,8 +56,9 @@ def quickstart_command(cli: click.Group, pass_engine) -> click.Command:
 
 def demo_command(cli: click.Group, pass_engine) -> click.Command:
     @click.command()
-    @click.option("--home", "demo_home", type=click.Path(file_okay=False),
-                  help="Play in this folder and keep it (default: a new temporary folder).")
+    # not --home: the global --home names the project the demo copies from
+    @click.option("--into", "demo_home", metavar="DIR", type=click.Path(file_okay=False),
+                  help="Play in this new folder and keep it (default: a new temporary folder).")
     @pass_engine
     def demo(engine, demo_home: str | None):
         """Play the RCM roadmap scenario end to end in a folder of its own.
@@ -89,7 +93,7 @@ def copy_home(source: Path, demo_home: str | None) -> Path:
                        f"folder or give rcmflow --home DIR")
     target = Path(demo_home or tempfile.mkdtemp(prefix="rcmflow-demo-")).resolve()
     if (target / "rcmflow.db").exists() or (target / "workflows").exists():
-        raise BadInput(f"{target} already holds a project; give --home an empty or new folder")
+        raise BadInput(f"{target} already holds a project; give --into an empty or new folder")
     target.mkdir(parents=True, exist_ok=True)
     for folder in ("workflows", "plugins"):
         if (source / folder).is_dir():

@@ -12,11 +12,13 @@ the history are those of 2017.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Callable
 
 from rcmflow import Engine
 from rcmflow.errors import Blocked, RcmflowError
 from rcmflow.default_plugins.scenario.plan import apply_plan
+from rcmflow.default_plugins.scenario.sessions import record_work_session
 
 MEMBERS = ["BZ", "CA", "CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA", "US"]
 
@@ -64,6 +66,25 @@ THEME_1_INPUT = {
     "US": "Rule of law and orderly migration; protection of victims of trafficking.",
 }
 
+BACKGROUND_PAPER = """\
+# The RCM's experience with the topics of the Global Compact on Migration
+
+Draft of the Technical Secretariat for the review of the member countries.
+
+1. Protection of migrants in vulnerable situations
+2. Return and reintegration
+3. Labour mobility and regular pathways
+"""
+
+# The secretariat's disposition of each amendment for the agreed draft.
+DISPOSITIONS = [
+    ("GT 1", "taken_in", ""),
+    ("GT 2", "taken_in", ""),
+    ("GT 3", "not_taken_in", "item 5 stays as Mexico proposed it, for the online meeting of 24 April to discuss"),
+    ("HN 1", "merged", "into the new item 8, with the protection of victims"),
+    ("US 1", "taken_in", ""),
+]
+
 ADOPTED_TEXT = (DECLARATION_DRAFT
                 .replace(" and more efficient border management", "")
                 .replace("trafficking in persons and modern\n   slavery,", "trafficking in persons,\n  "))
@@ -94,11 +115,11 @@ class Story:
         self.engine, self.clock, self.say = engine, clock, say
 
     def fire(self, actor: str, instance: str, trigger: str, participant: str | None = None,
-             note: str | None = None, quiet: bool = False, **values: str) -> bool:
+             note: str | None = None, quiet: bool = False, files: tuple[Path, ...] = (), **values: str) -> bool:
         who = self.engine.acting_as(actor)
         where = f"{instance} {participant}" if participant else instance
         try:
-            result = who.fire(instance, trigger, participant, note, values)
+            result = who.fire(instance, trigger, participant, note, values, list(files))
         except Blocked as exc:
             self.tell(f"{actor:<15} {trigger:<22} {where:<22} BLOCKED: {exc}")
             return False
@@ -139,8 +160,19 @@ def set_up(story: Story) -> None:
 
 def troika_meeting(story: Story) -> None:
     fire, troika = story.fire, "troika-2017-03-30"
-    story.chapter("2. The Troikas of the RCM and the SACM agree their agenda and meet")
+    story.chapter("2. The presidents of the RCPs meet with the CAM; the Troikas of the RCM and the SACM meet")
+    # "the week before they had met with the president of the CAM": recorded on the 29th, no report
+    cam = "rcp-meeting-2017-03-22"
+    for code, actor in (("SV", "sv-focal"), ("CAM", "cam-focal")):
+        fire(actor, cam, "attend", code, quiet=True)
+    fire(PPT, cam, "hold_meeting")
+    fire(PPT, cam, "close_without_report",
+         note="a first meeting of the presidents of the RCPs, to know each other: by agreement, no report")
     fire(PPT, troika, "call_for_agenda")
+    # every delegation of the RCM and the SACM may propose items; the PPT decides the agenda
+    fire("us-focal", troika, "propose_items", "US", items="Contents and schedule of the GCM")
+    fire("do-focal", troika, "propose_items", "DO", items="Migration flows towards the RCM region and towards Europe")
+    fire("mx-focal", troika, "propose_items", "MX", items="The RCM's joint declaration on the GCM")
     fire("hn-focal", troika, "propose_items", "HN", items="Extra-regional and extra-continental migrants")
     fire("sv-focal", troika, "propose_items", "SV", items="Experiences of the RCPs, for the Caribbean")
     fire("pa-focal", troika, "propose_items", "PA", items="Extra-regional flows, seen from transit countries")
@@ -154,7 +186,7 @@ def troika_meeting(story: Story) -> None:
     fire(PPT, troika, "hold_meeting")
     fire(PPT, troika, "record_outcome",
          agreements="The GCM is the only topic; human rights as the focus of bi-regional input",
-         non_agreements="Whether the Caribbean process prepares a report of the meeting")
+         non_agreements="The best practices to share: to be limited to the topics of the New York Declaration")
     fire(TS, troika, "circulate_report")
 
 
@@ -170,6 +202,7 @@ def theme_1(story: Story) -> None:
         if country not in ("NI", "BZ"):
             fire(f"{country.lower()}-focal", "theme-1", "submit", country, **(
                 {"input": THEME_1_INPUT[country]} if country in THEME_1_INPUT else {}))
+    work_sessions(story)
     clock.set("2017-04-21", 8)
     report = engine.tick()
     for instance, reason in report.waiting:
@@ -190,17 +223,35 @@ def theme_1(story: Story) -> None:
     fire(PPT, "theme-1", "submit_regional_input")
 
 
-def themes_2_and_3(story: Story) -> None:
-    fire = story.fire
+#: the countries present at Mexico's work session on the first three themes
+AT_THE_SESSION = ["CR", "DO", "SV", "GT", "HN", "MX", "NI", "PA"]
+
+
+def work_sessions(story: Story) -> None:
+    """Mexico's work session gathers the input on themes 2 and 3 of the countries
+    present, before the deadline of the 24 April meeting; the others send theirs."""
+    fire, engine = story.fire, story.engine
+    story.clock.set("2017-04-19")
+    taken = record_work_session(engine, ["theme-2", "theme-3"], dt.date(2017, 4, 19), "Mexico City",
+                                AT_THE_SESSION, [], say=lambda line: None)
+    story.tell(f"{TS:<15} {'work-session':<22} {'theme-2, theme-3':<22} {taken} tracks submitted: "
+               f"{', '.join(AT_THE_SESSION)} present in Mexico City")
     for theme in ("theme-2", "theme-3"):
-        for country in MEMBERS:
+        for country in ("BZ", "CA", "US"):
             if country == "US" and theme == "theme-2":
                 fire("us-focal", theme, "decline", country, note="no input on this theme")
-                continue
-            fire(f"{country.lower()}-focal", theme, "submit", country, quiet=True)
-            fire(TS, theme, "accept", country, quiet=True)
-        story.summary(theme, "submit, accept")
-        fire(TS, theme, "close_collection")
+            else:
+                fire(f"{country.lower()}-focal", theme, "submit", country, quiet=True)
+        story.summary(theme, "submit")
+
+
+def themes_2_and_3(story: Story) -> None:
+    fire = story.fire
+    for theme in ("theme-2", "theme-3"):  # closed by their deadline (tick), all answered
+        for country in MEMBERS:
+            if story.engine.get(theme).tracks[country].state == "submitted":
+                fire(TS, theme, "accept", country, quiet=True)
+        story.summary(theme, "accept")
         fire(TS, theme, "circulate")
         fire(PPT, theme, "submit_regional_input")
 
@@ -228,14 +279,21 @@ def amendments(story: Story) -> None:
         if country not in ("GT", "HN", "US"):
             fire(f"{country.lower()}-focal", DECLARATION, "no_comments", country, quiet=True)
     story.summary(DECLARATION, "no_comments")
+    clock.set("2017-04-14")
+    fire(TS, DECLARATION, "agree_draft")  # blocked: no amendment has a disposition yet
+    for amendment, disposition, reason in DISPOSITIONS:
+        fire(TS, DECLARATION, "resolve_amendment", amendment=amendment, disposition=disposition, reason=reason)
 
 
 def adoption(story: Story) -> None:
     fire, clock = story.fire, story.clock
-    clock.set("2017-04-14")
     fire(TS, DECLARATION, "agree_draft")
     fire(PPT, DECLARATION, "draft_declaration")
     fire(TS, DECLARATION, "revise_text", text=DECLARATION_DRAFT)
+    # "the TS and the PPT will jointly prepare a draft": both sign off the text
+    fire(TS, DECLARATION, "sign_off")
+    fire(PPT, DECLARATION, "circulate_declaration")  # blocked: the PPT has not signed off
+    fire(PPT, DECLARATION, "sign_off")
     fire(PPT, DECLARATION, "circulate_declaration")
     for country in MEMBERS:
         fire(f"{country.lower()}-focal", DECLARATION, "finalise_input", country, quiet=True)
@@ -263,7 +321,10 @@ def background_paper(story: Story) -> None:
     fire, clock = story.fire, story.clock
     story.chapter("6. The Technical Secretariat's background paper")
     clock.set("2017-05-02")
-    fire(TS, "background-paper", "send_for_review")
+    draft = story.engine.home / "drafts" / "background-paper.md"  # the TS's draft, sent with the request
+    draft.parent.mkdir(exist_ok=True)
+    draft.write_text(BACKGROUND_PAPER, encoding="utf-8")
+    fire(TS, "background-paper", "send_for_review", files=(draft,))
     clock.set("2017-05-20")
     for country in ("MX", "GT", "CA", "PA"):
         fire(f"{country.lower()}-focal", "background-paper", "review", country, comments="see attached remarks")

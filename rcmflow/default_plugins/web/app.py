@@ -104,7 +104,20 @@ class StatusApp:
                 return self._page(self.pages.instance(instance_id, links))
         if path.startswith("/out/"):
             return self._document(path[len("/out/"):])
+        if path.startswith("/files/"):
+            return self._sent_file(path[len("/files/"):])
         raise NotFound(_("There is no page {path}.").format(path=path))
+
+    def _sent_file(self, relative: str) -> Response:
+        """/files/INSTANCE/EVENT/NAME: a file sent with a step, byte for byte, downloaded."""
+        instance_id, _, rest = relative.partition("/")
+        seq, _, filename = rest.partition("/")
+        found = [a for a in self.engine.attachments(instance_id) if str(a.event_seq) == seq and a.filename == filename]
+        if not found:
+            raise NotFound(f"there is no file {filename} sent with event {seq} of {instance_id}")
+        return Response(200, found[0].content, "application/octet-stream",
+                        [("Content-Disposition", f"attachment; filename*=UTF-8''{quote(filename)}")],
+                        policy="sandbox")
 
     def _document(self, relative: str) -> Response:
         target = resolve_output(self.engine.home / "out", relative)

@@ -32,6 +32,10 @@ class Links:
         return self._at(quote(self.path), **({"lang": lang} if lang else {}),
                         **({} if refresh is None else {"refresh": "1" if refresh else None}))
 
+    def sent_file(self, instance_id: str, event_seq: int, filename: str) -> str | None:
+        """A file a participant sent, as it was sent."""
+        return self._at(f"/files/{quote(instance_id)}/{event_seq}/{quote(filename)}")
+
 
 class ReportLinks(Links):
     """Links inside the e-mailed report: to the details it holds, and nowhere else."""
@@ -48,4 +52,7 @@ class ReportLinks(Links):
         return None
 
     def here(self, lang: str | None = None, refresh: bool | None = None) -> str | None:
+        return None
+
+    def sent_file(self, instance_id: str, event_seq: int, filename: str) -> str | None:
         return None

@@ -125,7 +125,9 @@ class Pages:
                 cells.append(None if track is None else {
                     "instance": v.id, "state": track.state, "kind": self._kind(v, track),
                     "due": format_day(track.due) if column["show_due"] and track.due else None,
-                    "reminded": format_day(track.reminded) if track.reminded else None})
+                    "reminded": format_day(track.reminded) if track.reminded else None,
+                    # a country of the consultation's thematic subgroup
+                    "subgroup": isinstance(v.params.get("subgroup"), list) and p in v.params["subgroup"]})
             rows.append({"code": p, "name": self._country(p), "cells": cells})
         return {"columns": columns, "rows": rows, "more": more}
 
@@ -147,6 +149,8 @@ class Pages:
         params = definition.params if definition else {}
         missed = [dict(m, name=self._country(m["participant"]) if m["participant"] else "")
                   for m in engine.undelivered(view.id)]
+        history = engine.history(instance_id)
+        sent, notes = self._sent(view.id, history, links)
         return {
             "not_reached": missed,
             "id": view.id, "workflow": view.workflow, "title": self._title(view), "state": view.state,
@@ -161,16 +165,29 @@ class Pages:
             "tracks": [{"code": p, "name": self._country(p), "state": t.state, "kind": self._kind(view, t),
                         "due": format_day(t.due) if t.due else None, "data": sorted(t.data.items()),
                         "reminded": format_day(t.reminded) if t.reminded else None,
-                        "not_reached": [m for m in missed if m["participant"] == p]}
+                        "not_reached": [m for m in missed if m["participant"] == p],
+                        "files": sent.get(p, []), "notes": notes.get(p, [])}
                        for p, t in view.tracks.items()],
             "options": [{"trigger": o.trigger, "dest": o.dest, "allowed": o.allowed, "reason": o.reason,
                          "roles": o.roles} for o in self._options(instance_id)],
             "history": [{"seq": e.seq, "when": self._when(e.at), "actor": e.actor, "trigger": e.trigger,
                          "source": e.source, "dest": e.dest, "participant": e.participant, "note": e.note}
-                        for e in engine.history(instance_id)],
+                        for e in history],
             "documents": self._documents(view.id, links),
             **_diagram(view, definition),
         }
+
+    def _sent(self, instance_id: str, history, links: Links):
+        """What each participant sent: its files (linked to be downloaded) and its notes."""
+        sent: dict[str | None, list[dict[str, Any]]] = {}
+        for a in self.engine.attachments(instance_id):
+            sent.setdefault(a.participant, []).append({"name": a.filename, "size": size_text(a.size),
+                                                       "href": links.sent_file(instance_id, a.event_seq, a.filename)})
+        notes: dict[str | None, list[str]] = {}
+        for e in history:
+            if e.note and e.participant:
+                notes.setdefault(e.participant, []).append(e.note)
+        return sent, notes
 
     def _options(self, instance_id: str):
         # What the process waits for, whoever looks: guards are checked, the viewer's
