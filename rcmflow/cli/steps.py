@@ -137,3 +137,31 @@ def migrate(engine, instances: tuple[str, ...], workflow: str | None, target: st
             verb = "would move" if dry_run else "moved"
             click.echo(f"{r.instance}: {verb} from {r.source} to {r.dest}" + (f" ({renamed})" if renamed else "")
                        + ("" if dry_run else f", event {r.event_seq}"))
+
+
+@cli.command()
+@click.argument("instance")
+@click.option("--participant", "-p", "participants", multiple=True, metavar="CODE",
+              help="Move this country's deadline only; repeat for more (default: the whole step).")
+@click.option("--to", "to", required=True, metavar="DATE", help="The new deadline, e.g. 2017-05-12.")
+@click.option("--note", help="Why, kept in the history and told in the notice.")
+@json_option
+@pass_engine
+def extend(engine, instance: str, participants: tuple[str, ...], to: str, note: str | None, as_json: bool):
+    """Move the deadline of one or several countries of INSTANCE, or of the whole step.
+
+    Each country whose deadline moves gets a short e-mail in its language; its reminders
+    and the day its silence counts as no answer follow the new date. For the whole step,
+    the step's own timeout moves too.
+
+    \b
+      rcmflow extend theme-3 --participant NI --to 2017-05-12 --note "elections"
+      rcmflow extend theme-3 --to 2017-05-19
+    """
+    from rcmflow.model.values import parse_date
+
+    seqs = engine.extend(instance, parse_date(to), list(participants), note)
+    if as_json:
+        return emit_json({"id": instance, "to": to, "event_seqs": seqs})
+    who = ", ".join(participants) if participants else "every participant"
+    click.echo(f"{instance}: deadline of {who} moved to {to} ({len(seqs)} events)")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from rcmflow.config import Config, load_config
 from rcmflow.context import SYSTEM_ACTOR, ActionContext, Attachment, ChainHead, EventView, HistoryCheck, InstanceView
-from rcmflow.core import policy, transition, versions, views
+from rcmflow.core import deadlines, policy, transition, versions, views
 from rcmflow.core.files import read_limited
 from rcmflow.core.ledger import Ledger
 from rcmflow.core.mailroom import Mailroom
@@ -197,6 +197,19 @@ class Engine:
         outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger)
         failures = tuple(outcome.failures)
         return [replace(r, failures=failures) for r in outcome.result]
+
+    def extend(self, instance_id: str, to: dt.date, participants: list[str] | None = None,
+               note: str | None = None) -> list[int]:
+        """Move the deadline of `participants` (or of every track, and the step's timeout)
+        to `to`: one transaction, one event per track, a notice to each; the events' seqs."""
+        self.require_person(f"extend {instance_id}")
+        self.catalog  # noqa: B018
+
+        def work(conn: Connection) -> Outcome:
+            row = transition.load(conn, instance_id, for_update=True)
+            return deadlines.extend(self.rt, conn, row, list(participants or []), to, note, self.actor, self.now())
+
+        return self.uow.run(work, self.actor, instance=instance_id, trigger="extend").result
 
     def migrate(self, instance_ids: list[str], mapping: dict[str, str] | None = None,
                 dry_run: bool = False) -> list[versions.Migration]:

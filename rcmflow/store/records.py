@@ -232,3 +232,17 @@ _LAST_EVENT_AT = (select(EVENTS.c.at).where(EVENTS.c.instance_id == bindparam("i
 def last_event_at(conn: Connection, instance_id: str) -> dt.datetime | None:
     """When the instance's last event happened (the index on (instance_id, seq) finds it)."""
     return conn.execute(_LAST_EVENT_AT, {"instance_id": instance_id}).scalar()
+
+
+def save_dues(conn: Connection, record: InstanceRecord, tracks: list[TrackRecord]) -> None:
+    """Write moved deadlines: the tracks' due days, and the instance's params and timeout
+    (for the whole step), under the version check of `save_instance`."""
+    written = conn.execute(update(INSTANCES).where(INSTANCES.c.id == record.id,
+                                                   INSTANCES.c.version == record.version).values(
+        params=record.params, timeout_at=record.timeout_at, version=record.version + 1,
+        updated_at=record.updated_at)).rowcount
+    if written != 1:
+        raise LostRace(record.id)
+    record.version += 1
+    for track in tracks:
+        conn.execute(update(TRACKS).where(TRACKS.c.id == track.id).values(due=track.due, updated_at=track.updated_at))

@@ -197,7 +197,7 @@ def template_scope(ctx: "ActionContext", recipient: Recipient, documents: list[s
             "recipient": {"name": recipient.name, "email": recipient.email, "language": recipient.language},
             "country": country.name(language) if country else None,
             "event": {"trigger": ctx.event.trigger, "participant": ctx.event.participant,
-                      "actor": ctx.event.actor, "note": ctx.event.note},
+                      "actor": ctx.event.actor, "note": ctx.event.note, "data": dict(ctx.event.data or {})},
             "documents": list(documents),
             # the date of the meeting a message invites to (notify's invitation: PARAM)
             "meeting": view.params.get(meeting) if meeting else None,
