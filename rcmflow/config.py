@@ -114,13 +114,23 @@ def settle_timezone(home: Path) -> str | None:
     top of the file (made if need be), so that a date deadline closes at the end of the
     local day rather than of the day in UTC (`init` and `quickstart` do this). Returns
     the line that says so, else None."""
+    import fcntl
+
     path = home / CONFIG_FILE
-    settings, _zone = read_settings(path)
     name = machine_timezone()
-    if "timezone" in settings or name is None:
+    if name is None:
         return None
-    before = path.read_text(encoding="utf-8") if path.exists() else ""
-    line = f'timezone = "{name}"  # this machine\'s, written by rcmflow init; deadlines close at midnight here\n'
-    path.write_text(line + before, encoding="utf-8")
+    # Two `quickstart` at once: the second waits for the first's line, and sees it.
+    with open(path, "a+", encoding="utf-8") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        settings, _zone = read_settings(path)
+        if "timezone" in settings:
+            return None
+        file.seek(0)
+        before = file.read()
+        line = f'timezone = "{name}"  # this machine\'s, written by rcmflow init; deadlines close at midnight here\n'
+        file.seek(0)
+        file.truncate()
+        file.write(line + before)
     return _("time zone {zone} (this machine's) written to {file}: deadlines close at midnight there; "
              "change it there if the secretariat works in another").format(zone=name, file=path)

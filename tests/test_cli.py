@@ -55,7 +55,7 @@ def test_a_consultation_through_the_cli(rcmflow, opened):
 
 def test_triggers_json_and_table_say_why(rcmflow, opened):
     options = json.loads(rcmflow("triggers", opened, "--json").stdout)
-    assert all(set(o) == {"trigger", "dest", "allowed", "reason"} for o in options)
+    assert all(set(o) == {"trigger", "dest", "allowed", "reason", "inputs"} for o in options)
     close = next(o for o in options if o["trigger"] == "close_collection")
     assert close["allowed"] is False
     assert close["reason"] == "waiting for " + ", ".join(MEMBERS) + ": 0 of 11 tracks in submitted|accepted|declined|no_response"

@@ -64,3 +64,34 @@ def test_a_bad_extension_is_one_line_and_changes_nothing(rcmflow, open_theme, sn
     result = rcmflow("--now", "2030-03-02T09:00", "extend", open_theme, *args)
     assert result.exit_code == 1 and words in one_line(result)
     assert snapshot() == before
+
+
+# --- what a trigger may be given -------------------------------------------------------
+
+
+def test_a_param_cannot_be_changed_by_a_trigger(rcmflow, open_theme, snapshot):
+    before = snapshot()
+    result = rcmflow("--now", "2030-03-02T09:00", "fire", open_theme, "cancel", "--set", "deadline=2031-01-31")
+    assert result.exit_code == 1
+    assert one_line(result) == ("Error: --set deadline: deadline is a param of thematic-consultation, fixed when "
+                                "the instance started; move a deadline with 'rcmflow extend'")
+    assert snapshot() == before
+
+
+def test_a_transition_takes_only_the_inputs_it_declares(rcmflow, snapshot, home):
+    assert rcmflow("init").exit_code == 0
+    assert rcmflow("start", "declaration-adoption", "--set", "year=2030", "--set", "meeting=2030-04-24",
+                   "--set", "amendments_due=2099-04-14").exit_code == 0
+    (home / "base.md").write_text("1. Migrants' rights\n")
+    assert rcmflow("fire", "declaration-2030", "share_base_text", "--set-file", f"text={home / 'base.md'}").exit_code == 0
+    before = snapshot()
+    result = rcmflow("fire", "declaration-2030", "propose_amendment", "-p", "GT", "--set", "itme=1",
+                     "--set", "change=x", actor="gt-focal")
+    assert result.exit_code == 1
+    assert one_line(result) == ("Error: propose_amendment has no input 'itme'; it accepts item, line, change, "
+                                "reason, exclude_terms")
+    assert snapshot() == before
+    shown = rcmflow("workflows", "show", "declaration-adoption").stdout
+    assert "item, line, change, reason, exclude_terms" in shown
+    triggers = json.loads(rcmflow("triggers", "declaration-2030", "-p", "GT", "--json").stdout)
+    assert next(o for o in triggers if o["trigger"] == "propose_amendment")["inputs"][:3] == ["item", "line", "change"]

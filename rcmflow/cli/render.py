@@ -273,11 +273,12 @@ def definition_tables(d: "Definition") -> list:
         parts.append(params)
     levels = [("Transitions", d.instance)] + ([("Track transitions", d.track)] if d.track else [])
     for title, mdef in levels:
-        table = _table("trigger", "from", "to", "roles", "guards", "actions",
+        table = _table("trigger", "from", "to", "roles", "guards", "actions", "inputs (--set)",
                        title=f"{title} (initial: {mdef.initial})")
         for t in mdef.transitions:
+            given = "any" if t.inputs is None else ", ".join(p.name for p in t.inputs) or "none"
             table.add_row(t.trigger, ", ".join(t.sources), t.dest, ", ".join(t.roles),
-                          ", ".join(c.name for c in t.guards), ", ".join(c.name for c in t.actions))
+                          ", ".join(c.name for c in t.guards), ", ".join(c.name for c in t.actions), given)
         parts.append(table)
     if d.participants:
         parts.append(literal(f"participants: {', '.join(d.participants)}"))

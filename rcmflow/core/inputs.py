@@ -7,7 +7,8 @@ from typing import Any
 
 from rcmflow.core.runtime import Runtime
 from rcmflow.errors import BadInput
-from rcmflow.model.definition import Definition
+from rcmflow.model.definition import Definition, TransitionDef
+from rcmflow.model.values import to_json_value
 
 
 def owned_keys(rt: Runtime, definition: Definition) -> dict[str, Any]:
@@ -25,12 +26,40 @@ def owned_keys(rt: Runtime, definition: Definition) -> dict[str, Any]:
     return owned
 
 
-def check(rt: Runtime, definition: Definition, values: dict[str, Any]) -> None:
-    """Refuse a value given with the trigger under a key that an action owns: what an
-    action reads back must be what it wrote, not what someone typed."""
+def check(rt: Runtime, definition: Definition, transition: TransitionDef, values: dict[str, Any],
+          given: dict[str, Any]) -> dict[str, Any]:
+    """The values given with the trigger, checked and typed: a workflow's param is fixed
+    at start; a transition that declares its inputs takes those only, each of its type;
+    and no value may be given under a key an action owns (what an action reads back
+    must be what it wrote, not what someone typed)."""
+    for key in values:
+        # a param the instance started without may be given by the step that needs it
+        if key in definition.params and given.get(key) is not None:
+            raise BadInput(f"--set {key}: {key} is a param of {definition.name}, fixed when the instance started"
+                           + ("; move a deadline with 'rcmflow extend'" if definition.params[key].type == "date" else ""))
     owned = owned_keys(rt, definition) if values else {}
     for key in values:
         if key in owned:
             action = owned[key]
             raise BadInput(f"--set {key}: {definition.name} keeps {key!r} itself (the {action.name} action "
                            f"of {action.plugin}); it cannot be given with --set")
+    return declared(definition, transition, values)
+
+
+def declared(definition: Definition, transition: TransitionDef, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` by the transition's declared inputs (as they are when it declares none)."""
+    if transition.inputs is None:
+        return values
+    accepted = {p.name: p for p in transition.inputs}
+    for key in values:
+        if key not in accepted:
+            valid = f"it accepts {', '.join(accepted)}" if accepted else "it accepts no --set"
+            raise BadInput(f"{transition.trigger} has no input {key!r}; {valid}")
+    typed = {}
+    for name, param in accepted.items():
+        if name in values:
+            typed[name] = to_json_value(param.parse(values[name]))
+        elif param.required:
+            raise BadInput(f"{transition.trigger} needs {name}: add --set {name}=VALUE"
+                           + (f" ({param.description})" if param.description else ""))
+    return typed

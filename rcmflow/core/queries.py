@@ -29,9 +29,12 @@ class TriggerOption:
     allowed: bool
     reason: str | None
     roles: tuple[str, ...] = ()
+    #: the names `--set` may give (None: any)
+    inputs: tuple[str, ...] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"trigger": self.trigger, "dest": self.dest, "allowed": self.allowed, "reason": self.reason}
+        return {"trigger": self.trigger, "dest": self.dest, "allowed": self.allowed, "reason": self.reason,
+                "inputs": None if self.inputs is None else list(self.inputs)}
 
 
 class Queries:
@@ -66,7 +69,9 @@ class Queries:
             options = []
             for t in mdef.triggers_from(state):
                 reasons = [inactive] if inactive else decide(t, ctx, rt.plugins.registry, scope, check_roles).reasons
-                options.append(TriggerOption(t.trigger, t.dest, not reasons, "; ".join(reasons) or None, t.roles))
+                inputs = None if t.inputs is None else tuple(p.name for p in t.inputs)
+                options.append(TriggerOption(t.trigger, t.dest, not reasons, "; ".join(reasons) or None, t.roles,
+                                             inputs))
             return options
 
     def status(self, instance_id: str | None = None, workflow: str | None = None) -> list[InstanceView]:

@@ -176,7 +176,10 @@ def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, context
     role = role_problem(first, ctx)
     if role:
         raise Forbidden(f"{row.id}: {role}")
-    inputs.check(rt, definition, move.values)
+    typed = inputs.check(rt, definition, first, move.values, row.params)
+    if typed != move.values:  # the guards see what will be recorded
+        move = replace(move, values=typed)
+        ctx = guard_context(rt, conn, view, definition, move.actor, move.now, move.participant, typed, move.note)
     # The machine asks for each transition it tries (the same decision `triggers` shows);
     # it passes its own compiled copy of the transition, equal to ours.
     subject = Subject(state, lambda t: decide(t, ctx, rt.plugins.registry, scope, check_roles=False).reasons)

@@ -87,6 +87,8 @@ class TransitionDef:
     actions: tuple[Call, ...] = ()
     description: str = ""
     line: int = 0
+    #: the values `fire --set` may give (None: any, as before transitions declared them)
+    inputs: tuple[Param, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,8 @@ class TransitionShape(Shape):
     roles: list[str] = hint("a list of roles, e.g. [secretariat]", [])
     actions: ActionCalls = hint("a list of actions, e.g. [{log: done}]", [])
     description: str = hint("text", "")
+    #: what `fire --set` may give: absent, anything; given, only these
+    inputs: dict[str, ParamShape] | None = hint("a mapping of name: {type: text, required: true}")
 
 
 class EscalationShape(Shape):

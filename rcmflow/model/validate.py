@@ -270,8 +270,17 @@ def read_transitions(reader: Reader, raw: list, states: dict[str, StateDef]
             actions=read_calls(reader, spec, "actions", "action"),
             description=spec.get("description", ""),
             line=line_of(spec),
+            inputs=read_inputs(reader, spec),
         ))
     return transitions, seen
+
+
+def read_inputs(reader: Reader, spec: dict) -> tuple[Param, ...] | None:
+    """A transition's declared inputs, read as params are."""
+    if spec.get("inputs") is None:
+        return None
+    return tuple(p for name, item in spec["inputs"].items()
+                 if (p := read_param(reader, spec["inputs"], name, item or {})) is not None)
 
 
 def _check_source(reader: Reader, spec: dict, source: str, states: dict[str, StateDef],

@@ -104,6 +104,7 @@ def _parse_list(text: Any) -> list[str]:
 
 PARAM_TYPES = {
     "str": lambda v: str(v),
+    "text": lambda v: str(v),
     "list": _parse_list,
     "int": _parse_int,
     "float": _parse_float,
