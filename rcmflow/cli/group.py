@@ -57,6 +57,11 @@ class App:
             self._plugins = load_plugins(self.config.home)
         return self._plugins
 
+    def close(self) -> None:
+        """Give back the database connections of the command's engine."""
+        if self._engine is not None:
+            self._engine.close()
+
     @property
     def engine(self):
         if self._engine is None:
@@ -264,6 +269,8 @@ def cli(ctx, home, db, actor, now, lang, log_format, log_level, verbose):
         use(lang)
     if ctx.obj is None:  # the plugin look-up may have made it already
         ctx.obj = App(home, db, actor, lang)
+    if isinstance(ctx.obj, App):
+        ctx.call_on_close(ctx.obj.close)  # one process may run many commands (tests, plugins' scripts)
     if now:
         from rcmflow.model.values import parse_moment
 

@@ -174,9 +174,10 @@ class Engine:
         self.catalog  # noqa: B018 - read the definitions before the write transaction opens
 
         def work(conn: Connection) -> Outcome:
+            row = transition.load(conn, instance_id, for_update=True)
+            # the time once the row is ours: after whatever the writer before us recorded
             move = Move(trigger, participant, self.actor, note, values, files, self.now())
-            return transition.fire(self.rt, conn, transition.load(conn, instance_id, for_update=True), move,
-                                   self.action_context)
+            return transition.fire(self.rt, conn, row, move, self.action_context)
 
         outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger, participant=participant)
         return replace(outcome.result, failures=tuple(outcome.failures))
@@ -190,9 +191,9 @@ class Engine:
         self.catalog  # noqa: B018
 
         def work(conn: Connection) -> Outcome:
+            row = transition.load(conn, instance_id, for_update=True)
             move = Move(trigger, None, self.actor, note, dict(values or {}), files, self.now())
-            return transition.fire_tracks(self.rt, conn, transition.load(conn, instance_id, for_update=True), move,
-                                          participants, all_in, self.action_context)
+            return transition.fire_tracks(self.rt, conn, row, move, participants, all_in, self.action_context)
 
         outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger)
         failures = tuple(outcome.failures)

@@ -183,7 +183,8 @@ class Timers:
             if timeout is None or timeout.after_deadline is None or now < self.lapses_at(track.due, timeout.after_deadline):
                 return Outcome(None)  # answered, or given more time, since we looked
             note = f"no answer by {track.due.isoformat()}"
-            return transition.fire(self.rt, conn, row, Move(trigger, participant, SYSTEM_ACTOR, note, {}, [], now),
+            at = max(now, self.rt.now())  # the row is ours now: after what was recorded before us
+            return transition.fire(self.rt, conn, row, Move(trigger, participant, SYSTEM_ACTOR, note, {}, [], at),
                                    self.contexts)
 
         return self.uow.run(work, self.rt.actor, instance=instance_id, trigger=trigger, participant=participant)
@@ -275,7 +276,7 @@ class Timers:
             if row is None or row.timeout_at is None or row.timeout_at > now:
                 return Outcome(None)
             timeout = self.rt.definition_of(row.workflow, row.definition_hash).instance.states[row.state].timeout
-            move = Move(timeout.trigger, None, SYSTEM_ACTOR, "timeout", {}, [], now)
+            move = Move(timeout.trigger, None, SYSTEM_ACTOR, "timeout", {}, [], max(now, self.rt.now()))
             return transition.fire(self.rt, conn, row, move, self.contexts)
 
         return self.uow.run(work, self.rt.actor, instance=instance_id, trigger="timeout")
