@@ -70,6 +70,8 @@ def _postgres_copy(source: Database) -> Iterator[str]:
         finally:
             copy.dispose()
         with source.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):  # what the migrations wrote (the namespace)
+                conn.execute(text(f'DELETE FROM "{schema}"."{table.name}"'))
             for table in Base.metadata.sorted_tables:
                 conn.execute(text(f'INSERT INTO "{schema}"."{table.name}" SELECT * FROM "{original}"."{table.name}"'))
             sequences = conn.execute(text("SELECT sequencename, last_value FROM pg_sequences "
