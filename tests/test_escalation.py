@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import one_line
-from tests.test_notify import SmtpServer
+from tests.test_notify import _no_smtp_environment, smtp  # noqa: F401 - fixtures
 
 SILENT = """\
 workflow: silent-call
@@ -38,17 +38,7 @@ transitions:
 
 
 @pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def silent(home: Path, rcmflow, smtp, monkeypatch):
-    for name in ("RCMFLOW_SMTP_HOST", "RCMFLOW_SMTP_PORT", "RCMFLOW_SMTP_USER", "RCMFLOW_SMTP_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
+def silent(home: Path, rcmflow, smtp):  # noqa: F811
     (home / "workflows" / "silent-call.yaml").write_text(SILENT)
     # every day a working day: this is about who is reminded, not when (see test_workdays.py)
     (home / "rcmflow.toml").write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nfrom = "RCM TS <ts@rcm.example.org>"\n\n'

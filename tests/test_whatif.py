@@ -10,25 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import one_line
-from tests.test_notify import SmtpServer
+from tests.test_notify import _no_smtp_environment, smtp  # noqa: F401 - fixtures
 
 DEADLINES = ["2030-05-06", "2030-05-20", "2030-06-03", "2030-06-17", "2030-07-01", "2030-07-15"]
 
 
 @pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def roadmap(home: Path, rcmflow, smtp, monkeypatch):
+def roadmap(home: Path, rcmflow, smtp):  # noqa: F811
     """The six consultations and the review, started (not opened), with rcmflow.toml
     sending e-mail through a loopback SMTP server."""
-    for name in ("RCMFLOW_SMTP_HOST", "RCMFLOW_SMTP_PORT", "RCMFLOW_SMTP_USER", "RCMFLOW_SMTP_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
     (home / "rcmflow.toml").write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\n'
                                        'from = "RCM TS <ts@rcm.example.org>"\n')
     assert rcmflow("init").exit_code == 0

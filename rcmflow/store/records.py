@@ -9,6 +9,7 @@ owns the transaction.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -191,15 +192,13 @@ def store_definition(conn: Connection, digest: str, workflow: str, version: int,
                      now: dt.datetime) -> None:
     """Keep a definition's text under its digest, once (a second writer of the same
     text does nothing: the text is the same by its digest)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as insert_new
-    elif conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as insert_new
-    else:  # pragma: no cover - the two backends rcmflow supports have ON CONFLICT
-        raise NotImplementedError(conn.dialect.name)
-    conn.execute(insert_new(DEFINITIONS).on_conflict_do_nothing(index_elements=["digest"]),
-                 {"digest": digest, "workflow": workflow, "version": version, "path": path, "text": text,
-                  "stored_at": now})
+    values = {"digest": digest, "workflow": workflow, "version": version, "path": path, "text": text,
+              "stored_at": now}
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        dialect = importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}")
+        conn.execute(dialect.insert(DEFINITIONS).on_conflict_do_nothing(index_elements=["digest"]), values)
+    elif stored_definition(conn, digest) is None:  # a backend without ON CONFLICT: look first
+        conn.execute(insert(DEFINITIONS), values)
 
 
 def pin_unpinned(conn: Connection, workflow: str, digest: str) -> int:
