@@ -66,6 +66,16 @@ def test_a_bad_extension_is_one_line_and_changes_nothing(rcmflow, open_theme, sn
     assert snapshot() == before
 
 
+def test_a_finished_step_has_no_deadline_to_move(rcmflow, open_theme, snapshot, home):
+    assert rcmflow("--now", "2030-03-02T09:00", "fire", open_theme, "cancel").exit_code == 0
+    before, mail = snapshot(), set((home / "outbox").glob("*.eml"))
+    result = rcmflow("--now", "2030-03-03T09:00", "extend", open_theme, "--to", "2030-05-10")
+    assert result.exit_code == 1
+    assert one_line(result) == ("Error: theme-1 is cancelled, which is final: only a step under way has "
+                                "deadlines to move")
+    assert snapshot() == before and set((home / "outbox").glob("*.eml")) == mail
+
+
 # --- what a trigger may be given -------------------------------------------------------
 
 

@@ -3,7 +3,8 @@ RCMFLOW_TEST_POSTGRES_URL is set, on PostgreSQL.
 
 Hypothesis plays random sequences of start, fire (instance and track triggers, as any
 person of tests/workflows/members.yaml, allowed or not), tick (after moving the clock),
-kill (a command whose process dies after its commit: before the dispatcher starts, in
+extend (a deadline moved, its notices queued), kill (a command whose process dies
+after its commit: before the dispatcher starts, in
 the action before its effect, or after the effect before the outbox row is marked done;
 simulated by an exception nothing catches, as SIGKILL leaves it) and relay (the outbox
 dispatcher, on its own, later) through the Python API, and after every step checks that:
@@ -14,9 +15,10 @@ dispatcher, on its own, later) through the Python API, and after every step chec
 3. an outbox row exists exactly for each committed effect: every event of a transition
    whose definition names actions has one row per action, and every row has its event;
 4. no effect is done twice: `build_document` records one `build` event per outbox row at
-   most, exactly one once the row is done, none before its first attempt. (The one
-   window of repetition left, SMTP's, is measured in tests/test_exactly_once.py; these
-   definitions send no e-mail.)
+   most, exactly one once the row is done, none before its first attempt; an extension's
+   notice is written once per Message-ID (these homes have no SMTP server, so notices are
+   .eml files; the one window of repetition left, SMTP's, is measured in
+   tests/test_exactly_once.py).
 
 and that a refusal (an `RcmflowError`) changed nothing.
 """
@@ -39,10 +41,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from rcmflow import Engine
+from rcmflow.default_plugins.notify import action as notify_action
 from rcmflow.core.outbox import LEASE
 from rcmflow.errors import RcmflowError
 
 FIXTURES = Path(__file__).resolve().parent  # tests/workflows/: six countries, small definitions
+SHIPPED = FIXTURES.parent / "workflows" / "templates"
 MEMBERS = ["BZ", "GT", "HN", "MX", "NI", "SV"]
 PEOPLE = ["ts-officer", "sv-ppt", "bz-focal", "gt-focal", "hn-focal", "mx-focal", "ni-focal", "sv-focal"]
 START = dt.datetime(2030, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
@@ -71,6 +75,16 @@ def effects() -> dict[tuple[str, str], list[str]]:
 EFFECTS = effects()
 
 
+#: Message-ID -> how many times a notice was written, over one example
+WRITES: Counter = Counter()
+_write_eml = notify_action.write_eml
+
+
+def counted_write(folder, msg, msgid):
+    WRITES[msgid] += 1
+    return _write_eml(folder, msg, msgid)
+
+
 #: the outbox rows' statuses the invariants saw, over the whole run: proof that it reached the effects
 SEEN: Counter = Counter()
 
@@ -88,6 +102,8 @@ def template_home() -> Path:
         home = Path(tempfile.mkdtemp(prefix="rcmflow-prop-template-")) / "home"
         home.mkdir()
         shutil.copytree(FIXTURES / "workflows", home / "workflows")
+        for notice in SHIPPED.glob("deadline-extended.*"):  # the notice `extend` sends, in each language
+            shutil.copy(notice, home / "workflows" / "templates")
         (home / "plugins").mkdir()
         engine = Engine(home, f"sqlite:///{home}/rcmflow.db", "ts-officer", entry_points=False)
         engine.init()
@@ -131,6 +147,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.engine.init()  # already at the head: a no-op
         self.engines = {person: self.engine.acting_as(person) for person in PEOPLE}
         self.instances: dict[str, str] = {}  # id -> workflow
+        WRITES.clear()
 
     def teardown(self):
         self.engine.close()
@@ -265,8 +282,17 @@ class EngineMachine(RuleBasedStateMachine):
         self.clock.moment += dt.timedelta(minutes=minutes)
         self.engine.dispatcher.run_due(self.clock.moment)
 
-    # extend (issue 9): a rule that extends a track's deadline goes here, with `fire_and_die`'s
-    # shape; the invariants below hold for it unchanged.
+    @precondition(lambda self: "thematic-consultation" in self.instances.values())
+    @rule(data=st.data(), days=st.integers(0, 20), whole=st.booleans(), point=st.sampled_from([None, *KILL_POINTS]))
+    def extend(self, data, days, whole, point):
+        """A deadline moved for some countries or the whole step: an event and a notice per
+        track (queued like any action, so a kill leaves them to the relay)."""
+        instance = data.draw(st.sampled_from(sorted(i for i, w in self.instances.items()
+                                                    if w == "thematic-consultation")))
+        participants = [] if whole else data.draw(st.lists(st.sampled_from(MEMBERS), min_size=1, max_size=3))
+        to = (self.clock.moment + dt.timedelta(days=days)).date()
+        engine = self.doomed(point) if point else self.engine
+        self.attempt(lambda: engine.extend(instance, to, participants, note="more time"))
 
     # --- invariants ------------------------------------------------------------------------
 
@@ -295,7 +321,9 @@ class EngineMachine(RuleBasedStateMachine):
         expected: dict[int, list[str]] = {}
         for view in self.engine.status():
             for event in self.engine.history(view.id):
-                if event.participant is None and EFFECTS.get((view.workflow, event.trigger)):
+                if event.trigger == "extend":
+                    expected[event.seq] = ["notify"]  # the country's notice of its new date
+                elif event.participant is None and EFFECTS.get((view.workflow, event.trigger)):
                     expected[event.seq] = EFFECTS[(view.workflow, event.trigger)]
         assert queued == expected
 
@@ -306,16 +334,26 @@ class EngineMachine(RuleBasedStateMachine):
             for event in self.engine.history(view.id):
                 if event.trigger == "build" and event.data.get("action"):
                     builds[event.data["action"]] = builds.get(event.data["action"], 0) + 1
+        written = Counter(msgid.strip("<").split(".")[0] for msgid in WRITES)  # "<outbox-12.gt-focal.…@…>"
         items = self.engine.dispatcher.items()
         for item in items:
-            ran = builds.get(f"outbox-{item['id']}", 0)
             SEEN[item["status"]] += 1
+            if item["action"] == "notify":  # a notice to each of the country's people
+                sent = written[f"outbox-{item['id']}"]
+                if item["status"] == "done":
+                    assert sent >= 1, (item, WRITES)
+                elif item["attempts"] == 0:
+                    assert sent == 0, (item, WRITES)
+                continue
+            ran = builds.get(f"outbox-{item['id']}", 0)
             assert ran <= 1, (item, ran)
             if item["status"] == "done":
                 assert ran == 1, item
             if item["attempts"] == 0:
                 assert ran == 0, item
         assert set(builds) <= {f"outbox-{i['id']}" for i in items}, builds
+        assert all(count == 1 for count in WRITES.values()), WRITES
+        SEEN["notices"] += len(WRITES)
 
 
 def machine_settings(examples: int):
@@ -329,12 +367,13 @@ EXAMPLES = {"sqlite": 30, "postgresql": 10}
 
 @pytest.mark.no_database
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_engine_state_machine(backend, templates):
+def test_engine_state_machine(backend, templates, monkeypatch):
     if backend == "postgresql":
         if not os.environ.get("RCMFLOW_TEST_POSTGRES_URL"):
             pytest.skip("set RCMFLOW_TEST_POSTGRES_URL to run on PostgreSQL")
         BACKEND[0] = (backend, (templates.postgres, templates.initialised(backend).schema))
     SEEN.clear()
+    monkeypatch.setattr(notify_action, "write_eml", counted_write)
     EngineMachine.TestCase.settings = machine_settings(
         int(os.environ.get("RCMFLOW_PROPERTY_EXAMPLES") or EXAMPLES[backend]))
     try:
@@ -342,4 +381,4 @@ def test_engine_state_machine(backend, templates):
     finally:
         BACKEND[0] = ("sqlite", None)
     # the effects were reached: queued, killed while claimed, and done
-    assert SEEN["pending"] and SEEN["running"] and SEEN["done"], SEEN
+    assert SEEN["pending"] and SEEN["running"] and SEEN["done"] and SEEN["notices"], SEEN
