@@ -67,3 +67,15 @@ def test_the_matrix_says_so_wide_and_compact(rcmflow, silent, monkeypatch):
     key = " ".join(result.split())
     assert "no answer by 2030-04-20: BZ, CA, CR, DO, SV, HN, PA, US" in key
     assert "no answer by 2030-04-30: NI" in key
+
+
+def test_the_status_page_says_so_too(rcmflow, silent, home):
+    page = home / "status.html"
+    assert rcmflow("--now", "2030-05-10T10:00", "report", "--html", str(page)).exit_code == 0
+    text = " ".join(page.read_text(encoding="utf-8").split())
+    assert 'data-participant="BZ" data-instance="theme-1" data-state="no_response"' in text
+    assert "no answer by Apr 20, 2030" in text and "no answer by Apr 30, 2030" in text
+    assert "late (due Apr 20, 2030)" in text
+    spanish = home / "estado.html"
+    assert rcmflow("--now", "2030-05-10T10:00", "--lang", "es", "report", "--html", str(spanish)).exit_code == 0
+    assert "sin respuesta al 20 abr 2030" in " ".join(spanish.read_text(encoding="utf-8").split())
