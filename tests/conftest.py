@@ -65,7 +65,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch):
-    for name in ("RCMFLOW_HOME", "RCMFLOW_DB", "RCMFLOW_ACTOR"):
+    for name in ("RCMFLOW_HOME", "RCMFLOW_DB", "RCMFLOW_ACTOR", "RCMFLOW_REPLAY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RCMFLOW_ENTRY_POINTS", "0")
 

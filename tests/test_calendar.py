@@ -19,6 +19,12 @@ def export(rcmflow, *args: str) -> Calendar:
     return Calendar.from_ical(result.stdout)
 
 
+@pytest.fixture
+def engine(engine):
+    """The 2017 roadmap's steps opened today, after their deadlines: a replay."""
+    return engine.replaying()
+
+
 def events(calendar: Calendar) -> dict[str, dict]:
     """Each event by UID, as {property: value as written}."""
     found = {}
@@ -241,7 +247,7 @@ def test_init_writes_the_machines_time_zone_into_a_new_home(rcmflow, engine, hom
     again = rcmflow("quickstart")
     assert again.exit_code == 0 and "time zone" not in again.stdout  # once: the file names one now
     # a theme's deadline, a date, closes at the end of that day in El Salvador
-    assert rcmflow("fire", "theme-1", "open").exit_code == 0
+    assert rcmflow("--replay", "fire", "theme-1", "open").exit_code == 0
     timeout = next(e for e in export(rcmflow).walk("VEVENT") if ".timeout." in str(e["UID"]))
     assert timeout.decoded("DTSTART") == dt.datetime(2017, 4, 21, 6, 0, tzinfo=dt.timezone.utc)
 
@@ -262,7 +268,7 @@ def test_a_pending_timeout_is_a_timed_event_with_its_trigger(rcmflow, engine, ho
     (home / "rcmflow.toml").write_text('timezone = "America/El_Salvador"\n')
     rcmflow("quickstart")
     assert not any(".timeout." in uid for uid in dated(export(rcmflow)))
-    assert rcmflow("fire", "theme-1", "open").exit_code == 0
+    assert rcmflow("--replay", "fire", "theme-1", "open").exit_code == 0
     by_uid = {str(e["UID"]): e for e in export(rcmflow).walk("VEVENT")}
 
     timeout = by_uid[uid(engine, "theme-1.timeout.collecting_input")]

@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "rcmflow"
 PUBLIC = ("rcmflow", "rcmflow.context", "rcmflow.errors", "rcmflow.output", "rcmflow.log", "rcmflow.config",
-          "rcmflow.hookspecs")
+          "rcmflow.hookspecs", "rcmflow.language")  # language: the catalogs every plugin speaks through
 
 
 def _imports(path: Path) -> set[str]:

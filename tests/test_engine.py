@@ -184,7 +184,7 @@ def test_an_unreadable_attachment_changes_nothing(consultation, engine, snapshot
 def test_status_marks_overdue_tracks_only_while_input_is_awaited(initialised, make_engine):
     import datetime as dt
 
-    later = make_engine(clock=lambda: dt.datetime(2030, 4, 21, 9, tzinfo=dt.timezone.utc))
+    later = make_engine(clock=lambda: dt.datetime(2030, 4, 21, 9, tzinfo=dt.timezone.utc)).replaying()  # opens late
     later.start("thematic-consultation", params={"theme": "1", "deadline": "2030-04-20"})
     assert not any(t.overdue for t in later.status()[0].tracks.values())  # not asked yet
     later.fire("theme-1", "open")

@@ -53,7 +53,8 @@ def compact_cells(text: str) -> tuple[dict[tuple[str, str], str], str]:
             for row in paragraph[2:]:
                 code, *marks = row.split()
                 cells.update({(code, key[n]): mark for n, mark in zip(numbers, marks)})
-    legend = " ".join(next(p[p.index(line):] for p in paragraphs for line in p if line.startswith("Legend: ")))
+    lines = next(p[p.index(line):] for p in paragraphs for line in p if line.startswith("Legend: "))
+    legend = " ".join(" ".join(lines).split())  # where the terminal wrapped it does not matter
     return cells, legend
 
 

@@ -83,8 +83,10 @@ def calendar_uid(rcmflow, home, summary_part: str) -> str:
     return uid
 
 
-def test_the_declaration_is_shared_and_circulated_with_its_documents_and_the_meeting(mail, rcmflow, smtp, home):
+def test_the_declaration_is_shared_and_circulated_with_its_documents_and_the_meeting(mail, rcmflow, smtp, home,
+                                                                                     monkeypatch):
     mail()
+    monkeypatch.setenv("RCMFLOW_REPLAY", "1")  # the 2017 dates, today
     assert rcmflow("start", "declaration-adoption", "--set", "year=2017", "--set", "meeting=2017-04-24",
                    "--set", "amendments_due=2017-04-14").exit_code == 0
     fire(rcmflow, "declaration-2017", "share_base_text", "--set-file", f"text={REPO / 'samples' / 'mexico-7-items.md'}")

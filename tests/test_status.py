@@ -20,7 +20,7 @@ AFTER_DEADLINE = dt.datetime(2017, 4, 22, 9, tzinfo=dt.timezone.utc)  # theme-1'
 def mixed(initialised, make_engine, rcmflow):
     """The small plan of tests/workflows/roadmap.yaml on 22 April 2017: theme-1 collecting
     (NI and BZ late), theme-2 collecting (not yet due), the rest planned."""
-    engine = make_engine(clock=lambda: AFTER_DEADLINE)
+    engine = make_engine(clock=lambda: AFTER_DEADLINE).replaying()  # theme-1 opens after its deadline
     from rcmflow.default_plugins.scenario.plan import apply_plan
 
     apply_plan(engine)
@@ -71,7 +71,8 @@ def test_csv_has_one_line_per_track(mixed):
     assert nicaragua == {"instance": "theme-1", "workflow": "thematic-consultation",
                          "instance_state": "collecting_input", "participant": "NI", "name": "Nicaragua",
                          "state": "requested", "due": "2017-04-20", "overdue": "true",
-                         "last_reminded": "", "reminders": "0"}  # the CLI's clock: today
+                         "last_reminded": "", "reminders": "0",  # the CLI's clock: today
+                         "no_answer_by": "", "late": ""}
 
 
 def test_filters_and_the_blocking_sentence(mixed, rcmflow):

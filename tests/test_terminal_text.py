@@ -34,6 +34,10 @@ def typed(rcmflow, home, terminal):
     members = home / "workflows" / "members.yaml"
     members.write_text(members.read_text(encoding="utf-8").replace(
         "BZ: {name: {en: Belize,", f"BZ: {{name: {{en: '{NAME}',"), encoding="utf-8")
+    consultation = home / "workflows" / "thematic-consultation.yaml"  # a step that takes a remark
+    consultation.write_text(consultation.read_text(encoding="utf-8").replace(
+        "    inputs: {}\n    guards: [{param_set: deadline}]",
+        "    inputs: {remark: {type: text}}\n    guards: [{param_set: deadline}]"), encoding="utf-8")
     assert rcmflow("init").exit_code == 0
     assert rcmflow("start", "thematic-consultation", "--set", "theme=1", "--set", "deadline=2030-04-20").exit_code == 0
     result = rcmflow("fire", "theme-1", "open", "--note", MARKUP, "--set", f"remark={VALUE}")

@@ -20,13 +20,22 @@ from .conftest import REPO, one_line
 LONG_RUNNING = ("rcmflow serve",)
 
 
+def tour_block() -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    return readme.split("## A five-minute tour", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def tour_exports() -> dict[str, str]:
+    """What the tour's `export NAME=VALUE` lines set."""
+    found = re.findall(r"^export (\w+)=(\S+)", tour_block(), re.M)
+    return dict(found)
+
+
 def tour_commands() -> list[tuple[str, int]]:
     """(command line, expected exit code) for each `rcmflow` line of the tour's sh
     block, backslash continuations joined and `for V in …; do …; done` unrolled; a
     line followed by a comment naming `(exit N)` expects N."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    block = readme.split("## A five-minute tour", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
-    lines = block.replace("\\\n", " ").splitlines()
+    lines = tour_block().replace("\\\n", " ").splitlines()
     commands: list[tuple[str, int]] = []
     for index, line in enumerate(lines):
         code = line.split("  #", 1)[0].strip()
@@ -50,9 +59,12 @@ def clone(home: Path) -> Path:
 
 def test_the_tour_runs_line_by_line(clone, db_url, monkeypatch):
     monkeypatch.chdir(clone)  # the tour's files (samples/…, status.csv) are relative to the home
-    monkeypatch.setenv("RCMFLOW_ACTOR", "ts-officer")  # the tour's first line exports it
     runner = CliRunner()
-    assert runner.invoke(cli, ["--db", db_url, "quickstart"]).exit_code == 0
+    assert runner.invoke(cli, ["--db", db_url, "--actor", "ts-officer", "quickstart"]).exit_code == 0
+    exports = tour_exports()
+    assert exports == {"RCMFLOW_ACTOR": "ts-officer", "RCMFLOW_REPLAY": "1"}
+    for name, value in exports.items():  # as the tour's first lines do
+        monkeypatch.setenv(name, value)
     commands = tour_commands()
     assert len(commands) > 40
     has_graphviz = shutil.which("dot") is not None

@@ -53,7 +53,7 @@ def played(demo_data, make_engine, home):
     engine = make_engine(clock=clock)
     clock.set("2017-06-05")
     engine.fire("theme-4", "open")
-    engine.acting_as("mx-focal").fire("theme-4", "submit", "MX", note=SCRIPT, values={"summary": f"{SCRIPT} & more"})
+    engine.acting_as("mx-focal").fire("theme-4", "submit", "MX", note=SCRIPT, values={"input": f"{SCRIPT} & more"})
     engine.acting_as("ca-focal").fire("theme-4", "submit", "CA")
     engine.acting_as("gt-focal").fire("theme-4", "start_drafting", "GT", note="draft under way")
     clock.set("2017-07-10")
@@ -253,7 +253,7 @@ def test_the_instance_page_in_chromium(server, tmp_path, db_url):
     assert not dom.find_all("script")
     assert html.escape(SCRIPT, quote=False) in page and SCRIPT not in page
     assert submitted[7] == SCRIPT
-    assert f"summary: {SCRIPT} & more" in dom.find("tr", data_participant="MX").text
+    assert f"input: {SCRIPT} & more" in dom.find("tr", data_participant="MX").text
 
     options = {r.attrs["data-trigger"]: [td.text for td in r.find_all("td")]
                for r in dom.find_all("tr") if "data-trigger" in r.attrs}

@@ -34,6 +34,8 @@ class App:
         self.home, self.db, self.actor, self.lang = home, db, actor, lang
         #: `--now`: the one time every part of the command sees (None: the real clock)
         self.now = None
+        #: `--replay`: the command replays past dates, so a step may open after its deadline
+        self.replay = False
         self._config = None
         self._plugins = None
         self._engine = None
@@ -71,6 +73,8 @@ class App:
             self._engine = Engine(config=self.config, plugins=self.plugins)
             if self.now is not None:
                 self._engine = self._engine.at(self.now)
+            if self.replay:
+                self._engine = self._engine.replaying()
             # a step that committed stands: what failed after it is a warning, and exit 0
             self._engine.on_warning = lambda line: click.echo(f"Warning: {line}", err=True)
         return self._engine
@@ -236,6 +240,10 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
 @click.option("--now", metavar="ISO", envvar="RCMFLOW_NOW",
               help="Act as if it were this time, for every part of the command (a replay, a what-if): "
                    "e.g. 2017-04-21T09:00, in the home's time zone [env RCMFLOW_NOW].")
+@click.option("--replay", is_flag=True, envvar="RCMFLOW_REPLAY",
+              help="Replay past dates (an old plan, a story like the demo's): start or open a step whose "
+                   "deadline has passed, which is refused otherwise; else move it with rcmflow extend "
+                   "[env RCMFLOW_REPLAY=1].")
 @click.option("--lang", envvar="RCMFLOW_LANG", type=click.Choice(["en", "es"]), is_eager=True,
               help="Language of tables, messages, pages and calendar [env RCMFLOW_LANG; rcmflow.toml language; "
                    "default en]. --json is the same in every language.")
@@ -246,7 +254,7 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
 @click.option("-v", "--verbose", is_flag=True, help="Same as --log-level info.")
 @click.version_option(package_name="rcmflow")
 @click.pass_context
-def cli(ctx, home, db, actor, now, lang, log_format, log_level, verbose):
+def cli(ctx, home, db, actor, now, replay, lang, log_format, log_level, verbose):
     """rcmflow runs the RCM roadmap: consultations, reviews, meetings, the declaration.
 
     \b
@@ -271,6 +279,8 @@ def cli(ctx, home, db, actor, now, lang, log_format, log_level, verbose):
         ctx.obj = App(home, db, actor, lang)
     if isinstance(ctx.obj, App):
         ctx.call_on_close(ctx.obj.close)  # one process may run many commands (tests, plugins' scripts)
+    if isinstance(ctx.obj, App):
+        ctx.obj.replay = replay
     if now:
         from rcmflow.model.values import parse_moment
 

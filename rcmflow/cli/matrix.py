@@ -20,8 +20,9 @@ from rcmflow.language import _
 
 if TYPE_CHECKING:
     from rcmflow.context import InstanceView, TrackView
+    from rcmflow.core.views import Answer
 
-OVERDUE, REMINDED, NONE = "!", "*", "–"
+OVERDUE, REMINDED, NONE, LATE = "!", "*", "–", "~"
 #: the longest abbreviation of a state
 _CODE_WIDTH = 4
 
@@ -41,13 +42,17 @@ def abbreviations(states: list[str]) -> dict[str, str]:
 
 
 def compact_matrix(tracked: list["InstanceView"], participants: list[str], width: int,
-                   style_of: Callable[[str], str], by: str = "participant") -> list:
+                   style_of: Callable[[str], str], by: str = "participant",
+                   answered: dict[str, dict[str, "Answer"]] | None = None) -> list:
     """The matrix as tables of at most `width` columns, then its key and its legend:
     participants as rows and the steps' numbers as columns, or (by="instance") a row a
-    step and a column a participant."""
+    step and a column a participant. `answered`: per step, who gave no answer by its
+    deadline (named in the key, with the day) and who answered late (marked)."""
+    answered = answered or {}
     states = sorted({t.state for v in tracked for t in v.tracks.values()})
     short = abbreviations(states)
-    grid = [[_cell(v.tracks.get(p), short, style_of) for p in participants] for v in tracked]
+    grid = [[_cell(v.tracks.get(p), short, style_of, answered.get(v.id, {}).get(p)) for p in participants]
+            for v in tracked]
     if by == "instance":
         title, rows, columns = _("Instances by participant"), [v.id for v in tracked], participants
     else:
@@ -64,7 +69,7 @@ def compact_matrix(tracked: list["InstanceView"], participants: list[str], width
         for label, row in zip(rows, grid):
             table.add_row(Text(label), *[row[c] for c in page])
         parts.append(table)
-    parts.append(_key(tracked))
+    parts.append(_key(tracked, answered))
     parts.append(_legend(states, short))
     return parts
 
@@ -81,10 +86,13 @@ def _pages(widths: list[int], room: int) -> list[list[int]]:
     return [list(range(start, min(start + size, len(widths)))) for start in range(0, len(widths), size)]
 
 
-def _cell(track: "TrackView | None", short: dict[str, str], style_of: Callable[[str], str]) -> Text:
+def _cell(track: "TrackView | None", short: dict[str, str], style_of: Callable[[str], str],
+          answer: "Answer | None" = None) -> Text:
     if track is None:
         return Text(NONE, style="dim")
     text = Text(short[track.state], style=style_of(track.state))
+    if answer is not None and answer.late:
+        text.append(LATE, style="bold yellow")
     if track.overdue:
         text.append(OVERDUE, style="bold red")
     if track.reminded:
@@ -92,8 +100,9 @@ def _cell(track: "TrackView | None", short: dict[str, str], style_of: Callable[[
     return text
 
 
-def _key(tracked: list["InstanceView"]) -> Table:
-    """What each column number stands for: the step, its due date and its summary."""
+def _key(tracked: list["InstanceView"], answered: dict[str, dict[str, "Answer"]]) -> Table:
+    """What each column number stands for: the step, its due date, its summary and who
+    gave no answer by which day."""
     key = Table(box=None, pad_edge=False, show_header=False, padding=(0, 1, 0, 0))
     key.add_column(no_wrap=True)
     key.add_column(overflow="fold")
@@ -104,6 +113,13 @@ def _key(tracked: list["InstanceView"]) -> Table:
                if dues else "")
         text = Text(view.id, style="bold")
         text.append(f" ({view.state})" + (f", {due}" if due else "") + f": {view.summary}")
+        silent: dict = {}
+        for p, answer in answered.get(view.id, {}).items():
+            if answer.no_answer_by:
+                silent.setdefault(answer.no_answer_by, []).append(p)
+        for day, who in sorted(silent.items()):
+            text.append("; " + _("no answer by {day}: {participants}").format(day=day.isoformat(),
+                                                                              participants=", ".join(who)))
         key.add_row(Text(str(number)), text)
     return key
 
@@ -112,6 +128,7 @@ def _legend(states: list[str], short: dict[str, str]) -> Text:
     marks = [f"{short[s]} {s}" for s in states]
     marks += [_("{mark} overdue").format(mark=OVERDUE),
               _("{mark} reminded (dates: rcmflow status INSTANCE)").format(mark=REMINDED),
+              _("{mark} answered late, after its deadline").format(mark=LATE),
               _("{mark} not asked").format(mark=NONE),
               _("--wide: every state and date in full")]
     return Text(_("Legend: ") + " · ".join(marks) + "\n")

@@ -45,7 +45,7 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
 
     check_participants(engine, participants)
     filtered = bool(workflow or participants or overdue)
-    if as_json and not filtered:
+    if as_json and not filtered and not instance:
         # built by the database and written as it is read, for any number of instances;
         # pretty on a terminal
         if sys.stdout.isatty():
@@ -53,11 +53,14 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
         return write_pieces(engine.stream_status_json(instance))
     views = select_tracks(engine.status(instance, workflow), participants, overdue)
     if as_json:
-        return emit_json({"instances": [instance_json(v) for v in views]})
+        # one instance, or some: each track also says whether it gave no answer, or a late one
+        return emit_json({"instances": [instance_json(v, engine.answers(v)) for v in views]})
     from rcmflow.cli import render
 
     if as_csv:
-        return render.write_csv(engine, views)
+        from rcmflow.cli.spreadsheet import write_csv
+
+        return write_csv(engine, views)
     width = None if wide else console().width
     render.print_all(render.status_parts(engine, views, instance, filtered, by, width), wide=wide)
     if instance:

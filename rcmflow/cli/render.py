@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rcmflow.context import EventView, InstanceView
     from rcmflow.model.definition import Definition
     from rcmflow.core.engine import Engine, TriggerOption
+    from rcmflow.core.views import Answer
     from rcmflow.model.members import Members
     from rcmflow.plugins import PluginInfo
 
@@ -85,11 +86,23 @@ STATE_STYLES = {"submitted": "green", "accepted": "bold green", "agreed": "bold 
                 "declined": "magenta", "objected": "bold magenta", "returned": "yellow", "drafting": "yellow"}
 
 
-def _cell(track, show_due: bool, subgroup: bool = False) -> Text:
+def answer_marks(answer: "Answer | None") -> list[str]:
+    """A track's answer in words: "no answer by DATE", or "late (due DATE)"."""
+    if answer is None:
+        return []
+    if answer.no_answer_by:
+        return [_("no answer by {day}").format(day=answer.no_answer_by.isoformat())]
+    return [_("late (due {day})").format(day=answer.late.isoformat())] if answer.late else []
+
+
+def _cell(track, show_due: bool, subgroup: bool = False, answer: "Answer | None" = None) -> Text:
     text = literal(track.state, style=STATE_STYLES.get(track.state, ""))
     if subgroup:  # a country of the consultation's thematic subgroup
         text.append(" · subgroup", style="cyan")
-    if show_due and track.due:
+    marks = answer_marks(answer)
+    if marks:  # says the due day itself
+        text.append(" · " + marks[0], style="bold yellow")
+    elif show_due and track.due:
         text.append(" · " + _("due {day}").format(day=track.due.isoformat()), style="dim")
     if track.overdue:
         text.append(" " + _("OVERDUE"), style="bold red")
@@ -109,22 +122,24 @@ def _common_due(view: "InstanceView") -> dt.date | None:
 
 
 def participant_matrix(views: list["InstanceView"], members: "Members", by: str = "participant",
-                       width: int | None = None) -> list:
+                       width: int | None = None, answered: dict[str, dict[str, "Answer"]] | None = None) -> list:
     """Every participant against every instance with tracks: participants as rows, or
     (by="instance") instances as rows. Given a `width` the wide form does not fit in,
-    the compact form of `rcmflow.cli.matrix` instead."""
+    the compact form of `rcmflow.cli.matrix` instead. `answered`: per instance, the
+    tracks that gave no answer or answered late (`Engine.answers`)."""
     tracked = [v for v in views if v.tracks]
     if not tracked:
         return []
+    answered = answered or {}
     participants: list[str] = []
     for v in tracked:
         participants += [p for p in v.tracks if p not in participants]
-    wide = _wide_matrix(tracked, participants, members, by)
+    wide = _wide_matrix(tracked, participants, members, by, answered)
     if width is None or _natural_width(wide) <= width:
         return [wide]
     from rcmflow.cli.matrix import compact_matrix
 
-    return compact_matrix(tracked, participants, width, lambda state: STATE_STYLES.get(state, ""), by)
+    return compact_matrix(tracked, participants, width, lambda state: STATE_STYLES.get(state, ""), by, answered)
 
 
 def _natural_width(table: Table) -> int:
@@ -134,7 +149,8 @@ def _natural_width(table: Table) -> int:
     return measure.measure(table).maximum
 
 
-def _wide_matrix(tracked: list["InstanceView"], participants: list[str], members: "Members", by: str) -> Table:
+def _wide_matrix(tracked: list["InstanceView"], participants: list[str], members: "Members", by: str,
+                 answered: dict[str, dict[str, "Answer"]]) -> Table:
 
     def label(p: str) -> str:
         country = members.countries.get(p)
@@ -143,7 +159,8 @@ def _wide_matrix(tracked: list["InstanceView"], participants: list[str], members
     if by == "instance":
         table = _table(_("instance"), _("summary"), *participants, title=_("Instances by participant"))
         for v in tracked:
-            table.add_row(v.id, v.summary, *[_cell(v.tracks[p], True, p in _subgroup(v)) if p in v.tracks
+            table.add_row(v.id, v.summary, *[_cell(v.tracks[p], True, p in _subgroup(v), answered.get(v.id, {}).get(p))
+                                             if p in v.tracks
                                                   else literal("–", style="dim") for p in participants])
         return table
     # One due date for the whole column goes in its heading; otherwise in each cell.
@@ -152,7 +169,8 @@ def _wide_matrix(tracked: list["InstanceView"], participants: list[str], members
                 for v, due in zip(tracked, common)]
     table = _table(_("participant"), *headings, title=_("Participants"))
     for p in participants:
-        table.add_row(label(p), *[_cell(v.tracks[p], due is None, p in _subgroup(v)) if p in v.tracks
+        table.add_row(label(p), *[_cell(v.tracks[p], due is None, p in _subgroup(v), answered.get(v.id, {}).get(p))
+                                  if p in v.tracks
                                   else literal("–", style="dim")
                                   for v, due in zip(tracked, common)])
     table.add_row(literal(_("summary"), style="bold"), *[literal(v.summary, style="bold") for v in tracked])
@@ -168,12 +186,14 @@ def waiting_table(views: list["InstanceView"], waiting_for) -> Table:
 
 
 def triggers_table(options: list["TriggerOption"]) -> Table:
-    table = _table(_("trigger"), _("to"), _("allowed"), _("why not"))
+    # the reason last: the one that wraps, on lines of its own
+    table = _table(_("trigger"), _("to"), _("allowed"), _("inputs (--set)"), _("why not"))
     for o in options:
         allowed = literal(_("yes"), style="green") if o.allowed else literal(_("no"), style="red")
-        table.add_row(o.trigger, o.dest, allowed, o.reason or "")
+        given = _("any") if o.inputs is None else ", ".join(o.inputs) or _("none")
+        table.add_row(o.trigger, o.dest, allowed, given, o.reason or "")
     if not options:
-        table.add_row(_("(none: this is a final state)"), "", "", "")
+        table.add_row(_("(none: this is a final state)"), "", "", "", "")
     return table
 
 
@@ -222,11 +242,13 @@ def tracks_table(engine: "Engine", view: "InstanceView", unreached: set[str] = f
     """One line per track: its state, due date and every reminder, with its year; and
     whether an e-mail could not reach the country."""
     reminded = reminders_of(engine, view.id)
+    answered = engine.answers(view)
     table = _table(_("participant"), _("name"), _("state"), _("due"), _("reminded"), "",
                    title=_("Tracks: {summary}").format(summary=view.summary))
     for p, t in view.tracks.items():
         country = engine.members.countries.get(p)
-        marks = [_("OVERDUE")] * t.overdue + [_("NOT REACHED")] * (p in unreached)
+        marks = ([_("OVERDUE")] * t.overdue + answer_marks(answered.get(p))
+                 + [_("NOT REACHED")] * (p in unreached))
         table.add_row(p, country.name(current()) if country else "", t.state,
                       t.due.isoformat() if t.due else "", ", ".join(day.isoformat() for day in reminded.get(p, [])),
                       literal(" ".join(marks), style="bold red"))
@@ -368,26 +390,9 @@ def status_parts(engine: "Engine", views: list["InstanceView"], instance: str | 
     parts: list = [instances_table(views)]
     # the matrix is for the work still under way: every participant against every open instance
     open_views = [v for v in views if not engine.is_final(v)]
-    parts += participant_matrix(open_views, engine.members, by, width)
+    answered = {v.id: engine.answers(v) for v in open_views[:50] if v.tracks}  # as the waiting table: ask for fewer
+    parts += participant_matrix(open_views, engine.members, by, width, answered)
     if open_views and len(open_views) <= 50:  # beyond that, ask for one workflow or instance
         parts.append(waiting_table(open_views, engine.waiting_for))
     return parts
 
-
-def write_csv(engine: "Engine", views: list["InstanceView"]) -> None:
-    """`rcmflow status --csv`: one line per track on standard output."""
-    import csv
-    import sys
-
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    # the headings are keys for spreadsheets and scripts: the same in every language
-    writer.writerow(["instance", "workflow", "instance_state", "participant", "name", "state", "due", "overdue",
-                     "last_reminded", "reminders"])
-    for view in views:
-        reminded = reminders_of(engine, view.id) if view.tracks else {}
-        for participant, track in view.tracks.items():
-            country = engine.members.countries.get(participant)
-            days = reminded.get(participant, [])
-            writer.writerow([view.id, view.workflow, view.state, participant, country.name() if country else "",
-                             track.state, track.due.isoformat() if track.due else "", str(track.overdue).lower(),
-                             days[-1].isoformat() if days else "", len(days)])

@@ -10,6 +10,7 @@ import re
 from sqlalchemy.engine import Connection
 
 from rcmflow.core import transition
+from rcmflow.core.opening import tracks_run_in
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import BadInput, NotFound
@@ -45,6 +46,8 @@ def extend(rt: Runtime, conn: Connection, row: InstanceRecord, participants: lis
                        f"{', '.join(t.participant for t in row.tracks)}")
     tracks = row.tracks if whole else [row.track(p) for p in dict.fromkeys(participants)]
     events, outbox = [], []
+    # a step not opened yet has asked nobody for anything: its new date is told when it opens
+    asked = tracks_run_in(definition, row.state)
     for track in tracks:
         old = track.due
         track.due, track.updated_at = to, now
@@ -52,7 +55,8 @@ def extend(rt: Runtime, conn: Connection, row: InstanceRecord, participants: lis
                                   participant=track.participant, note=note,
                                   data={"from": old.isoformat() if old else None, "to": to.isoformat()})
         events.append(event.seq)
-        outbox += transition.enqueue(conn, row, event, [NOTICE], transition.view_of(rt, row, definition, now))
+        if asked:
+            outbox += transition.enqueue(conn, row, event, [NOTICE], transition.view_of(rt, row, definition, now))
     if whole:
         param = deadline_param(definition)
         if param:

@@ -20,7 +20,8 @@ from sqlalchemy.exc import OperationalError
 
 from rcmflow.config import Config, load_config
 from rcmflow.context import SYSTEM_ACTOR, ActionContext, Attachment, ChainHead, EventView, HistoryCheck, InstanceView
-from rcmflow.core import deadlines, policy, transition, versions, views
+from rcmflow.core import deadlines, opening, policy, transition, versions, views
+from rcmflow.core.announce import announce
 from rcmflow.core.files import read_limited
 from rcmflow.core.ledger import Ledger
 from rcmflow.core.mailroom import Mailroom
@@ -58,14 +59,15 @@ class Engine:
 
     def __init__(self, home: str | Path | None = None, db: str | None = None, actor: str | None = None, *,
                  config: Config | None = None, plugins: Plugins | None = None,
-                 entry_points: bool | None = None, clock: Callable[[], dt.datetime] | None = None):
+                 entry_points: bool | None = None, clock: Callable[[], dt.datetime] | None = None,
+                 replay: bool = False):
         config = config or load_config(home, db, actor)
         plugins = plugins or load_plugins(config.home, entry_points)
         members, problems = load_members(config.home)
         if problems:
             raise DefinitionError(list(problems))
         self.db = Database(config.db_url)
-        self._wire(Runtime(config, plugins, members, clock or utc_now, stored=self._stored_definition))
+        self._wire(Runtime(config, plugins, members, clock or utc_now, replay, stored=self._stored_definition))
 
     def _stored_definition(self, digest: str) -> dict[str, Any] | None:
         with self.db.reading() as session, session.begin():
@@ -86,20 +88,30 @@ class Engine:
 
     def acting_as(self, actor: str) -> "Engine":
         """The same engine (plugins, definitions, database) for another actor."""
-        other = object.__new__(Engine)
-        other.db = self.db
-        other.on_warning = self.on_warning
-        other._wire(self.rt.acting_as(actor))
-        return other
+        return self._on(self.rt.acting_as(actor))
 
     def at(self, moment: dt.datetime) -> "Engine":
         """The same engine with its clock stopped at `moment`: every part of a command
         (guards, templates, views, the history) then sees that one time."""
+        return self._on(self.rt.at(supported(moment)))
+
+    def replaying(self) -> "Engine":
+        """The same engine for a command that replays past dates (`--replay`): it may
+        start or open a step after its deadline, refused otherwise (`core.opening`)."""
+        return self._on(self.rt.replaying())
+
+    def _on(self, rt: Runtime) -> "Engine":
         other = object.__new__(Engine)
-        other.db = self.db
-        other.on_warning = self.on_warning
-        other._wire(self.rt.at(supported(moment)))
+        other.db, other.on_warning = self.db, self.on_warning
+        other._wire(rt)
         return other
+
+    replay: bool = property(lambda self: self.rt.replay)
+
+    def passed_deadlines(self, workflow: str, params: dict[str, Any]) -> list[opening.Deadline]:
+        """The deadlines of a step of `workflow` started with `params` that have passed."""
+        definition = self.definition(workflow)
+        return opening.planned(self.rt, definition, definition.parse_params(params), self.now())
 
     # --- what the files say ------------------------------------------------------------------
 
@@ -160,7 +172,9 @@ class Engine:
         wanted = transition.start_id(definition, instance_id, values)
 
         def work(conn: Connection) -> Outcome:
-            return transition.start(self.rt, conn, definition, wanted, values, self.now(), self.action_context)
+            now = self.now()
+            opening.refuse_start(self.rt, definition, values, now)
+            return transition.start(self.rt, conn, definition, wanted, values, now, self.action_context)
 
         outcome = self.uow.run(work, self.actor, retry_duplicate=True, workflow=workflow, trigger="start")
         get_logger().info("instance started", instance=outcome.result.id, workflow=workflow)
@@ -177,7 +191,11 @@ class Engine:
             row = transition.load(conn, instance_id, for_update=True)
             # the time once the row is ours: after whatever the writer before us recorded
             move = Move(trigger, participant, self.actor, note, values, files, self.now())
-            return transition.fire(self.rt, conn, row, move, self.action_context)
+            source, outcome = row.state, transition.fire(self.rt, conn, row, move, self.action_context)
+            if participant is None:  # decided, not committed: a step opened too late is undone
+                opening.refuse_opening(self.rt, self.rt.definition_of(row.workflow, row.definition_hash), row.id,
+                                       trigger, source, row.state, {"params": row.params, "data": row.data}, move.now)
+            return outcome
 
         outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger, participant=participant)
         return replace(outcome.result, failures=tuple(outcome.failures))
@@ -325,6 +343,12 @@ class Engine:
         with self.db.reading() as session, session.begin():
             return session.get(Property, "namespace").value
 
+    def answers(self, view: InstanceView) -> dict[str, views.Answer]:
+        """The tracks that gave no answer by their deadline or answered after it."""
+        past = any(t.due and t.due < self.rt.today() for t in view.tracks.values())  # else none is late
+        return views.answers(self.rt.shown_definition(view.workflow, view.definition_hash), view,
+                             self.history(view.id) if past else [])
+
     def waiting_for(self, view: InstanceView) -> str:
         """In words, what the next step of an open instance waits for (from its guards)."""
         return self.queries.waiting_for(view)
@@ -364,23 +388,7 @@ class Engine:
             outcome.actions_done, outcome.actions_failed = self.dispatcher.run(outcome.outbox, outcome.now,
                                                                                outcome.failures)
         if outcome.events:
-            self._announce(outcome.events, outcome)
-
-    def _announce(self, seqs: list[int], outcome: Outcome) -> None:
-        hook = self.plugins.hook.on_event
-        if not hook.get_hookimpls():
-            return
-        with self.db.reading() as session:
-            for seq in seqs:
-                event = session.get(Event, seq)
-                row = session.get(Instance, event.instance_id)
-                view = views.instance_view(row, self.rt.shown_definition(row.workflow, row.definition_hash),
-                                           self.rt.today())
-                try:
-                    hook(event=views.event_view(event), instance=view, engine=self)
-                except Exception as exc:  # the transition is committed; a listener cannot undo it
-                    get_logger().exception("an on_event plugin failed", event_seq=seq)
-                    outcome.failures.append(f"an on_event plugin failed: {type(exc).__name__}: {exc}".splitlines()[0])
+            announce(self, outcome.events, outcome)
 
 
 def read_attachment(path: Path) -> tuple[str, bytes]:

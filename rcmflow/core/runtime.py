@@ -28,6 +28,8 @@ class Runtime:
     plugins: Plugins
     members: Members
     clock: Callable[[], dt.datetime] = utc_now
+    #: the command replays past dates (`--replay`): a step may open after its deadline
+    replay: bool = False
     _catalog: Catalog | None = field(default=None, repr=False)
     #: reads a stored definition by its digest (the engine gives one reading the database)
     stored: Callable[[str], dict[str, Any] | None] | None = field(default=None, repr=False)
@@ -49,6 +51,13 @@ class Runtime:
         """The same runtime (and caches) on a clock stopped at `moment` (`--now`)."""
         self.catalog  # noqa: B018
         other = replace(self, clock=lambda: moment)
+        other._machines, other._pinned = self._machines, self._pinned
+        return other
+
+    def replaying(self) -> "Runtime":
+        """The same runtime (and caches) for a command that replays past dates."""
+        self.catalog  # noqa: B018
+        other = replace(self, replay=True)
         other._machines, other._pinned = self._machines, self._pinned
         return other
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import and_, false, or_, true
@@ -42,6 +43,47 @@ def overdue_condition(definitions: dict[str, Definition], today: dt.date) -> Cal
         return and_(t.c.due.is_not(None), t.c.due < today, or_(false(), *per_workflow))
 
     return condition
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How a track answered its deadline, beyond `overdue`: not at all (`no_answer_by`,
+    its due day, once it is in a state the silence timeout moves it to), or after it
+    (`late`: the due day its answer came after, from the event that says so)."""
+
+    no_answer_by: dt.date | None = None
+    late: dt.date | None = None
+
+
+def silent_states(definition: Definition | None) -> set[str]:
+    """The track states a silent participant is moved to: those the track states'
+    `after_deadline` timeouts lead to (no_response in the roadmap)."""
+    track = definition.track if definition else None
+    if track is None:
+        return set()
+    lapses = {s.timeout.trigger for s in track.states.values() if s.timeout and s.timeout.after_deadline}
+    return {t.dest for t in track.transitions if t.trigger in lapses}
+
+
+def answers(definition: Definition | None, view: InstanceView, events: list[EventView] = ()) -> dict[str, Answer]:
+    """Each track's `Answer` that has something to say: silent tracks from the view,
+    late ones from `events` (the history), whose last move into a state meeting the
+    deadline carries `late` while the track is still in such a state."""
+    if definition is None or definition.track is None:
+        return {}
+    silent, met = silent_states(definition), set(definition.track.deadline_met)
+    late: dict[str, dt.date | None] = {}
+    for event in events:
+        if event.participant and event.dest in met and event.source not in met:
+            due = (event.data.get("late") or {}).get("due")
+            late[event.participant] = dt.date.fromisoformat(due) if due else None
+    found = {}
+    for p, t in view.tracks.items():
+        if t.state in silent and t.due:
+            found[p] = Answer(no_answer_by=t.due)
+        elif t.state in met and late.get(p):
+            found[p] = Answer(late=late[p])
+    return found
 
 
 def typed_params(definition: Definition | None, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -92,14 +134,20 @@ def event_view(event: Any) -> EventView:
                      participant=event.participant, note=event.note, data=dict(event.data or {}))
 
 
-def instance_json(view: InstanceView) -> dict[str, Any]:
-    """The stable `status --json` shape of one instance."""
-    return {
-        "id": view.id, "workflow": view.workflow, "state": view.state, "version": view.version,
-        "tracks": {p: {"state": t.state, "due": t.due.isoformat() if t.due else None, "overdue": t.overdue,
-                       "reminded": t.reminded.isoformat() if t.reminded else None}
-                   for p, t in view.tracks.items()},
-    }
+def instance_json(view: InstanceView, answered: dict[str, Answer] | None = None) -> dict[str, Any]:
+    """The stable `status --json` shape of one instance; with `answered` (see `answers`),
+    each track also says `no_answer_by` and `late` (a day, or null)."""
+    def track(p: str, t: TrackView) -> dict[str, Any]:
+        shown = {"state": t.state, "due": t.due.isoformat() if t.due else None, "overdue": t.overdue,
+                 "reminded": t.reminded.isoformat() if t.reminded else None}
+        if answered is not None:
+            answer = answered.get(p, Answer())
+            shown["no_answer_by"] = answer.no_answer_by.isoformat() if answer.no_answer_by else None
+            shown["late"] = answer.late.isoformat() if answer.late else None
+        return shown
+
+    return {"id": view.id, "workflow": view.workflow, "state": view.state, "version": view.version,
+            "tracks": {p: track(p, t) for p, t in view.tracks.items()}}
 
 
 def scope(view: InstanceView, event: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:

@@ -285,7 +285,8 @@ def play(engine, late: dict[str, int], first: dt.date, last: dt.date,
     with sandbox(engine.db) as url:
         clock = Clock(dt.datetime.combine(first, dt.time(12), dt.timezone.utc))
         config = replace(engine.config, db_url=url)
-        copy_engine = Engine(config=config, plugins=QuietPlugins(engine.plugins), clock=clock)
+        # a play opens steps when it reaches them, late ones too: that is what it shows
+        copy_engine = Engine(config=config, plugins=QuietPlugins(engine.plugins), clock=clock, replay=True)
         try:
             return Play(copy_engine, clock, late, progress).run(first, last)
         finally:

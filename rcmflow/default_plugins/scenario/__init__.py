@@ -15,6 +15,7 @@ import click
 from rcmflow import hookimpl
 from rcmflow.config import settle_timezone
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 
 
 @hookimpl
@@ -40,8 +41,14 @@ def quickstart_command(cli: click.Group, pass_engine) -> click.Command:
     @pass_engine
     def quickstart(engine):
         """Set up the roadmap: create the database if needed, start every instance that
-        workflows/roadmap.yaml plans and is not started yet, and show the status."""
-        from rcmflow.default_plugins.scenario.plan import apply_plan
+        workflows/roadmap.yaml plans and is not started yet, and show the status.
+
+        Starting a step opens nothing (each waits in its first state), so a plan with
+        dates that have passed is started all the same, with a warning: opening such a
+        step is then refused unless you replay past dates (rcmflow --replay) or move
+        its deadline (edit workflows/roadmap.yaml first, or rcmflow extend after).
+        """
+        from rcmflow.default_plugins.scenario.plan import apply_plan, load_plan, past_dates
 
         engine.require_person("quickstart")  # it starts instances: before anything is created
         click.echo(f"database ready: {engine.init()}")
@@ -50,6 +57,8 @@ def quickstart_command(cli: click.Group, pass_engine) -> click.Command:
         for item, started in apply_plan(engine):
             click.echo(f"{'started' if started else 'already running'}: {item.id} ({item.workflow})")
         show_status(cli)
+        if (warning := past_dates(engine, load_plan(engine))) and not engine.replay:
+            click.echo(_("Warning: {line}").format(line=warning), err=True)
 
     return quickstart
 

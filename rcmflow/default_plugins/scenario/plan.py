@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rcmflow.errors import AlreadyExists, DefinitionError, RcmflowError
+from rcmflow.language import _, ngettext
 from rcmflow.model.loader import check_keys, line_of, load_yaml
 
 if TYPE_CHECKING:
@@ -81,3 +82,29 @@ def _at_line(item: PlannedInstance):
         yield
     except RcmflowError as exc:
         raise type(exc)(f"{PLAN_FILE}:{item.line}: {exc}") from None
+
+
+def past_dates(engine: "Engine", plan: list[PlannedInstance]) -> str | None:
+    """A warning when steps of the plan that are not opened yet have deadlines that have
+    passed by the command's clock (the shipped plan is the 2017 roadmap): how many, the
+    earliest, and how to move them. None when every date is ahead."""
+    running = {view.id: view for view in engine.status()}
+    late = []
+    for item in plan:
+        view = running.get(item.id)
+        if view is None or view.state != engine.definition_of(view).instance.initial:
+            continue  # an opened step's deadline passing is business as usual: overdue marks
+        passed = engine.passed_deadlines(view.workflow, view.params)
+        if passed:
+            late.append((item.id, passed[0]))
+    if not late:
+        return None
+    first_id, first = min(late, key=lambda pair: pair[1].day)
+    count = ngettext("{count} step of {plan} has a deadline that has passed",
+                     "{count} steps of {plan} have deadlines that have passed", len(late))
+    return (count.format(count=len(late), plan=PLAN_FILE) + " " +
+            _("(the earliest: {day}, {instance}; today is {today}). Opening them is refused unless you replay "
+              "past dates (rcmflow --replay, or RCMFLOW_REPLAY=1). To run them for real, move their dates: "
+              "edit {plan} before quickstart, or 'rcmflow extend INSTANCE --to DATE --note TEXT' after.").format(
+                day=first.day.isoformat(), instance=first_id, today=engine.local(engine.now()).date().isoformat(),
+                plan=PLAN_FILE))

@@ -117,12 +117,13 @@ class Pages:
         for v in views:
             participants += [p for p in v.tracks if p not in participants]
         columns = [self._column(v, links) for v in views]
+        answered = [self.engine.answers(v) for v in views]  # no answer by its deadline, or a late one
         rows = []
         for p in participants:
             cells = []
-            for v, column in zip(views, columns):
+            for v, column, answers in zip(views, columns, answered):
                 track = v.tracks.get(p)
-                cells.append(None if track is None else {
+                cells.append(None if track is None else {**self._answer(answers.get(p)),
                     "instance": v.id, "state": track.state, "kind": self._kind(v, track),
                     "due": format_day(track.due) if column["show_due"] and track.due else None,
                     "reminded": format_day(track.reminded) if track.reminded else None,
@@ -151,6 +152,7 @@ class Pages:
                   for m in engine.undelivered(view.id)]
         history = engine.history(instance_id)
         sent, notes = self._sent(view.id, history, links)
+        answered = engine.answers(view)
         return {
             "not_reached": missed,
             "id": view.id, "workflow": view.workflow, "title": self._title(view), "state": view.state,
@@ -162,7 +164,8 @@ class Pages:
             "created": self._when(view.created_at), "updated": self._when(view.updated_at),
             "timeout": self._when(view.timeout_at),
             "summary": view.summary,
-            "tracks": [{"code": p, "name": self._country(p), "state": t.state, "kind": self._kind(view, t),
+            "tracks": [{**self._answer(answered.get(p)),
+                        "code": p, "name": self._country(p), "state": t.state, "kind": self._kind(view, t),
                         "due": format_day(t.due) if t.due else None, "data": sorted(t.data.items()),
                         "reminded": format_day(t.reminded) if t.reminded else None,
                         "not_reached": [m for m in missed if m["participant"] == p],
@@ -213,6 +216,12 @@ class Pages:
                 "href": links.document(path.relative_to(out).as_posix()), "size": size_text(stat.st_size),
                 "modified": self._when(dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc))})
         return documents
+
+    @staticmethod
+    def _answer(answer: Any) -> dict[str, str | None]:
+        """A track's `no_answer_by` and `late` days, formatted (None: nothing to say)."""
+        return {"no_answer_by": format_day(answer.no_answer_by) if answer and answer.no_answer_by else None,
+                "late": format_day(answer.late) if answer and answer.late else None}
 
     def _kind(self, view: "InstanceView", track: "TrackView") -> str:
         """How a cell looks: overdue, met (what the deadline asks is done), idle (the
