@@ -65,16 +65,16 @@ def _after_the_story(monkeypatch):
 def test_notes_word_lists_and_late_input_show_in_the_regional_input(theme2, rcmflow, home):
     result = rcmflow("build", "theme-2", "--template", "regional-input", "--format", "docx")
     assert result.exit_code == 0, result.stderr
-    path = home / "out" / "theme-2" / "regional-input.docx"
+    path = home / "out" / "theme-2" / "regional-input.en.docx"
     items = paragraphs(path)
     text = "\n".join(t for _, t in items)
     assert "10 of 11 member countries sent input, 1 of them after the deadline." in text
     assert "Nothing was recorded" not in text and "without any text or file" not in text
     guatemala = items[items.index(("Heading 2", "Guatemala")) + 1:]
-    assert guatemala[0] == ("Normal", "Input sent 01 April 2030.")
-    assert guatemala[1] == ("Normal", "Note of 01 April 2030: Guatemala apoya el texto del subgrupo")
+    assert guatemala[0] == ("Normal", "Input sent April 1, 2030.")
+    assert guatemala[1] == ("Normal", "Note of April 1, 2030: Guatemala apoya el texto del subgrupo")
     panama = items[items.index(("Heading 2", "Panama")) + 1:]
-    assert panama[0] == ("Normal", "Input sent 23 April 2030, late (due 20 April 2030).")
+    assert panama[0] == ("Normal", "Input sent April 23, 2030, late (due April 20, 2030).")
     honduras = items[items.index(("Heading 2", "Honduras")) + 1:items.index(("Heading 2", "Mexico"))]
     assert ("Heading 4", "Aporte de Honduras") in honduras
     assert [t for s, t in honduras if s == "List Number"] == ["Alerta temprana", "Reasentamiento planificado"]
