@@ -84,9 +84,9 @@ def test_notes_word_lists_and_late_input_show_in_the_regional_input(theme2, rcmf
     assert [r.text for r in intro.runs if r.bold] == ["inter-institutional working group"]
     assert [r.text for r in intro.runs if r.italic] == ["12 April 2017"]
     assert [[c.text for c in row.cells] for row in document.tables[0].rows] == [["Medida", "Año"], ["Alerta", "2018"]]
-    assert ("List Bullet", "United States: declined on 01 April 2030: “no input on this theme”") in items
+    assert ("List Bullet", "United States: declined on April 1, 2030: “no input on this theme”") in items
     rows = [[c.text for c in row.cells] for row in document.tables[-1].rows]
-    assert rows[1 + MEMBERS.index("GT")][1:3] == ["sent 01 April 2030", "Guatemala apoya el texto del subgrupo"]
+    assert rows[1 + MEMBERS.index("GT")][1:3] == ["sent April 1, 2030", "Guatemala apoya el texto del subgrupo"]
 
 
 def test_attachments_are_listed_saved_and_named_in_the_history(theme2, rcmflow, tmp_path, snapshot):

@@ -275,9 +275,11 @@ def test_notify_uses_only_the_plugin_api():
 
     import rcmflow.default_plugins.notify as package
 
-    # and the calendar plugin's events, so that an invitation has the UID of the calendar export's event
+    # and the calendar plugin's events, so that an invitation has the UID of the calendar export's event,
+    # and the documents plugin's editions, so that a message carries its reader's
     public = ("rcmflow.context", "rcmflow.errors", "rcmflow.log", "rcmflow.output", "rcmflow.model",
-              "rcmflow.default_plugins.notify", "rcmflow.default_plugins.calendar")
+              "rcmflow.default_plugins.notify", "rcmflow.default_plugins.calendar",
+              "rcmflow.default_plugins.documents.editions", "rcmflow.default_plugins.documents.files")
     for path in Path(package.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)

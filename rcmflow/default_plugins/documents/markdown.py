@@ -96,19 +96,21 @@ def neutralise_markers(text: str) -> str:
     return _PHRASE_MARK.sub(r"\\{", _FENCE_LINE.sub(r"\1\\:", text))
 
 
-def in_language(value: Any, language: Any) -> "Markdown":
+def in_language(value: Any, language: Any, around: str | None = None) -> "Markdown":
     """`{{ text | in_language(track.language) }}`: the text (escaped, unless it is
-    Markdown on purpose) marked as written in `language`; a block when it is Markdown
-    or has paragraphs of its own, else a phrase of the paragraph it sits in."""
+    Markdown on purpose) marked as written in `language`, unless that is the language
+    `around` it (the edition's); a block when it is Markdown or has paragraphs of its
+    own, else a phrase of the paragraph it sits in."""
     code = str(language or "")
     if isinstance(value, Markdown):
         text = str(value)
     else:
         text = escape_markdown(str(value if value is not None else ""))
-    if not LANGUAGE_CODE.fullmatch(code) or not text.strip():
+    if not LANGUAGE_CODE.fullmatch(code) or code == around or not text.strip():
         return Markdown(text)
     if isinstance(value, Markdown) or "\n\n" in text.strip():
-        return Markdown(f"::: lang={code}\n{text.strip()}\n:::")
+        # on lines of its own, even after a label ("**Input:** …")
+        return Markdown(f"\n\n::: lang={code}\n{text.strip()}\n:::\n\n")
     return Markdown(f"{{lang={code}}}{text}{_INLINE_CLOSE}")
 
 

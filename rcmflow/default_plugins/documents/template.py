@@ -66,7 +66,8 @@ def template_environment(home: Path, language: str = DEFAULT) -> ImmutableSandbo
         finalize=_finalize, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         extensions=["jinja2.ext.i18n"])
     env.install_gettext_translations(translations(language), newstyle=True)
-    env.filters.update(markdown=markdown_filter, oneline=oneline, items=items_filter, in_language=in_language,
+    env.filters.update(markdown=markdown_filter, oneline=oneline, items=items_filter,
+                       in_language=lambda value, code: in_language(value, code, language),
                        day=lambda value: long_day(value, language),
                        moment=lambda value: long_moment(value, language))
     env.globals["language"] = language
