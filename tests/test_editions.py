@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
 import docx
 import pytest
 from docx.oxml.ns import qn
+
+from rcmflow.default_plugins.web.app import StatusApp, make_server
+
+from .test_web import get
 
 EDITIONS = ("en", "es")
 W_LANG = qn("w:lang")
@@ -214,3 +219,26 @@ def test_a_home_that_speaks_spanish_lists_its_edition_first_and_a_build_replaces
     assert not stale.exists()
     assert sorted(p.name for p in stale.parent.iterdir()) == [
         "regional-input.en.docx", "regional-input.en.html", "regional-input.es.docx", "regional-input.es.html"]
+
+
+def test_the_status_page_lists_each_edition_in_its_language_and_serves_it(demo, rcmflow, make_engine):
+    assert rcmflow("build", "theme-1", "--template", "regional-input").exit_code == 0
+    httpd = make_server(StatusApp(make_engine()), "127.0.0.1", 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_port}"
+        status, _headers, body = get(base, "/instances/theme-1?lang=es")
+        assert status == 200
+        listed = re.findall(r'<a href="(/out/theme-1/[^"?]+)[^"]*" hreflang="(\w+)">[^<]+</a> <span class="meta">· (\w+)',
+                            body.decode())
+        assert listed == [("/out/theme-1/regional-input.en.docx", "en", "inglés"),
+                          ("/out/theme-1/regional-input.en.html", "en", "inglés"),
+                          ("/out/theme-1/regional-input.es.docx", "es", "español"),
+                          ("/out/theme-1/regional-input.es.html", "es", "español")]
+        status, _headers, served = get(base, "/out/theme-1/regional-input.es.html")
+        assert status == 200 and b'<html lang="es">' in served
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(10)

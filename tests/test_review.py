@@ -45,6 +45,11 @@ def test_the_review_compiles_circulates_reminds_and_consolidates(phase_one, rcmf
     assert len(themes) == 6 and themes[0].startswith("Theme 1: Human rights of all migrants")
     assert ("Normal", "Consultation theme-5, submitted: 10 of 11 member countries sent input.") in items
     assert any(t.endswith("MX on theme 3") for _, t in items)
+    spanish = [(p.style.name, p.text) for p in docx.Document(compilation.with_name("compilation.es.docx")).paragraphs
+               if p.text.strip()]
+    assert spanish[0] == ("Heading 1", "Compilación de los insumos regionales de la Fase I, 2030")
+    assert [t for s, t in spanish if s == "Heading 2"][0].startswith("Tema 1: Derechos humanos de todas las personas")
+    assert ("Normal", "Consulta theme-5, enviado: 10 de los 11 países miembros enviaron insumos.") in spanish
 
     assert rcmflow("fire", "review-2030", "circulate").exit_code == 0
     sent = take(smtp)
@@ -73,6 +78,10 @@ def test_the_review_compiles_circulates_reminds_and_consolidates(phase_one, rcmf
     comments = items[items.index(("Heading 2", "Comments of the member countries")):]
     assert ("Normal", "No comments.") in comments
     assert any(t.endswith("GT: agreed") for _, t in comments)
+    spanish = [(p.style.name, p.text) for p in docx.Document(consolidated.with_name("consolidated.es.docx")).paragraphs
+               if p.text.strip()]
+    comments = spanish[spanish.index(("Heading 2", "Comentarios de los países miembros")):]
+    assert ("Heading 3", "México") in comments and ("Normal", "Sin comentarios.") in comments
 
     refused = rcmflow("build", "review-2030")
     assert refused.exit_code == 1
