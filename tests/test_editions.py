@@ -150,6 +150,8 @@ def test_names_and_dates_are_the_editions_own(demo, rcmflow, home):
     assert any(re.fullmatch(r"Consultation theme-1; deadline April 20, 2017\. Built \w+ \d{1,2}, \d{4}, \d\d:\d\d\.", p)
                for p in english)
     assert "Insumo enviado el 24 de abril de 2017, con retraso (plazo: 20 de abril de 2017); aceptado." in spanish
+    # the label of what a country gave is the edition's; the text, the country's
+    assert any(p.startswith("Insumo: ") for p in spanish) and any(p.startswith("Input: ") for p in english)
     assert spanish[1] == "Derechos humanos de todas las personas migrantes, inclusión social, cohesión y todas las " \
                          "formas de discriminación, incluidos el racismo, la xenofobia y la intolerancia"
 
