@@ -105,7 +105,9 @@ def document_context(context, instance, definition):
     them in place; the return value is ignored. `instance` is the
     `rcmflow.context.InstanceView` the document is built from, `definition` its
     `rcmflow.model.definition.Definition`. Called in plugin order; it must only
-    compute (no writes, no e-mail), since documents are rebuilt at will.
+    compute (no writes, no e-mail), since documents are rebuilt at will. A build
+    calls it once per edition: `context["language"]` is that edition's language
+    (es, en), and the names in `context` are in it.
     """
 
 

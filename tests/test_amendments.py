@@ -52,7 +52,7 @@ def test_every_amendment_gets_a_disposition_before_the_agreed_draft(amended, rcm
                       "-> merged: into item 6, without the terms"]
     assert rcmflow("fire", amended, "agree_draft").exit_code == 0
     assert rcmflow("build", amended, "--template", "declaration-draft", "--format", "docx").exit_code == 0
-    document = docx.Document(home / "out" / amended / "declaration-draft.docx")
+    document = docx.Document(home / "out" / amended / "declaration-draft.en.docx")
     rows = [[c.text for c in row.cells] for table in document.tables for row in table.rows]
     assert ["No.", "Item", "Line", "Change", "Reason", "Disposition"] in rows
     assert ["US 1", "—", "—", "no slavery terms", "—", "merged: into item 6, without the terms"] in rows

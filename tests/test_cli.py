@@ -43,7 +43,7 @@ def test_a_consultation_through_the_cli(rcmflow, opened):
     history = json.loads(rcmflow("history", opened, "--json").stdout)
     assert all(set(e) == {"seq", "at", "actor", "trigger", "source", "dest", "participant", "note", "data"}
                for e in history)
-    assert history[-1]["data"]["files"][0]["path"] == "out/theme-1/regional-input.docx"
+    assert history[-1]["data"]["files"][0]["path"] == "out/theme-1/regional-input.en.docx"
     assert [e["trigger"] for e in history][:2] == ["start", "open"]
     assert history[-2]["trigger"] == "close_collection" and history[-2]["actor"] == "ts-officer"
     # the regional input it built is in the history too, by rcmflow itself

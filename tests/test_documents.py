@@ -76,8 +76,8 @@ def section(items: list[tuple[str, str]], heading: str) -> list[tuple[str, str]]
 def test_the_regional_input_has_each_country_or_its_absence_and_who_contributed(theme4, rcmflow, home):
     result = rcmflow("build", "theme-4", "--template", "regional-input", "--format", "docx")
     assert result.exit_code == 0, result.stderr
-    path = home / "out" / "theme-4" / "regional-input.docx"
-    assert result.stdout.startswith("out/theme-4/regional-input.docx  ")
+    path = home / "out" / "theme-4" / "regional-input.en.docx"
+    assert result.stdout.startswith("out/theme-4/regional-input.en.docx  ")
     items = paragraphs(path)
     assert items[0] == ("Heading 1", "Regional input of the RCM on theme 4")
     headings = [text for style, text in items if style == "Heading 2"]
@@ -85,12 +85,12 @@ def test_the_regional_input_has_each_country_or_its_absence_and_who_contributed(
     absent = {text.split(":")[0]: text for style, text in section(items, "Countries without input")
               if style == "List Bullet"}
     assert set(absent) | {"Canada", "Guatemala", "Mexico"} == set(MEMBERS.values())
-    assert re.fullmatch(r"United States: declined on \d\d \w+ 2017: “no input on this theme”", absent["United States"])
+    assert re.fullmatch(r"United States: declined on \w+ \d{1,2}, 2017: “no input on this theme”", absent["United States"])
     # the command runs on today's clock: the deadline of 2017 is long past
-    assert absent["El Salvador"] == "El Salvador: no answer by the deadline (07 July 2017)"
-    assert absent["Belize"] == "Belize: no answer by the deadline (07 July 2017)"
+    assert absent["El Salvador"] == "El Salvador: no answer by the deadline (July 7, 2017)"
+    assert absent["Belize"] == "Belize: no answer by the deadline (July 7, 2017)"
     assert ("Normal", "Input: Diaspora bonds, 2 pilots.") in section(items, "Mexico")
-    assert re.fullmatch(r"Input sent \d\d \w+ 2017; accepted\.", section(items, "Mexico")[0][1])
+    assert re.fullmatch(r"Input sent \w+ \d{1,2}, 2017; accepted\.", section(items, "Mexico")[0][1])
     assert any("3 of 11 member countries sent input" in text for _, text in items)
 
     table = docx.Document(path).tables[-1]
@@ -103,7 +103,7 @@ def test_the_regional_input_has_each_country_or_its_absence_and_who_contributed(
     assert rows[1 + list(MEMBERS).index("GT")][3] == "aporte-gt.docx"
     assert rows[1 + list(MEMBERS).index("US")][1:3] == [absent["United States"].split(": ", 1)[1],
                                                         "no input on this theme"]
-    assert not (home / "out" / "theme-4" / "regional-input.html").exists()
+    assert not (home / "out" / "theme-4" / "regional-input.en.html").exists()
 
 
 def test_attached_md_and_docx_text_is_pulled_into_the_regional_input(theme4, home, tmp_path):
@@ -113,7 +113,7 @@ def test_attached_md_and_docx_text_is_pulled_into_the_regional_input(theme4, hom
     theme4.acting_as("hn-focal").fire("theme-4", "submit", "HN", attachments=[
         tmp_path / "notas.txt", tmp_path / "notas.docx", tmp_path / "anexo.pdf"])
     build(theme4, "theme-4", "regional-input", ("docx",))
-    items = paragraphs(home / "out" / "theme-4" / "regional-input.docx")
+    items = paragraphs(home / "out" / "theme-4" / "regional-input.en.docx")
     mexico = section(items, "Mexico")
     assert ("Heading 3", "input-mx.md") in mexico
     # the file's own heading sits below the file's: level 1 in the file, 4 here
@@ -135,8 +135,10 @@ def test_attached_md_and_docx_text_is_pulled_into_the_regional_input(theme4, hom
 
 def test_the_declaration_draft_lists_the_amendments_by_country(demo, home):
     built = build(demo, "declaration-2017", "declaration-draft")
-    assert [f.path for f in built.files] == ["out/declaration-2017/declaration-draft.docx",
-                                             "out/declaration-2017/declaration-draft.html"]
+    assert [f.path for f in built.files] == ["out/declaration-2017/declaration-draft.en.docx",
+                                             "out/declaration-2017/declaration-draft.en.html",
+                                             "out/declaration-2017/declaration-draft.es.docx",
+                                             "out/declaration-2017/declaration-draft.es.html"]
     document = docx.Document(home / built.files[0].path)
     items = [(p.style.name, p.text) for p in document.paragraphs if p.text.strip()]
     text = section(items, "Text")
@@ -167,8 +169,8 @@ def test_the_declaration_draft_lists_the_amendments_by_country(demo, home):
 
 def test_the_troika_report_and_the_deliverable(demo, home):
     build(demo, "troika-2017-03-30", "troika-report", ("docx",))
-    items = paragraphs(home / "out" / "troika-2017-03-30" / "troika-report.docx")
-    assert items[0] == ("Heading 1", "Report of the Troika meeting RCM–SACM, 30 March 2017")
+    items = paragraphs(home / "out" / "troika-2017-03-30" / "troika-report.en.docx")
+    assert items[0] == ("Heading 1", "Report of the Troika meeting RCM–SACM, March 30, 2017")
     assert [t for s, t in section(items, "Agenda")] == [
         "Contents and schedule of the GCM",
         "Migration flows towards the RCM region and towards Europe, extra-regional and extra-continental migrants",
@@ -180,7 +182,7 @@ def test_the_troika_report_and_the_deliverable(demo, home):
         ("List Bullet", "The best practices to share: to be limited to the topics of the New York Declaration")]
 
     build(demo, "background-paper", "deliverable", ("docx",))
-    items = paragraphs(home / "out" / "background-paper" / "deliverable.docx")
+    items = paragraphs(home / "out" / "background-paper" / "deliverable.en.docx")
     assert items[0] == ("Heading 1", "Background paper on the RCM's experience with the topics of the GCM")
     assert [t for s, t in items if s == "Heading 2"] == [
         "Draft", "Comments of Canada", "Comments of Guatemala", "Comments of Mexico", "Comments of Panama",
@@ -220,7 +222,7 @@ class Tags(HTMLParser):
 
 def test_the_html_is_one_page_that_escapes_what_countries_wrote(theme4, home):
     build(theme4, "theme-4", "regional-input", ("html",))
-    page = (home / "out" / "theme-4" / "regional-input.html").read_text(encoding="utf-8")
+    page = (home / "out" / "theme-4" / "regional-input.en.html").read_text(encoding="utf-8")
     parser = Tags()
     parser.feed(page)
     parser.close()
@@ -247,14 +249,15 @@ def test_the_action_builds_after_the_commit_and_records_the_files(home, make_eng
     engine.init()
     engine.start("thematic-consultation", params={"theme": "2", "deadline": "2030-05-05"})
     engine.fire("theme-2", "open")
-    page = home / "out" / "theme-2" / "regional-input.html"
-    assert page.is_file() and not page.with_suffix(".docx").exists()
+    page = home / "out" / "theme-2" / "regional-input.en.html"
+    assert page.is_file() and not (home / "out" / "theme-2" / "regional-input.en.docx").exists()
     build = engine.history("theme-2")[-1]
     assert (build.trigger, build.actor, build.source, build.dest) == ("build", "rcmflow", "collecting_input",
                                                                       "collecting_input")
-    assert build.data["files"] == [{"path": "out/theme-2/regional-input.html",
-                                    "sha256": hashlib.sha256(page.read_bytes()).hexdigest(),
-                                    "size": page.stat().st_size}]
+    spanish = home / "out" / "theme-2" / "regional-input.es.html"
+    assert build.data["files"] == [{"path": f"out/theme-2/{f.name}", "language": f.name.split(".")[1],
+                                    "sha256": hashlib.sha256(f.read_bytes()).hexdigest(),
+                                    "size": f.stat().st_size} for f in (page, spanish)]
     assert build.data["event_seq"] == build.seq - 1
     # and the workflow now names its template, so the command needs no --template
     assert rcmflow("build", "theme-2", "--format", "html").exit_code == 0
@@ -294,7 +297,7 @@ def test_a_template_error_names_its_file_and_line(home, engine, rcmflow, consult
     default = rcmflow("build", consultation, "--json")
     assert default.exit_code == 0, default.stderr
     assert [Path(f["path"]).name for f in json.loads(default.stdout)["files"]] == [
-        "regional-input.docx", "regional-input.html"]
+        "regional-input.en.docx", "regional-input.en.html", "regional-input.es.docx", "regional-input.es.html"]
 
 
 def test_no_name_can_lead_a_file_out_of_out(home, engine, rcmflow, consultation, tmp_path):
@@ -338,7 +341,7 @@ def test_build_json_prints_the_files_and_the_history_keeps_their_hashes(demo, rc
         assert entry["sha256"] == hashlib.sha256(content).hexdigest() and entry["size"] == len(content)
     event = demo.history("declaration-2017")[-1]
     assert (event.seq, event.trigger, event.actor) == (printed["event_seq"], "build", "ts-officer")
-    assert event.data == {"template": "declaration-draft", "files": printed["files"]}
-    assert event.note == "built declaration-draft.docx, declaration-draft.html in out/declaration-2017/"
+    assert event.data == {"template": "declaration-draft", "languages": ["en", "es"], "files": printed["files"]}
+    assert event.note == "built declaration-draft.en.docx, declaration-draft.en.html, declaration-draft.es.docx, declaration-draft.es.html in out/declaration-2017/"
     history = json.loads(rcmflow("history", "declaration-2017", "--json").stdout)
     assert history[-1]["trigger"] == "build" and history[-1]["dest"] == "adopted"

@@ -177,7 +177,7 @@ def test_hook_document_context(third_party, rcmflow, home, tmp_path):
     rcmflow("fire", "n-1", "attach", "--attach", str(tmp_path / "a.txt"))
     built = rcmflow("build", "n-1", "--template", "note-summary", "--format", "html")
     assert built.exit_code == 0, built.stderr
-    html = (home / "out" / "n-1" / "note-summary.html").read_text()
+    html = (home / "out" / "n-1" / "note-summary.en.html").read_text()
     assert "Files sent: 1" in html
 
 

@@ -65,16 +65,16 @@ def _after_the_story(monkeypatch):
 def test_notes_word_lists_and_late_input_show_in_the_regional_input(theme2, rcmflow, home):
     result = rcmflow("build", "theme-2", "--template", "regional-input", "--format", "docx")
     assert result.exit_code == 0, result.stderr
-    path = home / "out" / "theme-2" / "regional-input.docx"
+    path = home / "out" / "theme-2" / "regional-input.en.docx"
     items = paragraphs(path)
     text = "\n".join(t for _, t in items)
     assert "10 of 11 member countries sent input, 1 of them after the deadline." in text
     assert "Nothing was recorded" not in text and "without any text or file" not in text
     guatemala = items[items.index(("Heading 2", "Guatemala")) + 1:]
-    assert guatemala[0] == ("Normal", "Input sent 01 April 2030.")
-    assert guatemala[1] == ("Normal", "Note of 01 April 2030: Guatemala apoya el texto del subgrupo")
+    assert guatemala[0] == ("Normal", "Input sent April 1, 2030.")
+    assert guatemala[1] == ("Normal", "Note of April 1, 2030: Guatemala apoya el texto del subgrupo")
     panama = items[items.index(("Heading 2", "Panama")) + 1:]
-    assert panama[0] == ("Normal", "Input sent 23 April 2030, late (due 20 April 2030).")
+    assert panama[0] == ("Normal", "Input sent April 23, 2030, late (due April 20, 2030).")
     honduras = items[items.index(("Heading 2", "Honduras")) + 1:items.index(("Heading 2", "Mexico"))]
     assert ("Heading 4", "Aporte de Honduras") in honduras
     assert [t for s, t in honduras if s == "List Number"] == ["Alerta temprana", "Reasentamiento planificado"]
@@ -84,9 +84,9 @@ def test_notes_word_lists_and_late_input_show_in_the_regional_input(theme2, rcmf
     assert [r.text for r in intro.runs if r.bold] == ["inter-institutional working group"]
     assert [r.text for r in intro.runs if r.italic] == ["12 April 2017"]
     assert [[c.text for c in row.cells] for row in document.tables[0].rows] == [["Medida", "Año"], ["Alerta", "2018"]]
-    assert ("List Bullet", "United States: declined on 01 April 2030: “no input on this theme”") in items
+    assert ("List Bullet", "United States: declined on April 1, 2030: “no input on this theme”") in items
     rows = [[c.text for c in row.cells] for row in document.tables[-1].rows]
-    assert rows[1 + MEMBERS.index("GT")][1:3] == ["sent 01 April 2030", "Guatemala apoya el texto del subgrupo"]
+    assert rows[1 + MEMBERS.index("GT")][1:3] == ["sent April 1, 2030", "Guatemala apoya el texto del subgrupo"]
 
 
 def test_attachments_are_listed_saved_and_named_in_the_history(theme2, rcmflow, tmp_path, snapshot):

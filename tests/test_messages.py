@@ -96,10 +96,12 @@ def test_the_declaration_is_shared_and_circulated_with_its_documents_and_the_mee
     assert subject(mexico) == "Texto base para enmiendas: Declaración política (declaration-2017), plazo: 14 de abril de 2017"
     assert text(mexico).startswith("Estimado/a Alejandra Ruiz Navarro:\n")
     files = attachments(mexico)
-    assert sorted(files) == ["base-text.docx", "base-text.html"] and files["base-text.docx"][0] == DOCX
-    paragraphs = [p.text for p in docx.Document(io.BytesIO(files["base-text.docx"][1])).paragraphs]
+    # a Spanish-speaking focal point gets the Spanish edition
+    assert sorted(files) == ["base-text.es.docx", "base-text.es.html"] and files["base-text.es.docx"][0] == DOCX
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(files["base-text.es.docx"][1])).paragraphs]
+    assert paragraphs[0] == "Declaración política 2017: texto base para enmiendas"
     assert any("modern slavery" in p for p in paragraphs)
-    assert "Se adjunta: base-text.docx, base-text.html." in text(mexico)
+    assert "Se adjunta: base-text.es.docx, base-text.es.html." in text(mexico)
     french = shared["pointfocal@ca.example.org"]
     assert french["Content-Language"] == "fr" and text(french).startswith("Bonjour Geneviève Tremblay,")
     assert subject(shared["focal@us.example.org"]).startswith("Base text for amendments: Political declaration")
@@ -117,7 +119,11 @@ def test_the_declaration_is_shared_and_circulated_with_its_documents_and_the_mee
     uid = calendar_uid(rcmflow, home, "online meeting")
     for address, message in circulated.items():
         files = attachments(message)
-        assert sorted(files) == ["declaration-draft.docx", "declaration-draft.html", "invitation.ics"], address
+        # each in their edition: English for Belize, Canada (its French focal point too: there is no French one)
+        # and the United States, Spanish for the others
+        edition = "en" if address.split("@")[1] in ("bz.example.org", "ca.example.org", "us.example.org") else "es"
+        assert sorted(files) == [f"declaration-draft.{edition}.docx", f"declaration-draft.{edition}.html",
+                                 "invitation.ics"], address
         ics_type = [p for p in message.iter_attachments() if p.get_filename() == "invitation.ics"][0]
         assert ics_type.get_content_type() == "text/calendar" and ics_type.get_param("method") == "REQUEST"
         invitation = Calendar.from_ical(files["invitation.ics"][1])
@@ -217,5 +223,5 @@ def test_the_regional_input_goes_to_every_member_for_agreement(mail, rcmflow, sm
     fire(rcmflow, "theme-4", "circulate")
     sent = take(smtp)
     assert sorted(sent) == EVERY_MEMBER
-    assert sorted(attachments(sent["focal@pa.example.org"])) == ["regional-input.docx", "regional-input.html"]
+    assert sorted(attachments(sent["focal@pa.example.org"])) == ["regional-input.es.docx", "regional-input.es.html"]
     assert subject(sent["focal@pa.example.org"]).startswith("Insumo regional para acuerdo: Consulta temática, tema 4")

@@ -275,9 +275,11 @@ def test_notify_uses_only_the_plugin_api():
 
     import rcmflow.default_plugins.notify as package
 
-    # and the calendar plugin's events, so that an invitation has the UID of the calendar export's event
+    # and the calendar plugin's events, so that an invitation has the UID of the calendar export's event,
+    # and the documents plugin's editions, so that a message carries its reader's
     public = ("rcmflow.context", "rcmflow.errors", "rcmflow.log", "rcmflow.output", "rcmflow.model",
-              "rcmflow.default_plugins.notify", "rcmflow.default_plugins.calendar")
+              "rcmflow.default_plugins.notify", "rcmflow.default_plugins.calendar",
+              "rcmflow.default_plugins.documents.editions", "rcmflow.default_plugins.documents.files")
     for path in Path(package.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
@@ -392,8 +394,8 @@ def test_a_group_and_a_role_with_the_documents_built(mailer, smtp, home):
     engine.fire(instance, "open")
     smtp.mailbox.received.clear()
     (home / "out" / instance).mkdir(parents=True)
-    (home / "out" / instance / "regional-input.docx").write_bytes(b"PK")
-    (home / "out" / instance / "regional-input.html").write_text("<p>")
+    (home / "out" / instance / "regional-input.en.docx").write_bytes(b"PK")
+    (home / "out" / instance / "regional-input.en.html").write_text("<p>")
     (home / "out" / instance / ".regional-input.pdf.tmp").write_text("half a build")
 
     engine.fire(instance, "circulate")
@@ -404,10 +406,10 @@ def test_a_group_and_a_role_with_the_documents_built(mailer, smtp, home):
     officer = smtp.mailbox.to("officer@ts.example.org")
     assert officer["Subject"] == "Draft circulated: Thematic consultation (mail-1)"
     text = body(officer)
-    assert "Attached: regional-input.docx, regional-input.html.\n\n" in text and ".tmp" not in text
+    assert "Attached: regional-input.en.docx, regional-input.en.html.\n\n" in text and ".tmp" not in text
     assert [(p.get_filename(), p.get_content_type(), p.get_content()) for p in officer.iter_attachments()] == [
-        ("regional-input.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK"),
-        ("regional-input.html", "text/html", "<p>")]
+        ("regional-input.en.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK"),
+        ("regional-input.en.html", "text/html", "<p>")]
     assert "finalise your input before the online meeting on 24 April 2030" in text
     honduras = body(smtp.mailbox.to("focal@hn.example.org"))
     assert "finalizar los insumos de Honduras antes de la reunión virtual del 24 de abril de 2030" in honduras

@@ -38,18 +38,23 @@ def test_the_review_compiles_circulates_reminds_and_consolidates(phase_one, rcmf
                                                                   monkeypatch):
     smtp.mailbox.received.clear()
     assert rcmflow("fire", "review-2030", "compile").exit_code == 0
-    compilation = home / "out" / "review-2030" / "compilation.docx"
-    assert compilation.exists() and (home / "out" / "review-2030" / "compilation.html").exists()
+    compilation = home / "out" / "review-2030" / "compilation.en.docx"
+    assert compilation.exists() and (home / "out" / "review-2030" / "compilation.en.html").exists()
     items = [(p.style.name, p.text) for p in docx.Document(compilation).paragraphs if p.text.strip()]
     themes = [t for s, t in items if s == "Heading 2"]
     assert len(themes) == 6 and themes[0].startswith("Theme 1: Human rights of all migrants")
     assert ("Normal", "Consultation theme-5, submitted: 10 of 11 member countries sent input.") in items
     assert any(t.endswith("MX on theme 3") for _, t in items)
+    spanish = [(p.style.name, p.text) for p in docx.Document(compilation.with_name("compilation.es.docx")).paragraphs
+               if p.text.strip()]
+    assert spanish[0] == ("Heading 1", "Compilación de los insumos regionales de la Fase I, 2030")
+    assert [t for s, t in spanish if s == "Heading 2"][0].startswith("Tema 1: Derechos humanos de todas las personas")
+    assert ("Normal", "Consulta theme-5, enviado: 10 de los 11 países miembros enviaron insumos.") in spanish
 
     assert rcmflow("fire", "review-2030", "circulate").exit_code == 0
     sent = take(smtp)
     assert sorted(sent) == EVERY_MEMBER
-    assert sorted(attachments(sent["focal@cr.example.org"])) == ["compilation.docx", "compilation.html"]
+    assert sorted(attachments(sent["focal@cr.example.org"])) == ["compilation.es.docx", "compilation.es.html"]
     assert subject(sent["focal@cr.example.org"]) == ("Compilación para comentarios: Revisión regional y balance "
                                                      "(review-2030), plazo: 15 de noviembre de 2030")
 
@@ -68,11 +73,15 @@ def test_the_review_compiles_circulates_reminds_and_consolidates(phase_one, rcmf
             if country in ("GT", "HN") else ["fire", "review-2030", "no_comments", "-p", country]
         assert rcmflow(*trigger).exit_code == 0
     assert rcmflow("fire", "review-2030", "consolidate").exit_code == 0
-    consolidated = home / "out" / "review-2030" / "consolidated.docx"
+    consolidated = home / "out" / "review-2030" / "consolidated.en.docx"
     items = [(p.style.name, p.text) for p in docx.Document(consolidated).paragraphs if p.text.strip()]
     comments = items[items.index(("Heading 2", "Comments of the member countries")):]
     assert ("Normal", "No comments.") in comments
     assert any(t.endswith("GT: agreed") for _, t in comments)
+    spanish = [(p.style.name, p.text) for p in docx.Document(consolidated.with_name("consolidated.es.docx")).paragraphs
+               if p.text.strip()]
+    comments = spanish[spanish.index(("Heading 2", "Comentarios de los países miembros")):]
+    assert ("Heading 3", "México") in comments and ("Normal", "Sin comentarios.") in comments
 
     refused = rcmflow("build", "review-2030")
     assert refused.exit_code == 1

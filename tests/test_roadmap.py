@@ -45,9 +45,11 @@ def test_the_demo_plays_the_meeting_report_to_the_end(demo_data, demo, home):
     timeout = [e for e in demo.history("background-paper") if e.trigger == "close_review"]
     assert [e.actor for e in timeout] == ["rcmflow"]
     built = [e for e in demo.history("declaration-2017") if e.trigger == "build"]
-    assert [Path(f["path"]).name for f in built[-1].data["files"]] == ["declaration-draft.docx",
-                                                                      "declaration-draft.html"]
-    assert (home / "out" / "declaration-2017" / "declaration-draft.docx").exists()
+    assert [Path(f["path"]).name for f in built[-1].data["files"]] == ["declaration-draft.en.docx",
+                                                                      "declaration-draft.en.html",
+                                                                      "declaration-draft.es.docx",
+                                                                      "declaration-draft.es.html"]
+    assert (home / "out" / "declaration-2017" / "declaration-draft.en.docx").exists()
 
 
 def test_the_demo_command_keeps_its_folder(home, templates, tmp_path):

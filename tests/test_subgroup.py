@@ -44,7 +44,7 @@ def test_a_subgroup_is_shown_named_and_its_joint_input_counts_for_each(rcmflow, 
     for country, actor in (("MX", "mx-focal"), ("GT", "gt-focal")):
         assert rcmflow("fire", "theme-5", "submit", "-p", country, "--attach", str(joint), actor=actor).exit_code == 0
     assert rcmflow("build", "theme-5", "--template", "regional-input", "--format", "docx").exit_code == 0
-    texts = [p.text for p in docx.Document(home / "out" / "theme-5" / "regional-input.docx").paragraphs]
+    texts = [p.text for p in docx.Document(home / "out" / "theme-5" / "regional-input.en.docx").paragraphs]
     assert "2 of 11 member countries sent input." in " ".join(texts)
     assert "Thematic subgroup, which leads the drafting: Mexico, Guatemala." in texts
     assert "Joint input with Guatemala." in texts and "Joint input with Mexico." in texts

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rcmflow.errors import BadInput
-from rcmflow.default_plugins.documents.markdown import escape_markdown
+from rcmflow.default_plugins.documents.markdown import escape_markdown, neutralise_markers
 from rcmflow.default_plugins.documents.reader import docx_to_markdown
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def instance_attachments(engine: "Engine", instance_id: str) -> dict[str | None,
     for (participant, filename), row in latest.items():
         text, error = attachment_text(filename, row.content)
         files.setdefault(participant, []).append({
-            "filename": filename, "sha256": row.sha256, "size": row.size, "at": row.at,
+            "filename": filename, "sha256": row.sha256, "size": row.size, "at": row.at, "event_seq": row.event_seq,
             "kind": Path(filename).suffix.lower().lstrip(".") or "file", "text": text, "error": error,
         })
     return files
@@ -49,8 +49,8 @@ def attachment_text(filename: str, content: bytes) -> tuple[str | None, str | No
     the whole document: the template says the text is missing and why."""
     suffix = Path(filename).suffix.lower()
     try:
-        if suffix == ".md":
-            return _decode(content), None
+        if suffix == ".md":  # Markdown on purpose, but only the template says what is in which language
+            return neutralise_markers(_decode(content)), None
         if suffix == ".txt":
             return escape_markdown(_decode(content)), None
         if suffix == ".docx":

@@ -34,6 +34,10 @@ def add_commands(cli: click.Group, pass_engine: Any) -> None:
     def build_command(engine, instance, template, formats, as_json):
         """Build INSTANCE's document into out/INSTANCE/ and record it in the history.
 
+        One edition per language its readers use (the home's language, and those of
+        the participants' people in members.yaml): NAME.es.docx, NAME.en.docx, NAME.es.html,
+        NAME.en.html. What a country sent stays in its own language, marked as such.
+
         \b
         rcmflow build theme-1 --template regional-input
         rcmflow build declaration-2017 --template declaration-draft --format docx

@@ -1,4 +1,8 @@
-"""The HTML writer: one standalone page (inline CSS, UTF-8) from the Markdown tokens."""
+"""The HTML writer: one standalone page (inline CSS, UTF-8) from the Markdown tokens.
+
+The page says its edition's language (`<html lang="es">`); a country's text in
+another language is a `<div lang>` or `<span lang>` of its own (see `markdown`).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,17 @@ from markdown_it.token import Token
 from rcmflow.default_plugins.documents.markdown import PARSER
 
 
-def to_html(tokens: list[Token], title: str, now: dt.datetime) -> bytes:
+def to_html(tokens: list[Token], title: str, now: dt.datetime, language: str = "en") -> bytes:
     """One standalone page: markdown-it escapes every piece of text it writes."""
     body = PARSER.renderer.render(tokens, PARSER.options, {})
-    page = HTML_PAGE.format(title=escape(title), generated=escape(now.isoformat(timespec="seconds")), body=body)
+    page = HTML_PAGE.format(title=escape(title), generated=escape(now.isoformat(timespec="seconds")), body=body,
+                            language=escape(language))
     return page.encode("utf-8")
 
 
 HTML_PAGE = """\
 <!DOCTYPE html>
-<html lang="en">
+<html lang="{language}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -40,6 +45,8 @@ th {{ background: #e8eef5; }}
 </style>
 </head>
 <body>
-{body}</body>
+<main>
+{body}</main>
+</body>
 </html>
 """

@@ -6,34 +6,44 @@ a country wrote always stays text and cannot open a heading, a list or a table, 
 smuggle HTML. Text meant as Markdown (an attached .md or .docx, the declaration's
 text) says so with ``| markdown(level)``, which also moves its headings below the
 section it sits in. The template's own lines are Markdown.
+
+A template is rendered once per edition, in that edition's language: its fixed
+words through Jinja's i18n extension and rcmflow's catalogs (``{% trans %}…{% endtrans %}``,
+``_("…")``, ``pgettext("state", track.state)``), its dates through Babel with the year
+(``| day``, ``| moment``); what a country wrote is marked with ``| in_language(code)``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date, format_time
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from rcmflow.errors import BadInput
+from rcmflow.language import DEFAULT, translations
 from rcmflow.default_plugins.documents.files import (
     TEMPLATE_FOLDER, TEMPLATE_SUFFIX, available_templates, check_template_name,
 )
-from rcmflow.default_plugins.documents.markdown import Markdown, escape_markdown, oneline
+from rcmflow.default_plugins.documents.markdown import (
+    Markdown, escape_markdown, in_language, oneline,
+)
 
 _ATX_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)", re.MULTILINE)
 #: characters XML 1.0 forbids; python-docx would refuse them, so they are dropped everywhere
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
-def render_template(home: Path, name: str, context: dict[str, Any]) -> str:
-    """The template's Markdown; any failure (missing file, syntax, undefined name,
-    the sandbox's refusal) is one line naming the template file and line."""
+def render_template(home: Path, name: str, context: dict[str, Any], language: str = DEFAULT) -> str:
+    """The template's Markdown in `language`; any failure (missing file, syntax, undefined
+    name, the sandbox's refusal) is one line naming the template file and line."""
     check_template_name(name)
     filename = f"{name}{TEMPLATE_SUFFIX}"
-    env = template_environment(home)
+    env = template_environment(home, language)
     try:
         text = env.get_template(filename).render(context)
     except TemplateNotFound as exc:
@@ -50,12 +60,37 @@ def render_template(home: Path, name: str, context: dict[str, Any]) -> str:
     return _NOT_XML.sub("", text)
 
 
-def template_environment(home: Path) -> ImmutableSandboxedEnvironment:
+def template_environment(home: Path, language: str = DEFAULT) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(home / TEMPLATE_FOLDER), undefined=StrictUndefined, autoescape=False,
-        finalize=_finalize, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(markdown=markdown_filter, oneline=oneline, items=items_filter)
+        finalize=_finalize, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(language), newstyle=True)
+    env.filters.update(markdown=markdown_filter, oneline=oneline, items=items_filter,
+                       in_language=lambda value, code: in_language(value, code, language),
+                       day=lambda value: long_day(value, language),
+                       moment=lambda value: long_moment(value, language))
+    env.globals["language"] = language
     return env
+
+
+def long_day(value: Any, language: str) -> str:
+    """`{{ track.due | day }}`: "21 April 2017", "21 de abril de 2017" (Babel's long date)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):  # a date param a template got as text
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_date(value, "long", locale=language)
+
+
+def long_moment(value: Any, language: str) -> str:
+    """`{{ now | moment }}`: the long date and the time of day ("21 April 2017, 14:30")."""
+    if value is None:
+        return ""
+    return f"{long_day(value, language)}, {format_time(value, 'HH:mm', locale=language)}"
 
 
 def markdown_filter(value: Any, level: int | None = None) -> Markdown:

@@ -12,20 +12,25 @@ import io
 
 import docx
 from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from markdown_it.token import Token
 
 
-def to_docx(tokens: list[Token], title: str, now: dt.datetime) -> bytes:
-    return DocxWriter(title, now).write(tokens)
+def to_docx(tokens: list[Token], title: str, now: dt.datetime, language: str = "en") -> bytes:
+    return DocxWriter(title, now, language).write(tokens)
 
 
 class DocxWriter:
     """Walks markdown-it's tokens into a python-docx Document with Word's own styles,
     so that the navigation pane, the table of contents and list numbering work."""
 
-    def __init__(self, title: str, now: dt.datetime):
+    def __init__(self, title: str, now: dt.datetime, language: str = "en"):
         self.document = docx.Document()
         properties = self.document.core_properties
+        properties.language = language
+        self._default_language(language)
+        #: the languages of the marked text around the current token, innermost last
+        self.languages: list[str] = []
         properties.title = title
         properties.author = properties.last_modified_by = "rcmflow"
         properties.created = properties.modified = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -47,6 +52,10 @@ class DocxWriter:
                 self.lists.append((style, number))
             elif kind in ("bullet_list_close", "ordered_list_close"):
                 self.lists.pop()
+            elif kind == "language_open":
+                self.languages.append(token.attrGet("lang"))
+            elif kind == "language_close":
+                self.languages.pop()
             elif kind == "list_item_open":
                 self.item_starts = True
             elif kind in ("heading_open", "paragraph_open"):
@@ -78,9 +87,11 @@ class DocxWriter:
             paragraph = self.document.add_paragraph()
         self._runs(paragraph, inline.children or [])
 
-    @staticmethod
-    def _runs(paragraph, children: list[Token], bold: bool = False) -> None:
+    def _runs(self, paragraph, children: list[Token], bold: bool = False) -> None:
         strong = emphasis = 0
+        languages = list(self.languages)
+        if languages:  # the paragraph mark too, so that a whole marked paragraph is in that language
+            _set_language(_child(paragraph._p.get_or_add_pPr(), "w:rPr"), languages[-1])
         for child in children:
             # text_special: an escaped character, in markdown-it-py versions without text_join
             if child.type in ("text", "text_special") and child.content:
@@ -89,6 +100,12 @@ class DocxWriter:
                     run.bold = True
                 if emphasis:
                     run.italic = True
+                if languages:
+                    _set_language(run._r.get_or_add_rPr(), languages[-1])
+            elif child.type == "language_inline_open":
+                languages.append(child.attrGet("lang"))
+            elif child.type == "language_inline_close" and len(languages) > len(self.languages):
+                languages.pop()
             elif child.type in ("softbreak", "hardbreak"):
                 paragraph.add_run().add_break()
             elif child.type in ("strong_open", "strong_close"):
@@ -117,6 +134,23 @@ class DocxWriter:
                 self._runs(cell.paragraphs[0], inline.children or [], bold=r < header_rows)
         self.document.add_paragraph()  # Word joins two tables that touch
 
+    def _default_language(self, language: str) -> None:
+        """The language of every run that says none: docDefaults' w:lang."""
+        styles = self.document.styles.element
+        defaults = styles.find(qn("w:docDefaults"))
+        if defaults is None:
+            defaults = OxmlElement("w:docDefaults")
+            styles.insert(0, defaults)
+        run_defaults = defaults.find(qn("w:rPrDefault"))
+        if run_defaults is None:
+            run_defaults = OxmlElement("w:rPrDefault")
+            defaults.insert(0, run_defaults)
+        properties = run_defaults.find(qn("w:rPr"))
+        if properties is None:
+            properties = OxmlElement("w:rPr")
+            run_defaults.append(properties)
+        _set_language(properties, language)
+
     def _numbering(self, style: str, start: int) -> str:
         """A new numbering instance for one list: python-docx's list styles share one,
         so without this every numbered list would continue the previous one."""
@@ -132,3 +166,21 @@ class DocxWriter:
         numbering = paragraph._p.get_or_add_pPr().get_or_add_numPr()
         numbering.get_or_add_ilvl().val = 0
         numbering.get_or_add_numId().val = number
+
+
+def _child(parent, tag: str):
+    """`parent`'s child `tag`, added at its end if it has none."""
+    element = parent.find(qn(tag))
+    if element is None:
+        element = OxmlElement(tag)
+        parent.append(element)
+    return element
+
+
+def _set_language(properties, language: str) -> None:
+    """w:lang w:val=LANGUAGE on a run's (or the defaults') properties."""
+    element = properties.find(qn("w:lang"))
+    if element is None:
+        element = OxmlElement("w:lang")
+        properties.append(element)
+    element.set(qn("w:val"), language)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rcmflow.default_plugins.notify.common import TEMPLATE_NAME, NotifyError, Refused, log
 from rcmflow.default_plugins.notify.compose import (Rendered, Templates, build, documents, fallback_notice, message_id,
                                                    template_scope)
-from rcmflow.default_plugins.notify.parts import built_documents, invitation, thread_key, thread_of
+from rcmflow.default_plugins.notify.parts import Documents, built_documents, invitation, thread_key, thread_of
 from rcmflow.default_plugins.notify.recipients import Recipient, resolve
 from rcmflow.default_plugins.notify.transport import (Settings, Smtp, permanent, refused_message, smtp_reason,
                                                       write_eml)
@@ -62,9 +62,12 @@ def _render(ctx: "ActionContext", args: dict[str, Any], recipients: list[Recipie
     """Every message, before any goes: a template error sends nothing."""
     templates = Templates(ctx.home)
     built = documents(ctx)
-    travelling = built_documents(ctx, list(args.get("attach") or []))
+    editions: dict[str, Documents] = {}  # the documents for a reader of each language: their edition
     messages = []
     for recipient in recipients:
+        if recipient.language not in editions:
+            editions[recipient.language] = built_documents(ctx, list(args.get("attach") or []), recipient.language)
+        travelling = editions[recipient.language]
         scope = template_scope(ctx, recipient, built, travelling, args.get("invitation"))
         language, subject, body = templates.render(args["template"], scope, recipient.language)
         body = fallback_notice(recipient.language, language) + body

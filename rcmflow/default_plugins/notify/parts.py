@@ -1,8 +1,9 @@
 """What travels with a message besides its text: the documents it announces, a
 calendar invitation to a meeting, and its place in the conversation with one person.
 
-- ``attach: [TEMPLATE, …]`` attaches the files built from those document templates
-  (``out/<instance>/TEMPLATE.docx`` and ``.html``); ``files`` in the list attaches
+- ``attach: [TEMPLATE, …]`` attaches the files built from those document templates,
+  in the recipient's edition (``out/<instance>/TEMPLATE.es.docx`` and ``.es.html`` for a
+  Spanish speaker; the home's edition for a language that has none); ``files`` in the list attaches
   those given with the step that queued the message (``fire --attach``). Above ``[notify] attach_limit``
   (bytes, or "10 MB"; default 10 MB for all of them) the message carries no file but
   a link to each on the status page (``[notify] status_page``, its address).
@@ -20,6 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rcmflow.default_plugins.documents.editions import home_language, reader_edition
+from rcmflow.default_plugins.documents.files import edition_of
 from rcmflow.default_plugins.notify.common import NotifyError
 
 if TYPE_CHECKING:
@@ -64,10 +67,11 @@ def attach_limit(ctx: "ActionContext") -> int:
     return int(match.group(1)) * UNITS[match.group(2) if match.group(2) != "b" else ""]
 
 
-def built_documents(ctx: "ActionContext", names: list[str]) -> Documents:
-    """The files built from the document templates `names` for the instance (and, for
-    `files`, those attached to the step that queued the message), attached if they fit
-    the limit, else linked on the status page."""
+def built_documents(ctx: "ActionContext", names: list[str], language: str | None = None) -> Documents:
+    """The files built from the document templates `names` for the instance, in the
+    edition of `language` (else the home's), and, for `files`, those attached to the
+    step that queued the message: attached if they fit the limit, else linked on the
+    status page."""
     folder = ctx.home / "out" / ctx.instance.id
     # (file name, size, its address on the status page, how to read it)
     found: list[tuple[str, int, str, Any]] = []
@@ -77,11 +81,23 @@ def built_documents(ctx: "ActionContext", names: list[str]) -> Documents:
                       for a in ctx.attachments() if a.event_seq == ctx.event.seq]
             continue
         found += [(path.name, path.stat().st_size, f"out/{ctx.instance.id}/{path.name}", path.read_bytes)
-                  for path in sorted(folder.glob(f"{name}.*")) if path.is_file() and not path.name.startswith(".")]
+                  for path in edition_files(folder, name, language, home_language(ctx.engine))]
     if sum(size for _, size, _, _ in found) <= attach_limit(ctx):
         return Documents(parts=tuple(Part(filename, read()) for filename, _, _, read in found))
     base = str(ctx.config.section("notify").get("status_page") or "http://127.0.0.1:8000").rstrip("/")
     return Documents(links=tuple((filename, f"{base}/{where}") for filename, _, where, _ in found))
+
+
+def edition_files(folder, template: str, language: str | None, home: str) -> list:
+    """The built files of `template` in `folder` for a reader of `language`: its edition
+    (each format), or the single-language files of a build made before editions."""
+    files = sorted(path for path in folder.glob(f"{template}.*") if path.is_file() and not path.name.startswith("."))
+    editions = {path: edition_of(path.name) for path in files}
+    languages = sorted({e.language for e in editions.values() if e is not None and e.template == template})
+    chosen = reader_edition(language, languages, home)
+    if chosen is None:
+        return [path for path in files if editions[path] is None and path.name.count(".") == 1]
+    return [path for path, e in editions.items() if e is not None and e.template == template and e.language == chosen]
 
 
 def invitation(ctx: "ActionContext", param: str, recipient: "Recipient", organizer: str) -> Part | None:

@@ -20,6 +20,7 @@ import rcmflow
 from rcmflow.errors import DefinitionError, NotFound, RcmflowError
 from rcmflow.language import LANGUAGES, _, current, format_day, format_moment, ngettext, state_name
 from rcmflow.model.diagram import render_graph
+from rcmflow.default_plugins.documents.files import edition_of
 from rcmflow.default_plugins.web.files import output_files, size_text
 from rcmflow.default_plugins.web.links import Links, ReportLinks
 
@@ -211,8 +212,12 @@ class Pages:
         documents = []
         for path in output_files(out, instance_id):
             stat = path.stat()
+            edition = edition_of(path.name)
             documents.append({
                 "name": path.relative_to(out / instance_id).as_posix(),
+                # an edition says its language (hreflang, and its name in the page's language)
+                "language": edition.language if edition else None,
+                "language_name": _language_name(edition.language) if edition else None,
                 "href": links.document(path.relative_to(out).as_posix()), "size": size_text(stat.st_size),
                 "modified": self._when(dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc))})
         return documents
@@ -310,3 +315,13 @@ def for_readers(reason: str | None) -> str:
     """A guard's reason in the secretariat's words: without the command-line advice
     ("text not set: give it with --set text=VALUE" reads "text not set")."""
     return _COMMAND_ADVICE.sub("", reason or "")
+
+
+def _language_name(code: str) -> str:
+    """An edition's language as the page's language names it: "español", "Spanish"."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(code).get_language_name(current()) or code
+    except (UnknownLocaleError, ValueError):
+        return code
