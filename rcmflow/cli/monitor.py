@@ -61,11 +61,31 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
     width = None if wide else console().width
     render.print_all(render.status_parts(engine, views, instance, filtered, by, width), wide=wide)
     if instance:
+        say_next_deadline(engine, views[0])
         warn_days_off(engine, views[0])
     for lines in engine.plugins.hook.status_notes(engine=engine, instances=views):  # e.g. the mailroom's
         for line in lines or ():
             click.echo(line)
     warn_if_unverified(engine, instance)
+
+
+def say_next_deadline(engine, view) -> None:
+    """For tracks with several deadlines (amendments, finalised input): which one is next,
+    its day and who still owes it."""
+    from rcmflow.core.deadlines import next_deadline
+    from rcmflow.language import current
+
+    definition = engine.rt.shown_definition(view.workflow, view.definition_hash)
+    if definition is None or definition.track is None or len(definition.track.deadlines) < 2 or not view.tracks:
+        return
+    found = next_deadline(definition.track, view.params, view.data, view.tracks, engine.rt.today(engine.now()))
+    if found is None:
+        names = ", ".join(d.name for d in definition.track.deadlines)
+        return click.echo(_("deadlines: {names}, all met").format(names=names))
+    (deadline, day, owing), title = found, found[0].title_in(current())
+    click.echo(_("next deadline: {name}{title}, {day}, owed by {count} of {total}: {codes}").format(
+        name=deadline.name, title=f" ({title})" if title else "", day=day.isoformat(), count=len(owing),
+        total=len(view.tracks), codes=", ".join(owing)))
 
 
 def warn_days_off(engine, view) -> None:

@@ -200,15 +200,17 @@ class Engine:
         return [replace(r, failures=failures) for r in outcome.result]
 
     def extend(self, instance_id: str, to: dt.date, participants: list[str] | None = None,
-               note: str | None = None) -> list[int]:
-        """Move the deadline of `participants` (or of every track, and the step's timeout)
-        to `to`: one transaction, one event per track, a notice to each; the events' seqs."""
+               note: str | None = None, deadline: str | None = None) -> list[int]:
+        """Move the deadline (named `deadline`, else the first) of `participants` (or of every
+        track, and the step's timeout) to `to`: one transaction, one event per track, a
+        notice to each; the events' seqs."""
         self.require_person(f"extend {instance_id}")
         self.catalog  # noqa: B018
 
         def work(conn: Connection) -> Outcome:
             row = transition.load(conn, instance_id, for_update=True)
-            return deadlines.extend(self.rt, conn, row, list(participants or []), to, note, self.actor, self.now())
+            return deadlines.extend(self.rt, conn, row, list(participants or []), to, note, self.actor, self.now(),
+                                    deadline)
 
         return self.uow.run(work, self.actor, instance=instance_id, trigger="extend").result
 

@@ -140,13 +140,51 @@ class Reminder:
 
 
 @dataclass(frozen=True)
+class Deadline:
+    """One day a track owes something by (amendments, finalised input): its `date`, the
+    track states that meet it, its own reminders, and what it is called in each language."""
+
+    name: str
+    date: Template
+    met: tuple[str, ...] = ()
+    reminders: tuple[Reminder, ...] = ()
+    title: dict[str, str] = field(default_factory=dict)
+
+    def title_in(self, language: str = "en") -> str:
+        return self.title.get(language) or self.title.get("en") or ""
+
+
+@dataclass(frozen=True)
 class TrackDef(MachineDef):
-    deadline: Template | None = None
-    #: track states in which the participant has done what the deadline asked
-    deadline_met: tuple[str, ...] = ()
+    #: the track's deadlines, in the order written; the first is each track's `due` day,
+    #: which the overdue marks and the silence timeout count from
+    deadlines: tuple[Deadline, ...] = ()
     #: instance states in which tracks may move; empty means any state
     active_in: tuple[str, ...] = ()
-    reminders: tuple[Reminder, ...] = ()
+
+    @property
+    def deadline(self) -> Template | None:
+        return self.deadlines[0].date if self.deadlines else None
+
+    @property
+    def deadline_met(self) -> tuple[str, ...]:
+        """The track states in which the participant has done what the (first) deadline asked."""
+        if self.deadlines:
+            return self.deadlines[0].met
+        return tuple(name for name, state in self.states.items() if state.final)
+
+    @property
+    def reminders(self) -> tuple[Reminder, ...]:
+        return tuple(r for d in self.deadlines for r in d.reminders)
+
+    def deadline_named(self, name: str | None) -> Deadline:
+        """A deadline by name (None: the first); the error lists the names there are."""
+        if not self.deadlines:
+            raise BadInput("this workflow's tracks have no deadline")
+        found = next((d for d in self.deadlines if d.name == name), None) if name else self.deadlines[0]
+        if found is None:
+            raise BadInput(f"no deadline {name!r}; deadlines: {', '.join(d.name for d in self.deadlines)}")
+        return found
 
 
 @dataclass(frozen=True)

@@ -188,11 +188,23 @@ class ReminderShape(Shape):
         return self
 
 
+class NamedDeadlineShape(Shape):
+    """One of a track's `deadlines:`, e.g. finalised: {date: "{{ params.meeting }}", ...}."""
+
+    date: Moment = hint("", missing="a deadline needs a date: a date or a reference like '{{ params.meeting }}'")
+    met: list[str] = hint("a list of track states", [])
+    title: Texts | None = None
+    reminders: list[ReminderShape] = hint("a list like [{before: 7d, actions: [...]}]", [])
+
+
 class TrackShape(Shape):
     initial: str = hint("a state of the track", missing="{where} has no initial state: add 'initial: <state>'")
     states: States = hint("a list of states", missing="{where} needs a list of states")
     transitions: list[TransitionShape] = hint("a list of transitions {trigger, source, dest}", [])
     deadline: Deadline | None = None
+    #: several named deadlines, each with its reminders (instead of deadline: and reminders:)
+    deadlines: dict[str, NamedDeadlineShape] | None = hint(
+        "a mapping of name: {date: ..., met: [states], reminders: [...]}")
     active_in: list[str] = hint("a list of workflow states", [])
     reminders: list[ReminderShape] = hint("a list like [{before: 7d, actions: [...]}]", [])
 
