@@ -145,9 +145,13 @@ def migrate(engine, instances: tuple[str, ...], workflow: str | None, target: st
               help="Move this country's deadline only; repeat for more (default: the whole step).")
 @click.option("--to", "to", required=True, metavar="DATE", help="The new deadline, e.g. 2017-05-12.")
 @click.option("--note", help="Why, kept in the history and told in the notice.")
+@click.option("--deadline", "deadline", metavar="NAME",
+              help="Which of the track's deadlines moves, for a workflow with several "
+                   "(see 'rcmflow status INSTANCE'; default: the first).")
 @json_option
 @pass_engine
-def extend(engine, instance: str, participants: tuple[str, ...], to: str, note: str | None, as_json: bool):
+def extend(engine, instance: str, participants: tuple[str, ...], to: str, note: str | None,
+           deadline: str | None, as_json: bool):
     """Move the deadline of one or several countries of INSTANCE, or of the whole step.
 
     Each country whose deadline moves gets a short e-mail in its language; its reminders
@@ -157,11 +161,13 @@ def extend(engine, instance: str, participants: tuple[str, ...], to: str, note: 
     \b
       rcmflow extend theme-3 --participant NI --to 2017-05-12 --note "elections"
       rcmflow extend theme-3 --to 2017-05-19
+      rcmflow extend declaration-2017 --deadline finalised -p GT --to 2017-04-28
     """
     from rcmflow.model.values import parse_date
 
-    seqs = engine.extend(instance, parse_date(to), list(participants), note)
+    seqs = engine.extend(instance, parse_date(to), list(participants), note, deadline)
     if as_json:
-        return emit_json({"id": instance, "to": to, "event_seqs": seqs})
+        return emit_json({"id": instance, "to": to, "event_seqs": seqs, **({"deadline": deadline} if deadline else {})})
     who = ", ".join(participants) if participants else "every participant"
-    click.echo(f"{instance}: deadline of {who} moved to {to} ({len(seqs)} events)")
+    which = f"deadline {deadline}" if deadline else "deadline"
+    click.echo(f"{instance}: {which} of {who} moved to {to} ({len(seqs)} events)")
