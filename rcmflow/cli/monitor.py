@@ -62,6 +62,7 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
     render.print_all(render.status_parts(engine, views, instance, filtered, by, width), wide=wide)
     if instance:
         say_next_deadline(engine, views[0])
+        say_joint(engine.get(views[0].id))  # the status view leaves the tracks' data out
         warn_days_off(engine, views[0])
     for lines in engine.plugins.hook.status_notes(engine=engine, instances=views):  # e.g. the mailroom's
         for line in lines or ():
@@ -86,6 +87,21 @@ def say_next_deadline(engine, view) -> None:
     click.echo(_("next deadline: {name}{title}, {day}, owed by {count} of {total}: {codes}").format(
         name=deadline.name, title=f" ({title})" if title else "", day=day.isoformat(), count=len(owing),
         total=len(view.tracks), codes=", ".join(owing)))
+
+
+def say_joint(view) -> None:
+    """One line for each joint input (`fire --joint`), rather than the same input under
+    each of its members: whose it is and where their tracks stand."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for code, track in view.tracks.items():
+        members = track.data.get("joint")
+        if isinstance(members, list) and code in members:
+            groups.setdefault(tuple(members), []).append(track.state)
+    from rcmflow.language import state_name
+
+    for members, states in groups.items():
+        click.echo(_("joint input of {codes}: {states}").format(
+            codes=", ".join(members), states=", ".join(state_name(s) for s in dict.fromkeys(states))))
 
 
 def warn_days_off(engine, view) -> None:

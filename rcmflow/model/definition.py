@@ -77,6 +77,29 @@ class StateDef:
     description: str = ""
 
 
+#: the value that marks a joint move (`fire --joint`): the members of the group
+JOINT = "joint"
+
+
+@dataclass(frozen=True)
+class Joint:
+    """A track transition that a group of participants may take together, in one command
+    (`fire INSTANCE TRIGGER --joint`): the members are the list param `members` (a
+    consultation's subgroup); a person with one of `roles` in any member country may
+    take it for all of them."""
+
+    members: str
+    roles: tuple[str, ...] = ()
+
+    def lets(self, given: dict[str, Any], params: dict[str, Any], country: str, roles: frozenset[str],
+             participant: str) -> bool:
+        """Whether a person of `country` with `roles` may move `participant`'s track: as part
+        of the group's joint input (`given` marks it), both being members, by this rule."""
+        members = given.get(JOINT)
+        return (isinstance(members, list) and members == params.get(self.members) and country in members
+                and participant in members and bool(roles & set(self.roles)))
+
+
 @dataclass(frozen=True)
 class TransitionDef:
     trigger: str
@@ -89,6 +112,8 @@ class TransitionDef:
     line: int = 0
     #: the values `fire --set` may give (None: any, as before transitions declared them)
     inputs: tuple[Param, ...] | None = None
+    #: whether, and by whom, a group may take it together (`fire --joint`)
+    joint: Joint | None = None
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,11 @@ Deadline = either("a date, a reference like '{{ params.deadline }}', or {date: .
                   text=str, date=Any, mapping=DeadlineShape)
 
 
+class JointShape(Shape):
+    members: str = hint("a list param, e.g. subgroup", missing="joint: needs members: the list param, e.g. subgroup")
+    roles: list[str] = hint("a list of roles, e.g. [focal_point]", [])
+
+
 class TransitionShape(Shape):
     trigger: str = hint("a lower case name like close_collection",
                         missing="a transition needs a trigger: a lower case name like close_collection")
@@ -157,6 +162,8 @@ class TransitionShape(Shape):
     description: str = hint("text", "")
     #: what `fire --set` may give: absent, anything; given, only these
     inputs: dict[str, ParamShape] | None = hint("a mapping of name: {type: text, required: true}")
+    #: a group (the members of a list param) may take it together: fire --joint
+    joint: JointShape | None = hint("a mapping like {members: subgroup, roles: [focal_point]}")
 
 
 class EscalationShape(Shape):

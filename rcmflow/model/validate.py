@@ -14,7 +14,7 @@ from typing import Any
 
 from rcmflow.errors import BadInput
 from rcmflow.model.definition import (
-    Deadline, Definition, Escalation, MachineDef, Param, Reminder, StateDef, Timeout, TrackDef, TransitionDef,
+    Deadline, Definition, Escalation, Joint, MachineDef, Param, Reminder, StateDef, Timeout, TrackDef, TransitionDef,
 )
 from rcmflow.model.loader import Problems, line_of, prune
 from rcmflow.model.members import Members
@@ -199,8 +199,25 @@ def read_transitions(reader: Reader, raw: list, states: dict[str, StateDef]
             description=spec.get("description", ""),
             line=line_of(spec),
             inputs=read_inputs(reader, spec),
+            joint=read_joint(reader, spec),
         ))
     return transitions, seen
+
+
+def read_joint(reader: Reader, spec: dict) -> Joint | None:
+    """Who may take a track transition for a whole group: the members are a list param."""
+    node = spec.get("joint")
+    if node is None:
+        return None
+    param = reader.params.get(node["members"])
+    if param is None or param.type != "list":
+        lists = ", ".join(n for n, p in reader.params.items() if p.type == "list") or "none"
+        reader.add(node, f"joint members: {node['members']!r} is not a list param; list params: {lists}", "members")
+    known = reader.members.known_roles()
+    for role in node.get("roles") or ():
+        if role not in known:
+            reader.add(node, f"joint: unknown role {role!r}; roles: {', '.join(sorted(known))}", "roles")
+    return Joint(node["members"], tuple(node.get("roles") or ()))
 
 
 def read_inputs(reader: Reader, spec: dict) -> tuple[Param, ...] | None:
