@@ -108,3 +108,13 @@ def test_validate_checks_the_joint_rule_with_its_line(rcmflow, home):
     assert f"workflows/thematic-consultation.yaml:{line}: joint members: 'theme' is not a list param; " \
            "list params: subgroup" in out
     assert f"workflows/thematic-consultation.yaml:{line}: joint: unknown role 'delegate'" in out
+
+
+def test_joint_is_for_track_transitions(rcmflow, home):
+    (home / "workflows" / "joint-step.yaml").write_text(
+        "workflow: joint-step\nparams:\n  subgroup: {type: list}\ninitial: open\n"
+        "states:\n  - open\n  - {name: closed, final: true}\n"
+        "transitions:\n  - {trigger: close, source: open, dest: closed, joint: {members: subgroup}}\n")
+    result = rcmflow("workflows", "validate", str(home / "workflows" / "joint-step.yaml"))
+    assert result.exit_code == 1
+    assert "workflows/joint-step.yaml:9: joint: is for track transitions" in result.stdout + result.stderr

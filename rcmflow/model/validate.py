@@ -39,6 +39,9 @@ def read_definition(data: Any, problems: Problems, registry: Names, members: Mem
     title = data.get("title") or name
     read_params(reader, data.get("params") or {})
     instance = MachineDef(*read_machine(reader, data, "the workflow"))
+    for spec in data.get("transitions") or []:
+        if spec.get("joint") is not None:
+            reader.add(spec, "joint: is for track transitions: it moves the tracks of a group's members", "joint")
     track = read_track(reader, data, instance) if data.get("track") is not None else None
     participants = read_participants(reader, data, track is not None)
     id_template = template(reader, data, "id", data["id"]) if data.get("id") is not None else None
