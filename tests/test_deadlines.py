@@ -86,6 +86,9 @@ def test_each_deadline_is_reminded_once_in_the_recipients_language_and_named(dec
                  if e["trigger"] == "remind" and e["participant"] == "GT"]
     assert [(e["data"]["deadline"], e["data"]["due"]) for e in reminders] == [
         ("amendments", "2030-04-14"), ("finalised", "2030-04-24"), ("finalised", "2030-04-24")]
+    assert [e["note"] for e in reminders] == ["reminder: 7 days before the deadline, amendments (2030-04-14)",
+                                             "reminder: 7 days before the deadline, finalised (2030-04-24)",
+                                             "reminder: 1 day before the deadline, finalised (2030-04-24)"]
 
 
 def test_a_country_that_has_finalised_is_not_reminded(declaration, rcmflow):

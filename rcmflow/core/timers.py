@@ -107,7 +107,7 @@ def ledger_scope(instance_id: str, participant: str, track_def: TrackDef, deadli
 def describe(reminder: Reminder, track_def: TrackDef, deadline: Deadline) -> str:
     """The reminder in words, naming its deadline when the track has several."""
     said = reminder.describe()
-    return f"{said} ({deadline.name})" if len(track_def.deadlines) > 1 else said
+    return f"{said}, {deadline.name}" if len(track_def.deadlines) > 1 else said
 
 
 def _first_working(day: dt.date, working: Callable[[dt.date], bool]) -> dt.date:
