@@ -81,6 +81,9 @@ def extend(rt: Runtime, conn: Connection, row: InstanceRecord, participants: lis
     definition = rt.definition_of(row.workflow, row.definition_hash)
     if definition.track is None or definition.track.deadline is None:
         raise BadInput(f"{row.id} ({row.workflow}) has no deadline to move")
+    state = definition.instance.states.get(row.state)
+    if state is not None and state.final:  # nobody is waited for any more: a notice would mislead
+        raise BadInput(f"{row.id} is {row.state}, which is final: only a step under way has deadlines to move")
     deadline = definition.track.deadline_named(name)
     first = deadline is definition.track.deadlines[0]
     if to < rt.today(now):
@@ -118,7 +121,6 @@ def extend(rt: Runtime, conn: Connection, row: InstanceRecord, participants: lis
         param = deadline_param(definition)
         if param:
             row.params = {**row.params, param: to.isoformat()}
-        state = definition.instance.states.get(row.state)
         if state is not None and state.timeout is not None and state.timeout.at is not None and row.timeout_at:
             row.timeout_at = transition.timeout_at(rt, state, now, {"params": row.params, "data": row.data})
     save_dues(conn, row, tracks)
