@@ -64,11 +64,47 @@ def status(engine, instance: str | None, workflow: str | None, participants: tup
     width = None if wide else console().width
     render.print_all(render.status_parts(engine, views, instance, filtered, by, width), wide=wide)
     if instance:
+        say_next_deadline(engine, views[0])
+        say_joint(engine.get(views[0].id))  # the status view leaves the tracks' data out
         warn_days_off(engine, views[0])
     for lines in engine.plugins.hook.status_notes(engine=engine, instances=views):  # e.g. the mailroom's
         for line in lines or ():
             click.echo(line)
     warn_if_unverified(engine, instance)
+
+
+def say_next_deadline(engine, view) -> None:
+    """For tracks with several deadlines (amendments, finalised input): which one is next,
+    its day and who still owes it."""
+    from rcmflow.core.deadlines import next_deadline
+    from rcmflow.language import current
+
+    definition = engine.rt.shown_definition(view.workflow, view.definition_hash)
+    if definition is None or definition.track is None or len(definition.track.deadlines) < 2 or not view.tracks:
+        return
+    found = next_deadline(definition.track, view.params, view.data, view.tracks, engine.rt.today(engine.now()))
+    if found is None:
+        names = ", ".join(d.name for d in definition.track.deadlines)
+        return click.echo(_("deadlines: {names}, all met").format(names=names))
+    (deadline, day, owing), title = found, found[0].title_in(current())
+    click.echo(_("next deadline: {name}{title}, {day}, owed by {count} of {total}: {codes}").format(
+        name=deadline.name, title=f" ({title})" if title else "", day=day.isoformat(), count=len(owing),
+        total=len(view.tracks), codes=", ".join(owing)))
+
+
+def say_joint(view) -> None:
+    """One line for each joint input (`fire --joint`), rather than the same input under
+    each of its members: whose it is and where their tracks stand."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for code, track in view.tracks.items():
+        members = track.data.get("joint")
+        if isinstance(members, list) and code in members:
+            groups.setdefault(tuple(members), []).append(track.state)
+    from rcmflow.language import state_name
+
+    for members, states in groups.items():
+        click.echo(_("joint input of {codes}: {states}").format(
+            codes=", ".join(members), states=", ".join(state_name(s) for s in dict.fromkeys(states))))
 
 
 def warn_days_off(engine, view) -> None:

@@ -7,6 +7,7 @@ import click
 from rcmflow.cli.group import cli, pass_engine
 from rcmflow.cli.params import ATTACHMENT, NAME_FILE, json_option, set_option
 from rcmflow.config import settle_timezone
+from rcmflow.errors import BadInput
 from rcmflow.output import console, emit_json
 
 
@@ -55,6 +56,9 @@ def triggers(engine, instance: str, participant: str | None, as_json: bool):
 @click.option("--participant", "-p", "participants", multiple=True, metavar="CODE",
               help="Fire on this participant's track (a country code); repeat to move several at once.")
 @click.option("--all-in", metavar="STATE", help="Fire on every track that is in STATE, e.g. --all-in submitted.")
+@click.option("--joint", is_flag=True,
+              help="The joint input of the instance's subgroup: every member's track moves with the same "
+                   "note and files (a transition with a joint: rule).")
 @click.option("--note", help="A note kept in the history.")
 @set_option("A value recorded with the step; repeat.")
 @click.option("--set-file", "set_files", multiple=True, type=NAME_FILE, metavar="NAME=PATH",
@@ -63,8 +67,8 @@ def triggers(engine, instance: str, participant: str | None, as_json: bool):
               help="A file sent with this step, kept in the database; repeat.")
 @json_option
 @pass_engine
-def fire(engine, instance: str, trigger: str, participants: tuple[str, ...], all_in: str | None, note: str | None,
-         sets: tuple[tuple[str, str], ...], set_files: tuple[tuple[str, str], ...],
+def fire(engine, instance: str, trigger: str, participants: tuple[str, ...], all_in: str | None, joint: bool,
+         note: str | None, sets: tuple[tuple[str, str], ...], set_files: tuple[tuple[str, str], ...],
          attachments: tuple[str, ...], as_json: bool):
     """Fire TRIGGER on INSTANCE (or on participants' tracks): one transaction.
 
@@ -77,17 +81,19 @@ def fire(engine, instance: str, trigger: str, participants: tuple[str, ...], all
       rcmflow fire theme-1 open
       rcmflow fire theme-1 submit --participant MX --attach input.docx
       rcmflow fire theme-1 accept --all-in submitted
+      rcmflow fire theme-2 submit --joint --attach joint.docx     the subgroup's joint input
     """
     values = {**dict(sets), **dict(set_files)}
-    if all_in is not None and participants:
-        raise click.UsageError("give --participant or --all-in, not both")
-    if len(participants) > 1 or all_in is not None:
-        results = engine.fire_tracks(instance, trigger, list(participants), all_in, note, values, list(attachments))
+    if sum((bool(participants), all_in is not None, joint)) > 1:
+        raise BadInput("give one of --participant, --all-in and --joint")
+    if len(participants) > 1 or all_in is not None or joint:
+        results = engine.fire_tracks(instance, trigger, list(participants), all_in, note, values, list(attachments),
+                                     together=joint)
     else:
         results = [engine.fire(instance, trigger, participants[0] if participants else None, note, values,
                                list(attachments))]
     if as_json:
-        return emit_json(results[0].as_json() if len(participants) <= 1 and all_in is None
+        return emit_json(results[0].as_json() if len(participants) <= 1 and all_in is None and not joint
                          else [r.as_json() for r in results])
     for result in results:
         where = f"{result.participant}'s track in {result.id}" if result.participant else result.id
@@ -145,9 +151,13 @@ def migrate(engine, instances: tuple[str, ...], workflow: str | None, target: st
               help="Move this country's deadline only; repeat for more (default: the whole step).")
 @click.option("--to", "to", required=True, metavar="DATE", help="The new deadline, e.g. 2017-05-12.")
 @click.option("--note", help="Why, kept in the history and told in the notice.")
+@click.option("--deadline", "deadline", metavar="NAME",
+              help="Which of the track's deadlines moves, for a workflow with several "
+                   "(see 'rcmflow status INSTANCE'; default: the first).")
 @json_option
 @pass_engine
-def extend(engine, instance: str, participants: tuple[str, ...], to: str, note: str | None, as_json: bool):
+def extend(engine, instance: str, participants: tuple[str, ...], to: str, note: str | None,
+           deadline: str | None, as_json: bool):
     """Move the deadline of one or several countries of INSTANCE, or of the whole step.
 
     Each country whose deadline moves gets a short e-mail in its language; its reminders
@@ -157,11 +167,13 @@ def extend(engine, instance: str, participants: tuple[str, ...], to: str, note: 
     \b
       rcmflow extend theme-3 --participant NI --to 2017-05-12 --note "elections"
       rcmflow extend theme-3 --to 2017-05-19
+      rcmflow extend declaration-2017 --deadline finalised -p GT --to 2017-04-28
     """
     from rcmflow.model.values import parse_date
 
-    seqs = engine.extend(instance, parse_date(to), list(participants), note)
+    seqs = engine.extend(instance, parse_date(to), list(participants), note, deadline)
     if as_json:
-        return emit_json({"id": instance, "to": to, "event_seqs": seqs})
+        return emit_json({"id": instance, "to": to, "event_seqs": seqs, **({"deadline": deadline} if deadline else {})})
     who = ", ".join(participants) if participants else "every participant"
-    click.echo(f"{instance}: deadline of {who} moved to {to} ({len(seqs)} events)")
+    which = f"deadline {deadline}" if deadline else "deadline"
+    click.echo(f"{instance}: {which} of {who} moved to {to} ({len(seqs)} events)")

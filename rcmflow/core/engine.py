@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from rcmflow.config import Config, load_config
 from rcmflow.context import SYSTEM_ACTOR, ActionContext, Attachment, ChainHead, EventView, HistoryCheck, InstanceView
-from rcmflow.core import deadlines, opening, policy, transition, versions, views
+from rcmflow.core import deadlines, joint, opening, policy, transition, versions, views
 from rcmflow.core.announce import announce
 from rcmflow.core.files import read_limited
 from rcmflow.core.ledger import Ledger
@@ -185,6 +185,7 @@ class Engine:
         """Fire `trigger` on the instance, or on `participant`'s track. One transaction."""
         files = [read_attachment(Path(p)) for p in attachments]
         values = dict(values or {})
+        joint.refuse_given(values)
         self.catalog  # noqa: B018 - read the definitions before the write transaction opens
 
         def work(conn: Connection) -> Outcome:
@@ -202,15 +203,19 @@ class Engine:
 
     def fire_tracks(self, instance_id: str, trigger: str, participants: list[str] | None = None,
                     all_in: str | None = None, note: str | None = None, values: dict[str, Any] | None = None,
-                    attachments: list[str | Path] = ()) -> list[FireResult]:
-        """Fire `trigger` on several tracks of one instance (the `participants`, or every
-        track in state `all_in`) in one transaction: one event each, all or nothing."""
+                    attachments: list[str | Path] = (), together: bool = False) -> list[FireResult]:
+        """Fire `trigger` on several tracks of one instance (the `participants`, every
+        track in state `all_in`, or, `together`, every member of its group as their joint
+        input) in one transaction: one event each, all or nothing."""
         files = [read_attachment(Path(p)) for p in attachments]
+        joint.refuse_given(dict(values or {}))
         self.catalog  # noqa: B018
 
         def work(conn: Connection) -> Outcome:
             row = transition.load(conn, instance_id, for_update=True)
             move = Move(trigger, None, self.actor, note, dict(values or {}), files, self.now())
+            if together:
+                return joint.fire(self.rt, conn, row, move, self.action_context)
             return transition.fire_tracks(self.rt, conn, row, move, participants, all_in, self.action_context)
 
         outcome = self.uow.run(work, self.actor, instance=instance_id, trigger=trigger)
@@ -218,15 +223,17 @@ class Engine:
         return [replace(r, failures=failures) for r in outcome.result]
 
     def extend(self, instance_id: str, to: dt.date, participants: list[str] | None = None,
-               note: str | None = None) -> list[int]:
-        """Move the deadline of `participants` (or of every track, and the step's timeout)
-        to `to`: one transaction, one event per track, a notice to each; the events' seqs."""
+               note: str | None = None, deadline: str | None = None) -> list[int]:
+        """Move the deadline (named `deadline`, else the first) of `participants` (or of every
+        track, and the step's timeout) to `to`: one transaction, one event per track, a
+        notice to each; the events' seqs."""
         self.require_person(f"extend {instance_id}")
         self.catalog  # noqa: B018
 
         def work(conn: Connection) -> Outcome:
             row = transition.load(conn, instance_id, for_update=True)
-            return deadlines.extend(self.rt, conn, row, list(participants or []), to, note, self.actor, self.now())
+            return deadlines.extend(self.rt, conn, row, list(participants or []), to, note, self.actor, self.now(),
+                                    deadline)
 
         return self.uow.run(work, self.actor, instance=instance_id, trigger="extend").result
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from rcmflow.core.runtime import Runtime
 from rcmflow.errors import BadInput
-from rcmflow.model.definition import Definition, TransitionDef
+from rcmflow.model.definition import JOINT, Definition, TransitionDef
 from rcmflow.model.values import to_json_value
 
 
@@ -52,7 +52,7 @@ def declared(definition: Definition, transition: TransitionDef, values: dict[str
         return values
     accepted = {p.name: p for p in transition.inputs}
     for key in values:
-        if key not in accepted:
+        if key not in accepted and key != JOINT:  # the members of a joint move, which --joint gives
             valid = f"it accepts {', '.join(accepted)}" if accepted else "it accepts no --set"
             raise BadInput(f"{transition.trigger} has no input {key!r}; {valid}")
     typed = {}
@@ -62,4 +62,4 @@ def declared(definition: Definition, transition: TransitionDef, values: dict[str
         elif param.required:
             raise BadInput(f"{transition.trigger} needs {name}: add --set {name}=VALUE"
                            + (f" ({param.description})" if param.description else ""))
-    return typed
+    return {**typed, **({JOINT: values[JOINT]} if JOINT in values else {})}

@@ -63,7 +63,9 @@ def role_problem(transition: TransitionDef, ctx: GuardContext) -> str | None:
     if ctx.actor == SYSTEM_ACTOR:
         return None
     person = ctx.members.person(ctx.actor)
-    if person and person.country and ctx.participant and person.country != ctx.participant:
+    if person and person.country and ctx.participant and person.country != ctx.participant \
+            and not (transition.joint and transition.joint.lets(ctx.given, ctx.instance.params, person.country,
+                                                                person.roles, ctx.participant)):
         return (f"{person.id} is a focal point of {person.country} and cannot act on "
                 f"{ctx.participant}'s track")
     if not transition.roles:

@@ -14,13 +14,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rcmflow.context import SYSTEM_ACTOR, InstanceView
 from rcmflow.core import transition
+from rcmflow.core.deadlines import dates
 from rcmflow.core.outbox import Dispatcher
 from rcmflow.core.queries import Queries
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.transition import Contexts, FireResult, Move
 from rcmflow.core.unit_of_work import Outcome, UnitOfWork
 from rcmflow.errors import Blocked, DatabaseError, RcmflowError
-from rcmflow.model.definition import Reminder, TrackDef
+from rcmflow.model.definition import Deadline, Reminder, TrackDef
 from rcmflow.store.database import Database
 from rcmflow.store.models import Instance
 from rcmflow.store.records import load_instance, record_reminder, reminder_keys
@@ -86,12 +87,27 @@ def reminder_occurrence(reminder: Reminder, due: dt.date, today: dt.date,
     return None
 
 
-def nearer_of(reminder: Reminder, track_def: TrackDef) -> dt.timedelta | None:
-    """The next `before` reminder closer to the deadline than this one, if any."""
+def nearer_of(reminder: Reminder, deadline: Deadline) -> dt.timedelta | None:
+    """The next `before` reminder of the same deadline closer to it than this one, if any."""
     if reminder.before is None:
         return None
-    closer = [r.before for r in track_def.reminders if r.before is not None and r.before < reminder.before]
+    closer = [r.before for r in deadline.reminders if r.before is not None and r.before < reminder.before]
     return max(closer, default=None)
+
+
+def ledger_scope(instance_id: str, participant: str, track_def: TrackDef, deadline: Deadline) -> str:
+    """The start of the ledger keys of one track's reminders of one deadline. The first
+    deadline's keys name no deadline, as they did when a track had only one, so that an
+    upgraded home sends nothing twice; another's name it, so that two deadlines on the
+    same day (or an extension of one) never take each other's reminders."""
+    first = deadline.name == track_def.deadlines[0].name
+    return f"{instance_id}:{participant}:" + ("" if first else f"{deadline.name}:")
+
+
+def describe(reminder: Reminder, track_def: TrackDef, deadline: Deadline) -> str:
+    """The reminder in words, naming its deadline when the track has several."""
+    said = reminder.describe()
+    return f"{said}, {deadline.name}" if len(track_def.deadlines) > 1 else said
 
 
 def _first_working(day: dt.date, working: Callable[[dt.date], bool]) -> dt.date:
@@ -126,11 +142,12 @@ class Timers:
             outcome = self._attempt(report, instance_id, lambda i=instance_id: self.fire_timeout(i, clock()))
             if outcome is not None:
                 report.fired.append(outcome.result)
-        for instance_id, participant, reminder, key in self.due_reminders(now):
-            outcome = self._attempt(report, instance_id, lambda i=instance_id, p=participant, r=reminder, k=key:
-                                    self.remind(i, p, r, k, clock()))
+        for instance_id, participant, deadline, reminder, key in self.due_reminders(now):
+            outcome = self._attempt(report, instance_id,
+                                    lambda i=instance_id, p=participant, d=deadline, r=reminder, k=key:
+                                    self.remind(i, p, d, r, k, clock()))
             if outcome is not None:
-                report.reminded.append((instance_id, participant, reminder.describe()))
+                report.reminded.append((instance_id, participant, outcome.result))
         done, failed = self.dispatcher.run_due(now)
         report.actions_done += done
         report.actions_failed += failed
@@ -190,9 +207,9 @@ class Timers:
         return self.uow.run(work, self.rt.actor, instance=instance_id, trigger=trigger, participant=participant)
 
     def due_reminders(self, now: dt.datetime, report: TickReport | None = None
-                      ) -> Iterator[tuple[str, str, Reminder, str]]:
-        """(instance, participant, reminder, key) for every reminder due and not yet sent,
-        each by the definition its instance runs on."""
+                      ) -> Iterator[tuple[str, str, str, Reminder, str]]:
+        """(instance, participant, deadline, reminder, key) for every reminder due and not
+        yet sent, before each deadline of the track, by the definition its instance runs on."""
         today, workdays = self.rt.today(now), self.rt.workdays
         open_ = [(v, t) for v, t in self.open_instances(report) if t.reminders]
         if not open_:
@@ -201,14 +218,16 @@ class Timers:
             sent = reminder_keys(session.connection(), [v.id for v, _ in open_])
         for view, track_def in open_:
             for participant, track in view.tracks.items():
-                if track.due is None or track.state in track_def.deadline_met:
-                    continue
                 working = partial(workdays.is_working, participant)
-                for index, reminder in enumerate(track_def.reminders):
-                    occurrence = reminder_occurrence(reminder, track.due, today, working, nearer_of(reminder, track_def))
-                    key = f"{view.id}:{participant}:{index}:{occurrence}"
-                    if occurrence and key not in sent:
-                        yield view.id, participant, reminder, key
+                for deadline, due in dates(track_def, view.params, view.data, participant, track.due):
+                    if due is None or track.state in deadline.met:
+                        continue
+                    scope = ledger_scope(view.id, participant, track_def, deadline)
+                    for index, reminder in enumerate(deadline.reminders):
+                        occurrence = reminder_occurrence(reminder, due, today, working, nearer_of(reminder, deadline))
+                        key = f"{scope}{index}:{occurrence}"
+                        if occurrence and key not in sent:
+                            yield view.id, participant, deadline.name, reminder, key
 
     def open_instances(self, report: TickReport | None) -> Iterator[tuple[InstanceView, TrackDef]]:
         """The open instances whose tracks may move now, with the track definition they
@@ -225,22 +244,29 @@ class Timers:
                     and (not track_def.active_in or view.state in track_def.active_in)):
                 yield view, track_def
 
-    def remind(self, instance_id: str, participant: str, reminder: Reminder, key: str,
+    def remind(self, instance_id: str, participant: str, name: str, reminder: Reminder, key: str,
                now: dt.datetime) -> Outcome:
         """One reminder, in one transaction: its key (so it is sent once), an event in the
-        history, and its actions in the outbox. It changes no state, so no version. When
-        it escalates, the event's data names the further people (`escalate`), whom the
-        notify action adds, and the escalation's own key makes that happen once."""
+        history, and its actions in the outbox. It changes no state, so no version. The
+        event's data names the deadline and its day, which the message tells. When it
+        escalates, the data names the further people (`escalate`), whom the notify action
+        adds, and the escalation's own key makes that happen once. The outcome's result
+        is the reminder in words."""
 
         def work(conn: Connection) -> Outcome:
             row = transition.load(conn, instance_id)
-            definition = self.rt.definition_of(row.workflow, row.definition_hash)
+            track_def = self.rt.definition_of(row.workflow, row.definition_hash).track
             track = row.track(participant)
-            if track is None or track.state in definition.track.deadline_met:
-                return Outcome(None)  # answered since we looked
-            escalation = self.escalation(conn, row.id, participant, reminder, track.due, now)
-            note = f"reminder: {reminder.describe()} ({track.due.isoformat()})"
-            data: dict[str, Any] = {"reminder": key}
+            found = [(d, day) for d, day in dates(track_def, row.params, row.data, participant, track.due)
+                     if d.name == name] if track is not None else []
+            if not found or track.state in found[0][0].met or found[0][1] is None:
+                return Outcome(None)  # answered, or the deadline gone, since we looked
+            (deadline, due), = found
+            scope = ledger_scope(row.id, participant, track_def, deadline)
+            escalation = self.escalation(conn, row.id, scope, reminder, due, now)
+            said = describe(reminder, track_def, deadline)
+            note = f"reminder: {said} ({due.isoformat()})"
+            data: dict[str, Any] = {"reminder": key, "deadline": deadline.name, "due": due.isoformat()}
             if escalation:
                 note += f", escalated to {', '.join(reminder.escalate.to)}"
                 data["escalate"] = list(reminder.escalate.to)
@@ -248,24 +274,25 @@ class Timers:
                                       dest=track.state, participant=participant, note=note, data=data)
             for sent in filter(None, (key, escalation)):
                 record_reminder(conn, sent, row.id, participant, event.seq, now)
-            view = transition.view_of(self.rt, row, definition, now)
+            view = transition.view_of(self.rt, row, self.rt.definition_of(row.workflow, row.definition_hash), now)
             outbox = transition.enqueue(conn, row, event, list(reminder.actions), view)
-            return Outcome(event, [event.seq], outbox, now)
+            return Outcome(said, [event.seq], outbox, now)
 
         return self.uow.run(work, self.rt.actor, instance=instance_id, trigger="remind", participant=participant)
 
-    def escalation(self, conn: Connection, instance_id: str, participant: str, reminder: Reminder,
-                   due: dt.date, now: dt.datetime) -> str | None:
+    def escalation(self, conn: Connection, instance_id: str, scope: str, reminder: Reminder, due: dt.date,
+                   now: dt.datetime) -> str | None:
         """The key of the escalation this reminder carries, or None: it has none, it is
-        not due yet, or it went out already (for this deadline)."""
+        not due yet, or it went out already (for this deadline and day). `scope` is the
+        start of the keys of this track's reminders of this deadline."""
         if reminder.escalate is None:
             return None
-        prefix, deadline = f"{instance_id}:{participant}:", f":{due.isoformat()}"
-        escalated = f"{prefix}escalate:{due.isoformat()}"
-        sent = [k for k in reminder_keys(conn, [instance_id]) if k.startswith(prefix)]
+        deadline, escalated = f":{due.isoformat()}", f"{scope}escalate:{due.isoformat()}"
+        sent = reminder_keys(conn, [instance_id])
         if escalated in sent:
             return None
-        reminders = sum(1 for k in sent if deadline in k and ":escalate:" not in k)
+        # this deadline's own reminders: right after the scope comes the reminder's number
+        reminders = sum(1 for k in sent if k.startswith(scope) and k[len(scope):][:1].isdigit() and deadline in k)
         overdue = dt.timedelta(days=(self.rt.today(now) - due).days)
         return escalated if reminder.escalate.due(reminders, overdue) else None
 

@@ -77,6 +77,29 @@ class StateDef:
     description: str = ""
 
 
+#: the value that marks a joint move (`fire --joint`): the members of the group
+JOINT = "joint"
+
+
+@dataclass(frozen=True)
+class Joint:
+    """A track transition that a group of participants may take together, in one command
+    (`fire INSTANCE TRIGGER --joint`): the members are the list param `members` (a
+    consultation's subgroup); a person with one of `roles` in any member country may
+    take it for all of them."""
+
+    members: str
+    roles: tuple[str, ...] = ()
+
+    def lets(self, given: dict[str, Any], params: dict[str, Any], country: str, roles: frozenset[str],
+             participant: str) -> bool:
+        """Whether a person of `country` with `roles` may move `participant`'s track: as part
+        of the group's joint input (`given` marks it), both being members, by this rule."""
+        members = given.get(JOINT)
+        return (isinstance(members, list) and members == params.get(self.members) and country in members
+                and participant in members and bool(roles & set(self.roles)))
+
+
 @dataclass(frozen=True)
 class TransitionDef:
     trigger: str
@@ -89,6 +112,8 @@ class TransitionDef:
     line: int = 0
     #: the values `fire --set` may give (None: any, as before transitions declared them)
     inputs: tuple[Param, ...] | None = None
+    #: whether, and by whom, a group may take it together (`fire --joint`)
+    joint: Joint | None = None
 
 
 @dataclass(frozen=True)
@@ -140,13 +165,51 @@ class Reminder:
 
 
 @dataclass(frozen=True)
+class Deadline:
+    """One day a track owes something by (amendments, finalised input): its `date`, the
+    track states that meet it, its own reminders, and what it is called in each language."""
+
+    name: str
+    date: Template
+    met: tuple[str, ...] = ()
+    reminders: tuple[Reminder, ...] = ()
+    title: dict[str, str] = field(default_factory=dict)
+
+    def title_in(self, language: str = "en") -> str:
+        return self.title.get(language) or self.title.get("en") or ""
+
+
+@dataclass(frozen=True)
 class TrackDef(MachineDef):
-    deadline: Template | None = None
-    #: track states in which the participant has done what the deadline asked
-    deadline_met: tuple[str, ...] = ()
+    #: the track's deadlines, in the order written; the first is each track's `due` day,
+    #: which the overdue marks and the silence timeout count from
+    deadlines: tuple[Deadline, ...] = ()
     #: instance states in which tracks may move; empty means any state
     active_in: tuple[str, ...] = ()
-    reminders: tuple[Reminder, ...] = ()
+
+    @property
+    def deadline(self) -> Template | None:
+        return self.deadlines[0].date if self.deadlines else None
+
+    @property
+    def deadline_met(self) -> tuple[str, ...]:
+        """The track states in which the participant has done what the (first) deadline asked."""
+        if self.deadlines:
+            return self.deadlines[0].met
+        return tuple(name for name, state in self.states.items() if state.final)
+
+    @property
+    def reminders(self) -> tuple[Reminder, ...]:
+        return tuple(r for d in self.deadlines for r in d.reminders)
+
+    def deadline_named(self, name: str | None) -> Deadline:
+        """A deadline by name (None: the first); the error lists the names there are."""
+        if not self.deadlines:
+            raise BadInput("this workflow's tracks have no deadline")
+        found = next((d for d in self.deadlines if d.name == name), None) if name else self.deadlines[0]
+        if found is None:
+            raise BadInput(f"no deadline {name!r}; deadlines: {', '.join(d.name for d in self.deadlines)}")
+        return found
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,11 @@ Deadline = either("a date, a reference like '{{ params.deadline }}', or {date: .
                   text=str, date=Any, mapping=DeadlineShape)
 
 
+class JointShape(Shape):
+    members: str = hint("a list param, e.g. subgroup", missing="joint: needs members: the list param, e.g. subgroup")
+    roles: list[str] = hint("a list of roles, e.g. [focal_point]", [])
+
+
 class TransitionShape(Shape):
     trigger: str = hint("a lower case name like close_collection",
                         missing="a transition needs a trigger: a lower case name like close_collection")
@@ -157,6 +162,8 @@ class TransitionShape(Shape):
     description: str = hint("text", "")
     #: what `fire --set` may give: absent, anything; given, only these
     inputs: dict[str, ParamShape] | None = hint("a mapping of name: {type: text, required: true}")
+    #: a group (the members of a list param) may take it together: fire --joint
+    joint: JointShape | None = hint("a mapping like {members: subgroup, roles: [focal_point]}")
 
 
 class EscalationShape(Shape):
@@ -188,11 +195,23 @@ class ReminderShape(Shape):
         return self
 
 
+class NamedDeadlineShape(Shape):
+    """One of a track's `deadlines:`, e.g. finalised: {date: "{{ params.meeting }}", ...}."""
+
+    date: Moment = hint("", missing="a deadline needs a date: a date or a reference like '{{ params.meeting }}'")
+    met: list[str] = hint("a list of track states", [])
+    title: Texts | None = None
+    reminders: list[ReminderShape] = hint("a list like [{before: 7d, actions: [...]}]", [])
+
+
 class TrackShape(Shape):
     initial: str = hint("a state of the track", missing="{where} has no initial state: add 'initial: <state>'")
     states: States = hint("a list of states", missing="{where} needs a list of states")
     transitions: list[TransitionShape] = hint("a list of transitions {trigger, source, dest}", [])
     deadline: Deadline | None = None
+    #: several named deadlines, each with its reminders (instead of deadline: and reminders:)
+    deadlines: dict[str, NamedDeadlineShape] | None = hint(
+        "a mapping of name: {date: ..., met: [states], reminders: [...]}")
     active_in: list[str] = hint("a list of workflow states", [])
     reminders: list[ReminderShape] = hint("a list like [{before: 7d, actions: [...]}]", [])
 

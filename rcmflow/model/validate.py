@@ -9,50 +9,18 @@ against members.yaml. Every problem becomes a `file:line: message`.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import Any
 
 from rcmflow.errors import BadInput
 from rcmflow.model.definition import (
-    Call, Definition, Escalation, MachineDef, Param, Reminder, StateDef, Timeout, TrackDef, TransitionDef,
+    Deadline, Definition, Escalation, Joint, MachineDef, Param, Reminder, StateDef, Timeout, TrackDef, TransitionDef,
 )
 from rcmflow.model.loader import Problems, line_of, prune
 from rcmflow.model.members import Members
-from rcmflow.model.refs import Template, nested_strings, reference_problems
+from rcmflow.model.reader import NAME, Names, Reader, read_calls, template
 from rcmflow.model.schema import WorkflowShape, shape_problems
 from rcmflow.model.values import PARAM_TYPES, parse_datetime, parse_duration, to_json_value, to_plain
-
-NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-
-
-class Checked(Protocol):
-    """A registered guard or action, as validation sees it (`rcmflow.plugins.Registered`)."""
-
-    plugin: str
-
-    def check(self, args: Any) -> str | None: ...
-
-
-class Names(Protocol):
-    """The plugin registry, as validation sees it (`rcmflow.plugins.Registry`)."""
-
-    guards: Mapping[str, Checked]
-    actions: Mapping[str, Checked]
-
-
-@dataclass
-class Reader:
-    """What every section reader needs: where problems go, what is registered and known."""
-
-    problems: Problems
-    registry: Names
-    members: Members
-    params: dict[str, Param] = field(default_factory=dict)
-
-    def add(self, node: Any, message: str, key: Any = None) -> None:
-        self.problems.add(node, message, key)
 
 
 def read_definition(data: Any, problems: Problems, registry: Names, members: Members) -> Definition | None:
@@ -71,6 +39,9 @@ def read_definition(data: Any, problems: Problems, registry: Names, members: Mem
     title = data.get("title") or name
     read_params(reader, data.get("params") or {})
     instance = MachineDef(*read_machine(reader, data, "the workflow"))
+    for spec in data.get("transitions") or []:
+        if spec.get("joint") is not None:
+            reader.add(spec, "joint: is for track transitions: it moves the tracks of a group's members", "joint")
     track = read_track(reader, data, instance) if data.get("track") is not None else None
     participants = read_participants(reader, data, track is not None)
     id_template = template(reader, data, "id", data["id"]) if data.get("id") is not None else None
@@ -80,46 +51,6 @@ def read_definition(data: Any, problems: Problems, registry: Names, members: Mem
         description=data.get("description", ""), params=reader.params, instance=instance, track=track,
         participants=participants, id_template=id_template, source=to_plain(data),
     )
-
-
-# --- references and calls -------------------------------------------------------------
-
-
-def template(reader: Reader, node: Any, key: Any, value: Any) -> Template:
-    text = str(value)
-    for message in reference_problems(text, reader.params):
-        reader.add(node, message, key)
-    return Template(text)
-
-
-def read_calls(reader: Reader, node: dict, key: str, kind: str) -> tuple[Call, ...]:
-    """The guards or actions listed under `key`, each known to the registry and checked by its plugin."""
-    items = node.get(key) or []
-    known = reader.registry.guards if kind == "guard" else reader.registry.actions
-    calls = []
-    for index, item in enumerate(items):
-        name, args = (item, None) if isinstance(item, str) else next(iter(item.items()))
-        if name not in known:
-            valid = ", ".join(sorted(known)) or "none"
-            reader.add(items, f"unknown {kind} {name!r}; registered {kind}s: {valid}", index)
-            continue
-        args = to_plain(args)
-        message = _plugin_check(known[name], args)
-        if message:
-            reader.add(items, f"{kind} {name}: {message}", index)
-        for text in nested_strings(args):
-            if "{{" in text:
-                template(reader, items, index, text)
-        calls.append(Call(name, args, line_of(items, index)))
-    return tuple(calls)
-
-
-def _plugin_check(registered: Checked, args: Any) -> str | None:
-    """The plugin's own check of the arguments; a check that fails is a problem, not a crash."""
-    try:
-        return registered.check(args)
-    except Exception as exc:  # noqa: BLE001 - any plugin bug becomes one line naming the plugin
-        return f"the check of plugin {registered.plugin} failed on these arguments: {type(exc).__name__}: {exc}"
 
 
 # --- params -------------------------------------------------------------------------------
@@ -271,8 +202,25 @@ def read_transitions(reader: Reader, raw: list, states: dict[str, StateDef]
             description=spec.get("description", ""),
             line=line_of(spec),
             inputs=read_inputs(reader, spec),
+            joint=read_joint(reader, spec),
         ))
     return transitions, seen
+
+
+def read_joint(reader: Reader, spec: dict) -> Joint | None:
+    """Who may take a track transition for a whole group: the members are a list param."""
+    node = spec.get("joint")
+    if node is None:
+        return None
+    param = reader.params.get(node["members"])
+    if param is None or param.type != "list":
+        lists = ", ".join(n for n, p in reader.params.items() if p.type == "list") or "none"
+        reader.add(node, f"joint members: {node['members']!r} is not a list param; list params: {lists}", "members")
+    known = reader.members.known_roles()
+    for role in node.get("roles") or ():
+        if role not in known:
+            reader.add(node, f"joint: unknown role {role!r}; roles: {', '.join(sorted(known))}", "roles")
+    return Joint(node["members"], tuple(node.get("roles") or ()))
 
 
 def read_inputs(reader: Reader, spec: dict) -> tuple[Param, ...] | None:
@@ -314,27 +262,62 @@ def _unreachable(initial: str, states: dict, transitions: list[TransitionDef]) -
 def read_track(reader: Reader, data: dict, instance: MachineDef) -> TrackDef:
     node = data["track"]
     t_initial, t_states, t_transitions = read_machine(reader, node, "the track")
-    deadline, met = None, ()
-    spec = node.get("deadline")
-    if isinstance(spec, dict):
-        met = tuple(spec.get("met") or ())
-        for s in met:
-            if s not in t_states:
-                reader.add(spec, f"deadline met in unknown track state {s!r}", "met")
-        spec = spec.get("date")
-    if spec is not None:
-        deadline = template(reader, node, "deadline", to_json_value(spec))
-    if not met:
-        met = tuple(s for s, d in t_states.items() if d.final)
     active_in = tuple(node.get("active_in") or ())
     for s in active_in:
         if s not in instance.states:
             reader.add(node, f"active_in names unknown workflow state {s!r}", "active_in")
-    reminders = read_reminders(reader, node, deadline is not None)
     if data.get("participants") is None:
         reader.add(data, "a workflow with a track needs participants (a group of members.yaml or a list of codes)",
                    "track")
-    return TrackDef(t_initial, t_states, t_transitions, deadline, met, active_in, reminders)
+    return TrackDef(t_initial, t_states, t_transitions, read_deadlines(reader, node, t_states), active_in)
+
+
+#: the one-deadline form (`deadline:` and `reminders:`) is the deadline of this name
+SINGLE = "deadline"
+
+
+def read_deadlines(reader: Reader, node: dict, states: dict) -> tuple[Deadline, ...]:
+    """The track's deadlines: several named ones under `deadlines:`, or the one-deadline
+    form, `deadline:` with the track's `reminders:`."""
+    finals = tuple(s for s, d in states.items() if d.final)
+    named = node.get("deadlines")
+    if named is not None:
+        for key in ("deadline", "reminders"):
+            if node.get(key) is not None:
+                reader.add(node, f"{key}: goes inside each of deadlines: (a track has one or the other)", key)
+        if not named:
+            reader.add(node, "deadlines is empty: name at least one, e.g. deadlines: {input: {date: ...}}",
+                       "deadlines")
+        found = []
+        for name, spec in named.items():
+            if not isinstance(name, str) or not NAME.match(name) or name == "escalate":
+                reader.add(named, f"deadline name {name!r}: use a lower case name like finalised", name)
+                continue
+            met = _met(reader, spec, states) or finals
+            found.append(Deadline(name, template(reader, spec, "date", to_json_value(spec["date"])), met,
+                                  read_reminders(reader, spec, True), _texts(spec.get("title"))))
+        return tuple(found)
+    spec, met = node.get("deadline"), ()
+    if isinstance(spec, dict):
+        met = _met(reader, spec, states)
+        spec = spec.get("date")
+    reminders = read_reminders(reader, node, spec is not None)
+    if spec is None:
+        return ()
+    return (Deadline(SINGLE, template(reader, node, "deadline", to_json_value(spec)), met or finals, reminders),)
+
+
+def _texts(value: Any) -> dict[str, str]:
+    """A text written once or per language, as {language: text}."""
+    return {} if value is None else {"en": value} if isinstance(value, str) else dict(value)
+
+
+def _met(reader: Reader, spec: dict, states: dict) -> tuple[str, ...]:
+    met = tuple(spec.get("met") or ())
+    for s in met:
+        if s not in states:
+            reader.add(spec, f"deadline met in unknown track state {s!r}; track states: {', '.join(states)}", "met")
+    return met
 
 
 def read_reminders(reader: Reader, node: dict, has_deadline: bool) -> tuple[Reminder, ...]:

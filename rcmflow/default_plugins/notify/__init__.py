@@ -21,7 +21,10 @@ sees, for each recipient:
 - ``instance`` (id, workflow, state, params, data) and ``definition`` (name, title);
 - ``recipient`` (name, email, language) and ``country``, the name of the
   recipient's country; ``track`` (participant, state, due, overdue), that country's
-  track, with its due date as ``deadline`` (both None for someone without one);
+  track, with its due date as ``deadline`` (both None for someone without one); for
+  a reminder or an extension of one of a track's named deadlines, ``deadline`` is that
+  deadline's day, ``deadline_name`` and ``deadline_title`` say which, and ``overdue``
+  whether its day has passed;
 - ``event`` (trigger, participant, actor, note): what queued the notification;
 - ``documents``: the files built for the instance (``out/<instance-id>/…``);
 - ``theme_title``, when the workflow has a ``theme`` param: its label;

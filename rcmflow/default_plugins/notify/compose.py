@@ -182,6 +182,7 @@ def template_scope(ctx: "ActionContext", recipient: Recipient, documents: list[s
     view, definition = ctx.instance, ctx.definition
     track = view.tracks.get(recipient.country) if recipient.country else None
     country = ctx.members.countries.get(recipient.country) if recipient.country else None
+    deadline, due = _deadline_of(ctx, track)
 
     def scope(language: str) -> dict[str, Any]:
         names: dict[str, Any] = {
@@ -190,10 +191,15 @@ def template_scope(ctx: "ActionContext", recipient: Recipient, documents: list[s
             "definition": {"name": definition.name, "title": definition.title_in(language)},
             "track": ({"participant": track.participant, "state": track.state, "due": track.due,
                        "overdue": track.overdue} if track else None),
-            "deadline": track.due if track else None,
+            # the day the message is about: the reminded or moved deadline's, else the track's
+            "deadline": due,
+            # which of the track's deadlines (its name, and its title in this language)
+            "deadline_name": deadline.name if deadline else None,
+            "deadline_title": (deadline.title_in(language) or None) if deadline else None,
             # what tells the 7-day reminder from the 1-day one: counted from the step that
             # queued the message, not from when the outbox got to send it
-            "days_left": (track.due - ctx.event.at.date()).days if track and track.due else None,
+            "days_left": (due - ctx.event.at.date()).days if due else None,
+            "overdue": bool(due and ctx.event.at.date() > due),
             "recipient": {"name": recipient.name, "email": recipient.email, "language": recipient.language},
             "country": country.name(language) if country else None,
             "event": {"trigger": ctx.event.trigger, "participant": ctx.event.participant,
@@ -202,7 +208,7 @@ def template_scope(ctx: "ActionContext", recipient: Recipient, documents: list[s
             # the date of the meeting a message invites to (notify's invitation: PARAM)
             "meeting": view.params.get(meeting) if meeting else None,
             # what the track's deadline is for, in the words of its param ("Last day for amendments…")
-            "due_what": _deadline_description(definition),
+            "due_what": (deadline.title_in(language) if deadline else "") or _deadline_description(definition, deadline),
             # the announced documents: attached (file names), or too big and linked (name, address)
             "attached": [part.filename for part in travelling.parts] if travelling else [],
             "links": [list(link) for link in travelling.links] if travelling else [],
@@ -222,8 +228,21 @@ def template_scope(ctx: "ActionContext", recipient: Recipient, documents: list[s
     return scope
 
 
-def _deadline_description(definition) -> str | None:
-    template = definition.track.deadline if definition.track else None
+def _deadline_of(ctx: "ActionContext", track) -> tuple[Any, dt.date | None]:
+    """The deadline a message is about and its day: the one a reminder or an extension
+    names in its event (`deadline`, with `due` or `to`), else the track's first."""
+    track_def, data = ctx.definition.track, ctx.event.data or {}
+    if track_def is None or not track_def.deadlines:
+        return None, track.due if track else None
+    named = next((d for d in track_def.deadlines if d.name == data.get("deadline")), None)
+    day = data.get("due") or data.get("to")
+    if named is not None and day:
+        return named, dt.date.fromisoformat(day)
+    return track_def.deadlines[0], track.due if track else None
+
+
+def _deadline_description(definition, deadline=None) -> str | None:
+    template = deadline.date if deadline else definition.track.deadline if definition.track else None
     found = re.fullmatch(r"\{\{\s*params\.(\w+)\s*\}\}", template.text.strip()) if template else None
     param = definition.params.get(found.group(1)) if found else None
     return param.description if param is not None and param.description else None
