@@ -23,7 +23,7 @@ from rcmflow.errors import Blocked, DatabaseError, RcmflowError
 from rcmflow.model.definition import Reminder, TrackDef
 from rcmflow.store.database import Database
 from rcmflow.store.models import Instance
-from rcmflow.store.records import load_instance, record_reminder, reminder_keys
+from rcmflow.store.records import load_instance, record_reminder, reminder_keys, workflow_reminder_keys
 
 
 @dataclass
@@ -198,7 +198,7 @@ class Timers:
         if not open_:
             return
         with self.db.reading() as session, session.begin():
-            sent = reminder_keys(session.connection(), [v.id for v, _ in open_])
+            sent = workflow_reminder_keys(session.connection(), [v.workflow for v, _ in open_])
         for view, track_def in open_:
             for participant, track in view.tracks.items():
                 if track.due is None or track.state in track_def.deadline_met:
@@ -262,7 +262,7 @@ class Timers:
             return None
         prefix, deadline = f"{instance_id}:{participant}:", f":{due.isoformat()}"
         escalated = f"{prefix}escalate:{due.isoformat()}"
-        sent = [k for k in reminder_keys(conn, [instance_id]) if k.startswith(prefix)]
+        sent = [k for k in reminder_keys(conn, instance_id) if k.startswith(prefix)]
         if escalated in sent:
             return None
         reminders = sum(1 for k in sent if deadline in k and ":escalate:" not in k)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from rcmflow.store.chain import chained
 from rcmflow.store.models import (
-    ATTACHMENTS, DEFINITIONS, EVENTS, INSTANCES, OUTBOX, REMINDERS, TRACKS, Attachment, Event, ReminderSent,
+    ATTACHMENTS, DEFINITIONS, EVENTS, INSTANCES, OUTBOX, REMINDERS, TRACKS, Attachment, Event,
 )
 
 # A transition reads one instance with its tracks and writes it back with one event.
@@ -112,12 +112,23 @@ def load_instance(conn: Connection, instance_id: str, for_update: bool = False) 
     return InstanceRecord(*row, tracks=[TrackRecord(*t) for t in tracks])  # columns in field order
 
 
+_INSERT_INSTANCE = insert(INSTANCES).values({f: bindparam(f) for f in _INSTANCE_FIELDS})
+_INSERT_TRACK = insert(TRACKS).values({f: bindparam(f) for f in ("instance_id", *_TRACK_FIELDS) if f != "id"})
+
+
 def insert_instance(conn: Connection, record: InstanceRecord) -> None:
-    conn.execute(insert(INSTANCES), {f: getattr(record, f) for f in _INSTANCE_FIELDS})
-    if record.tracks:
-        conn.execute(insert(TRACKS), [
-            {"instance_id": record.id, **{f: getattr(t, f) for f in _TRACK_FIELDS if f != "id"}}
-            for t in record.tracks])
+    insert_instances(conn, [record])
+
+
+def insert_instances(conn: Connection, records: list[InstanceRecord]) -> None:
+    """New instances and their tracks, each table in one batch (executemany)."""
+    if not records:
+        return
+    conn.execute(_INSERT_INSTANCE, [{f: getattr(r, f) for f in _INSTANCE_FIELDS} for r in records])
+    tracks = [{"instance_id": r.id, **{f: getattr(t, f) for f in _TRACK_FIELDS if f != "id"}}
+              for r in records for t in r.tracks]
+    if tracks:
+        conn.execute(_INSERT_TRACK, tracks)
 
 
 def save_instance(conn: Connection, record: InstanceRecord, track: TrackRecord | None = None) -> None:
@@ -155,8 +166,20 @@ def record_reminder(conn: Connection, key: str, instance_id: str, participant: s
                  .values(reminded_at=now))
 
 
-def reminder_keys(conn: Connection, instance_ids: list[str]) -> set[str]:
-    rows = conn.execute(select(ReminderSent.key).where(ReminderSent.instance_id.in_(instance_ids)))
+_REMINDER_KEYS = select(REMINDERS.c.key).where(REMINDERS.c.instance_id == bindparam("instance_id"))
+
+
+def reminder_keys(conn: Connection, instance_id: str) -> set[str]:
+    """The keys of the reminders sent on one instance."""
+    return set(conn.scalars(_REMINDER_KEYS, {"instance_id": instance_id}))
+
+
+def workflow_reminder_keys(conn: Connection, workflows: list[str]) -> set[str]:
+    """The keys of the reminders sent on every instance of `workflows`: a join by
+    workflow, not one parameter per instance (SQLite allows 32,766 in a statement, and
+    a tick may look at more open instances than that)."""
+    rows = conn.execute(select(REMINDERS.c.key).join(INSTANCES, INSTANCES.c.id == REMINDERS.c.instance_id)
+                        .where(INSTANCES.c.workflow.in_(sorted(set(workflows)))))
     return {key for (key,) in rows}
 
 
