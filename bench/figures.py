@@ -283,7 +283,6 @@ def populate(path: Path, n: int) -> None:
     stamp = stored(now)
     states = ["requested", "drafting", "submitted", "returned", "accepted", "declined"]
     conn.execute("BEGIN")
-    prev = (conn.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone() or (GENESIS,))[0]
     for lo in range(0, n, 5000):
         chunk = range(lo, min(lo + 5000, n))
         ids = [f"theme-bench-{k:06d}" for k in chunk]
@@ -299,9 +298,8 @@ def populate(path: Path, n: int) -> None:
         for i, p in zip(ids, params):
             values = {"at": now, "actor": ACTOR, "instance_id": i, "participant": None, "trigger": "start",
                       "source": None, "dest": "collecting_input", "note": None, "data": {"params": p}}
-            digest = event_hash(prev, values)
-            events.append((stamp, ACTOR, i, "start", "collecting_input", json.dumps({"params": p}), prev, digest))
-            prev = digest
+            digest = event_hash(GENESIS, values)  # each instance's chain starts with its start event
+            events.append((stamp, ACTOR, i, "start", "collecting_input", json.dumps({"params": p}), GENESIS, digest))
         conn.executemany("INSERT INTO events (at, actor, instance_id, trigger, dest, data, prev_hash, hash) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", events)
     conn.execute("COMMIT")

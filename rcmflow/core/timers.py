@@ -233,24 +233,25 @@ class Timers:
         notify action adds, and the escalation's own key makes that happen once."""
 
         def work(conn: Connection) -> Outcome:
-            row = transition.load(conn, instance_id)
+            row = transition.load(conn, instance_id, for_update=True)
             definition = self.rt.definition_of(row.workflow, row.definition_hash)
             track = row.track(participant)
             if track is None or track.state in definition.track.deadline_met:
                 return Outcome(None)  # answered since we looked
+            at = max(now, self.rt.now())  # the row is ours now: after what was recorded before us
             escalation = self.escalation(conn, row.id, participant, reminder, track.due, now)
             note = f"reminder: {reminder.describe()} ({track.due.isoformat()})"
             data: dict[str, Any] = {"reminder": key}
             if escalation:
                 note += f", escalated to {', '.join(reminder.escalate.to)}"
                 data["escalate"] = list(reminder.escalate.to)
-            event = transition.record(conn, row, now, SYSTEM_ACTOR, trigger="remind", source=track.state,
+            event = transition.record(conn, row, at, SYSTEM_ACTOR, trigger="remind", source=track.state,
                                       dest=track.state, participant=participant, note=note, data=data)
             for sent in filter(None, (key, escalation)):
-                record_reminder(conn, sent, row.id, participant, event.seq, now)
-            view = transition.view_of(self.rt, row, definition, now)
+                record_reminder(conn, sent, row.id, participant, event.seq, at)
+            view = transition.view_of(self.rt, row, definition, at)
             outbox = transition.enqueue(conn, row, event, list(reminder.actions), view)
-            return Outcome(event, [event.seq], outbox, now)
+            return Outcome(event, [event.seq], outbox, at)
 
         return self.uow.run(work, self.rt.actor, instance=instance_id, trigger="remind", participant=participant)
 

@@ -29,8 +29,8 @@ from rcmflow.model.refs import render_value
 from rcmflow.model.values import parse_date, parse_datetime, to_json_value
 from rcmflow.store.models import Instance
 from rcmflow.store.records import (
-    InstanceRecord, TrackRecord, insert_attachment, insert_event, insert_instance, insert_outbox, load_instance,
-    last_event_at, save_instance, store_definition,
+    InstanceRecord, TrackRecord, insert_attachment, insert_event, insert_instance, insert_outbox, last_event,
+    load_instance, save_instance, store_definition,
 )
 
 
@@ -331,11 +331,11 @@ def timeout_at(rt: Runtime, state: StateDef, entered: dt.datetime, scope: dict) 
 def record(conn: Connection, row: InstanceRecord, now: dt.datetime, actor: str, **fields: Any) -> EventView:
     """Write one history event and return it; never one dated before the instance's last
     (a `--now` in the past would put the history out of time order)."""
-    last = last_event_at(conn, row.id)
+    prev, last = last_event(conn, row)
     if last is not None and now < last:
         raise BadInput(f"{row.id}: its last event is at {last.isoformat(timespec='minutes')}; an event at "
                        f"{now.isoformat(timespec='minutes')} would come before it: give a later --now")
-    seq = insert_event(conn, at=now, actor=actor, instance_id=row.id, **fields)
+    seq = insert_event(conn, prev, at=now, actor=actor, instance_id=row.id, **fields)
     return EventView(seq=seq, at=now, actor=actor, instance_id=row.id, **fields)
 
 

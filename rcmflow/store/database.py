@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rcmflow.errors import DatabaseError
 
 #: The Alembic revision this code expects; `rcmflow init` upgrades a database to it.
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 #: PostgreSQL advisory lock key that makes migrations one at a time ('rcmm')
 MIGRATION_LOCK = 0x72636D6D
 

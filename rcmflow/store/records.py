@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from rcmflow.store.chain import chained
+from rcmflow.store.chain import chained, instance_head
 from rcmflow.store.models import (
     ATTACHMENTS, DEFINITIONS, EVENTS, INSTANCES, OUTBOX, REMINDERS, TRACKS, Attachment, Event,
 )
@@ -66,6 +66,8 @@ class InstanceRecord:
 
     def __post_init__(self) -> None:
         self.loaded_data = self.data  # see TrackRecord.data
+        #: whether this transaction holds the instance's row (PostgreSQL): read for update, or inserted
+        self.locked = False
 
     def track(self, participant: str) -> TrackRecord | None:
         return next((t for t in self.tracks if t.participant == participant), None)
@@ -109,7 +111,9 @@ def load_instance(conn: Connection, instance_id: str, for_update: bool = False) 
     if row is None:
         return None
     tracks = conn.execute(_SELECT_TRACKS, {"instance_id": instance_id})
-    return InstanceRecord(*row, tracks=[TrackRecord(*t) for t in tracks])  # columns in field order
+    record = InstanceRecord(*row, tracks=[TrackRecord(*t) for t in tracks])  # columns in field order
+    record.locked = lock
+    return record
 
 
 _INSERT_INSTANCE = insert(INSTANCES).values({f: bindparam(f) for f in _INSTANCE_FIELDS})
@@ -124,6 +128,8 @@ def insert_instances(conn: Connection, records: list[InstanceRecord]) -> None:
     """New instances and their tracks, each table in one batch (executemany)."""
     if not records:
         return
+    for record in records:
+        record.locked = True  # nobody sees the row before we commit; a second insert of its id waits for us
     conn.execute(_INSERT_INSTANCE, [{f: getattr(r, f) for f in _INSTANCE_FIELDS} for r in records])
     tracks = [{"instance_id": r.id, **{f: getattr(t, f) for f in _TRACK_FIELDS if f != "id"}}
               for r in records for t in r.tracks]
@@ -150,9 +156,18 @@ def save_instance(conn: Connection, record: InstanceRecord, track: TrackRecord |
             **({"data": track.data} if data_changed else {})})
 
 
-def insert_event(conn: Connection, **values: Any) -> int:
-    """Append one event to the history, linked to the chain's head; returns its seq."""
-    return conn.execute(_INSERT_EVENT, chained(conn, values)).inserted_primary_key[0]
+def last_event(conn: Connection, record: InstanceRecord) -> tuple[str, dt.datetime | None]:
+    """The hash and time of the instance's last event, with its chain held for this
+    transaction until it commits (see `chain.instance_head`)."""
+    found = instance_head(conn, record.id, record.locked)
+    record.locked = conn.dialect.name == "postgresql" or record.locked
+    return found
+
+
+def insert_event(conn: Connection, prev: str, **values: Any) -> int:
+    """Append one event to its instance's chain, after the event whose hash is `prev`
+    (`last_event`); returns its seq."""
+    return conn.execute(_INSERT_EVENT, chained(prev, values)).inserted_primary_key[0]
 
 
 # --- reminders, attachments, the outbox ---------------------------------------------
@@ -245,15 +260,6 @@ def save_migrated(conn: Connection, record: InstanceRecord) -> None:
     for track in record.tracks:
         conn.execute(update(TRACKS).where(TRACKS.c.id == track.id).values(state=track.state,
                                                                           updated_at=track.updated_at))
-
-
-_LAST_EVENT_AT = (select(EVENTS.c.at).where(EVENTS.c.instance_id == bindparam("instance_id"))
-                  .order_by(EVENTS.c.seq.desc()).limit(1))
-
-
-def last_event_at(conn: Connection, instance_id: str) -> dt.datetime | None:
-    """When the instance's last event happened (the index on (instance_id, seq) finds it)."""
-    return conn.execute(_LAST_EVENT_AT, {"instance_id": instance_id}).scalar()
 
 
 def save_dues(conn: Connection, record: InstanceRecord, tracks: list[TrackRecord]) -> None:
