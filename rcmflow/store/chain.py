@@ -114,16 +114,18 @@ _LAST = (select(EVENTS.c.hash, EVENTS.c.at).where(EVENTS.c.instance_id == bindpa
          .order_by(EVENTS.c.seq.desc()).limit(1))
 
 
-def instance_head(conn: Connection, instance_id: str, locked: bool) -> tuple[str, dt.datetime | None]:
+def instance_head(conn: Connection, instance_id: str, locked: bool, fresh: bool = False
+                  ) -> tuple[str, dt.datetime | None]:
     """The hash and the time of the instance's last event (GENESIS and None before its
-    first), to append the next one to. The instance's writers must come one at a time:
-    SQLite's BEGIN IMMEDIATE holds the database; on PostgreSQL the instance's row is
-    locked (`locked`: the caller holds it already), and the chain's lock is held shared."""
+    first; `fresh`: the instance was inserted by this transaction), to append the next
+    one to. The instance's writers must come one at a time: SQLite's BEGIN IMMEDIATE
+    holds the database; on PostgreSQL the instance's row is locked (`locked`: the
+    caller holds it already), and the chain's lock is held shared."""
     if conn.dialect.name == "postgresql":
         if not locked:
             conn.execute(_LOCK_INSTANCE, {"instance_id": instance_id})
         conn.execute(_SHARE_CHAIN, {"key": CHAIN_LOCK})
-    row = conn.execute(_LAST, {"instance_id": instance_id}).first()
+    row = None if fresh else conn.execute(_LAST, {"instance_id": instance_id}).first()
     return (GENESIS, None) if row is None else (row.hash, row.at)
 
 
@@ -132,16 +134,13 @@ def chained(prev: str, values: dict[str, Any]) -> dict[str, Any]:
     return {**values, "prev_hash": prev, "hash": event_hash(prev, values)}
 
 
-_ROWS = (select(EVENTS.c.seq, *(EVENTS.c[name] for name in HASHED), EVENTS.c.prev_hash, EVENTS.c.hash)
-         .where(EVENTS.c.seq > bindparam("after")).order_by(EVENTS.c.seq).limit(bindparam("batch")))
+_ROWS = select(EVENTS.c.seq, *(EVENTS.c[name] for name in HASHED), EVENTS.c.prev_hash, EVENTS.c.hash) \
+    .order_by(EVENTS.c.seq)
 
 
 def chain_rows(conn: Connection, batch: int = 5000) -> Iterator[Any]:
-    """Every event with what its hash covers, in seq order (every chain at once), read in batches."""
-    after = -(2 ** 62)
-    while True:
-        rows = conn.execute(_ROWS, {"after": after, "batch": batch}).all()
-        yield from rows
-        if len(rows) < batch:
-            return
-        after = rows[-1].seq
+    """Every event with what its hash covers, in seq order (every chain at once), read
+    in batches by one statement: one snapshot, in which no chain misses a link that a
+    writer committed while it was read (writers of different instances commit in any
+    order of seq)."""
+    yield from conn.execution_options(yield_per=batch).execute(_ROWS)

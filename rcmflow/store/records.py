@@ -68,6 +68,8 @@ class InstanceRecord:
         self.loaded_data = self.data  # see TrackRecord.data
         #: whether this transaction holds the instance's row (PostgreSQL): read for update, or inserted
         self.locked = False
+        #: inserted by this transaction: it has no event yet
+        self.fresh = False
 
     def track(self, participant: str) -> TrackRecord | None:
         return next((t for t in self.tracks if t.participant == participant), None)
@@ -101,6 +103,16 @@ _UPDATE_TRACK = (_update(TRACKS, _TRACK_WHERE, ("state", "updated_at")),
                  _update(TRACKS, _TRACK_WHERE, ("state", "updated_at", "data")))
 _EVENT_COLUMNS = ("at", "actor", "instance_id", "participant", "trigger", "source", "dest", "note", "data")
 _INSERT_EVENT = insert(EVENTS).values({c: bindparam(c) for c in _EVENT_COLUMNS + ("prev_hash", "hash")})
+_INSERT_EVENTS = _INSERT_EVENT.returning(EVENTS.c.seq, sort_by_parameter_order=True)
+
+
+_PEEK = select(INSTANCES.c.workflow, INSTANCES.c.state).where(INSTANCES.c.id == bindparam("instance_id"))
+
+
+def peek_instance(conn: Connection, instance_id: str) -> tuple[str, str] | None:
+    """(workflow, state) of the instance, or None: whether it exists, without its tracks."""
+    row = conn.execute(_PEEK, {"instance_id": instance_id}).first()
+    return None if row is None else (row.workflow, row.state)
 
 
 def load_instance(conn: Connection, instance_id: str, for_update: bool = False) -> InstanceRecord | None:
@@ -129,7 +141,7 @@ def insert_instances(conn: Connection, records: list[InstanceRecord]) -> None:
     if not records:
         return
     for record in records:
-        record.locked = True  # nobody sees the row before we commit; a second insert of its id waits for us
+        record.locked = record.fresh = True  # nobody sees it before we commit; a second insert of its id waits
     conn.execute(_INSERT_INSTANCE, [{f: getattr(r, f) for f in _INSTANCE_FIELDS} for r in records])
     tracks = [{"instance_id": r.id, **{f: getattr(t, f) for f in _TRACK_FIELDS if f != "id"}}
               for r in records for t in r.tracks]
@@ -137,8 +149,8 @@ def insert_instances(conn: Connection, records: list[InstanceRecord]) -> None:
         conn.execute(_INSERT_TRACK, tracks)
 
 
-def save_instance(conn: Connection, record: InstanceRecord, track: TrackRecord | None = None) -> None:
-    """Write the instance back, and the one track that moved. The UPDATE holds only if
+def save_instance(conn: Connection, record: InstanceRecord, *tracks: TrackRecord) -> None:
+    """Write the instance back, and the tracks that moved. The UPDATE holds only if
     nobody changed the instance since we read it; otherwise `LostRace`."""
     data_changed = record.data is not record.loaded_data
     written = conn.execute(_UPDATE_INSTANCE[data_changed], {
@@ -149,25 +161,32 @@ def save_instance(conn: Connection, record: InstanceRecord, track: TrackRecord |
     if written != 1:
         raise LostRace(record.id)
     record.version += 1
-    if track is not None:
-        data_changed = track.data is not track.loaded_data
-        conn.execute(_UPDATE_TRACK[data_changed], {
-            "b_id": track.id, "state": track.state, "updated_at": track.updated_at,
-            **({"data": track.data} if data_changed else {})})
+    for with_data in (False, True):  # one batch each: the tracks whose data changed, and the others
+        rows = [{"b_id": t.id, "state": t.state, "updated_at": t.updated_at, **({"data": t.data} if with_data else {})}
+                for t in tracks if (t.data is not t.loaded_data) == with_data]
+        if rows:
+            conn.execute(_UPDATE_TRACK[with_data], rows)
 
 
 def last_event(conn: Connection, record: InstanceRecord) -> tuple[str, dt.datetime | None]:
     """The hash and time of the instance's last event, with its chain held for this
     transaction until it commits (see `chain.instance_head`)."""
-    found = instance_head(conn, record.id, record.locked)
+    found = instance_head(conn, record.id, record.locked, record.fresh)
     record.locked = conn.dialect.name == "postgresql" or record.locked
+    record.fresh = False
     return found
 
 
-def insert_event(conn: Connection, prev: str, **values: Any) -> int:
-    """Append one event to its instance's chain, after the event whose hash is `prev`
-    (`last_event`); returns its seq."""
-    return conn.execute(_INSERT_EVENT, chained(prev, values)).inserted_primary_key[0]
+def insert_events(conn: Connection, prev: str, rows: list[dict[str, Any]]) -> list[int]:
+    """Append events to their instance's chain, the first after the event whose hash is
+    `prev` (`last_event`), in one statement; their seqs, in order."""
+    chain = []
+    for values in rows:
+        chain.append(chained(prev, values))
+        prev = chain[-1]["hash"]
+    if len(chain) == 1:
+        return [conn.execute(_INSERT_EVENT, chain[0]).inserted_primary_key[0]]
+    return list(conn.execute(_INSERT_EVENTS, chain).scalars())
 
 
 # --- reminders, attachments, the outbox ---------------------------------------------

@@ -1,4 +1,4 @@
-"""instance chains: the history is one hash chain per instance
+"""instance chains: the history is one hash chain per instance; an index for the counts
 
 Revision ID: 0010
 Revises: 0009
@@ -11,6 +11,9 @@ chains together. The encoding of an event is unchanged (version 1); only the lin
 recomputed, instance by instance in seq order. The old chain is checked first: a
 history that no longer verifies is not relinked (that would hide what broke it), and
 the migration stops with the first event that does not hold.
+
+It also adds ix_tracks_states (instance_id, state): the matrix's counts, tracks per
+instance and state, are read from that index alone.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -36,9 +39,11 @@ _COLUMNS = (events.c.seq, *(events.c[name] for name in HASHED), events.c.prev_ha
 def upgrade() -> None:
     _check(sa.select(*_COLUMNS).order_by(events.c.seq), lambda row: None)
     _relink(sa.select(*_COLUMNS).order_by(events.c.instance_id, events.c.seq), lambda row: row.instance_id)
+    op.create_index('ix_tracks_states', 'tracks', ['instance_id', 'state'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_tracks_states', table_name='tracks')
     _check(sa.select(*_COLUMNS).order_by(events.c.instance_id, events.c.seq), lambda row: row.instance_id)
     _relink(sa.select(*_COLUMNS).order_by(events.c.seq), lambda row: None)
 
