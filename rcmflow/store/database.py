@@ -69,7 +69,7 @@ class Database:
         self._write_engine = self.engine.execution_options(rcmflow_write=True)
         self._schema_checked = False
         # Each thread keeps the connection it writes on: a command's transactions skip
-        # the pool's checkout, reset and return (a fifth of a short transaction)
+        # the pool's checkout, its pre-ping (a round trip on PostgreSQL) and its reset
         self._kept = threading.local()
         self._all_kept: list[Connection] = []
         self._lock = threading.Lock()
