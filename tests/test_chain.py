@@ -416,3 +416,26 @@ def test_the_migration_does_not_relink_a_history_that_does_not_verify(home, db_u
     assert result.stderr.startswith("Error: event seq 3 does not verify:") and "Traceback" not in result.stderr
     with raw.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0009"  # nothing changed
+
+
+def test_writers_of_different_instances_do_not_wait_for_each_other(home, engine, consultation, database, db_url):
+    if database.backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time by design (BEGIN IMMEDIATE)")
+    from rcmflow.core import transition
+    from rcmflow.core.engine import Engine
+
+    engine.start("thematic-consultation", params={"theme": "2", "deadline": "2030-04-20"})
+    # a writer that waits for a lock fails after 10 s instead of waiting: a lock it shares is no wait
+    other = Engine(home, db_url.replace("options=", "options=-clock_timeout%3D10000%20"), "ts-officer",
+                   entry_points=False)
+    try:
+        with engine.db.writing() as conn:  # theme-1's writer: its event is written, not committed yet
+            row = transition.load(conn, "theme-1", for_update=True)
+            transition.record(conn, row, engine.now(), "ts-officer", trigger="note", source=row.state,
+                              dest=row.state, participant=None, note="first", data={})
+            other.record("theme-2", "note", note="side by side")  # commits meanwhile
+    finally:
+        other.close()
+    assert [e.note for e in engine.history("theme-2")][-1] == "side by side"
+    assert [e.note for e in engine.history("theme-1")][-1] == "first"
+    assert engine.verify_history().ok
