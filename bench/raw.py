@@ -61,10 +61,14 @@ class Raw:
         naive = moment.astimezone(UTC).replace(tzinfo=None)
         return naive if self.postgres else stored(moment)
 
-    def _head(self) -> str:
+    def _head(self, instance_id: str) -> str:
+        """The instance's last event, to chain the next one to. The caller holds the
+        instance's row (FOR UPDATE; SQLite: BEGIN IMMEDIATE); on PostgreSQL the chain's
+        lock is held shared, as rcmflow holds it, so `history head` sees whole commits."""
         if self.postgres:
-            self.execute("SELECT pg_advisory_xact_lock(1919118694)")  # rcmflow's chain lock ('rcmf')
-        row = self.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            self.execute("SELECT pg_advisory_xact_lock_shared(1919118694)")  # rcmflow's chain lock ('rcmf')
+        row = self.execute("SELECT hash FROM events WHERE instance_id = ? ORDER BY seq DESC LIMIT 1",
+                           (instance_id,)).fetchone()
         return row[0] if row else GENESIS
 
     def move(self, instance_id: str, moves: list[tuple[str, str, str, str]], actor: str) -> None:
@@ -84,7 +88,7 @@ class Raw:
             raise RuntimeError(f"version check failed on {instance_id}")
         self.cur.executemany(self.sql("UPDATE tracks SET state = ?, updated_at = ? WHERE instance_id = ? "
                                       "AND participant = ?"), [(m[3], stamp, instance_id, m[0]) for m in moves])
-        prev, rows = self._head(), []
+        prev, rows = self._head(instance_id), []
         for participant, trigger, source, dest in moves:
             if states[participant] != source:
                 raise RuntimeError(f"{instance_id}/{participant} is {states[participant]}, not {source}")
@@ -110,7 +114,7 @@ class Raw:
         self.cur.executemany(self.sql("INSERT INTO tracks (instance_id, participant, state, due, data, updated_at) "
                                       "VALUES (?, ?, 'requested', ?, '{}', ?)"),
                              [(instance_id, p, due.isoformat(), stamp) for p in participants])
-        prev = self._head()
+        prev = self._head(instance_id)
         self._insert_events([self._event(now, prev, actor=actor, instance_id=instance_id, participant=None,
                                          trigger="start", source=None, dest="planned", data={"params": params})])
         self.execute("COMMIT")

@@ -13,9 +13,9 @@ from sample import Figure
 
 from rcmflow.core.engine import Engine
 
-DEADLINE = dt.date(2030, 4, 20)
-OPENED = dt.datetime(2030, 3, 1, 9, tzinfo=dt.timezone.utc)
-TICK = dt.datetime(2030, 4, 13, 9, tzinfo=dt.timezone.utc)  # 7 days before: one reminder per track
+DEADLINE = dt.date(2030, 6, 12)  # a Wednesday, far from Holy Week and the members' holidays
+OPENED = dt.datetime(2030, 5, 2, 9, tzinfo=dt.timezone.utc)
+TICK = dt.datetime(2030, 6, 5, 9, tzinfo=dt.timezone.utc)  # 7 days before, a working day: one reminder per track
 
 
 def first_tick(home: Path, tmp: Path, consultations: int) -> tuple[float, int]:

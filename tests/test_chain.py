@@ -1,11 +1,13 @@
-"""A history that proves itself: every event is hashed with the one before it, and
-`rcmflow history verify` names the first event that an edit, a deletion, a swap, an
-insertion or a truncation after a recorded head broke. Through the command line,
-on SQLite and PostgreSQL, with the tampering done in raw SQL as an intruder would."""
+"""A history that proves itself: every event is hashed with the one of its instance
+before it, the head ties the instances' chains together, and `rcmflow history verify`
+names the first event that an edit, a deletion, a swap, an insertion or a truncation
+after a recorded head broke. Through the command line, on SQLite and PostgreSQL, with
+the tampering done in raw SQL as an intruder would."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import threading
 
@@ -61,10 +63,40 @@ def verify(rcmflow, *args: str):
     return rcmflow("history", "verify", *args)
 
 
+def head_of(conn, upto: int | None = None) -> str:
+    """The head as the history defines it, from the raw rows: the last seq, and SHA-256
+    over "instance:hash" lines (sorted) of each instance's last event up to it."""
+    rows = conn.execute(sa.text("SELECT seq, instance_id, hash FROM events ORDER BY seq")).all()
+    upto = upto or rows[-1].seq
+    last = {r.instance_id: r.hash for r in rows if r.seq <= upto}
+    digest = hashlib.sha256("".join(f"{i}:{h}\n" for i, h in sorted(last.items())).encode()).hexdigest()
+    return f"{upto}:{digest}"
+
+
+def relink(conn) -> None:
+    """What an intruder who knows the scheme does after an edit: recompute every chain."""
+    rows = conn.execute(sa.text("SELECT * FROM events ORDER BY seq")).mappings().all()
+    prev: dict[str, str] = {}
+    for row in rows:
+        values = {k: plain(v) for k, v in row.items()}
+        link = prev.get(row["instance_id"], GENESIS)
+        digest = event_hash(link, values)
+        conn.execute(sa.text("UPDATE events SET prev_hash = :p, hash = :h WHERE seq = :s"),
+                     {"p": link, "h": digest, "s": row["seq"]})
+        prev[row["instance_id"]] = digest
+
+
 def test_an_untouched_history_verifies_and_shows_its_head(rcmflow, story, raw):
     with raw.connect() as conn:
         total, last = conn.execute(sa.text("SELECT count(*), max(seq) FROM events")).one()
-        last_hash = conn.execute(sa.text("SELECT hash FROM events WHERE seq = :s"), {"s": last}).scalar()
+        last_hash = head_of(conn).split(":")[1]
+        # each instance's chain: its first event follows GENESIS, each next one its own last
+        rows = conn.execute(sa.text("SELECT instance_id, prev_hash, hash FROM events ORDER BY seq")).all()
+    links: dict[str, str] = {}
+    for instance_id, prev, digest in rows:
+        assert prev == links.get(instance_id, GENESIS)
+        links[instance_id] = digest
+    assert set(links) == {"theme-1", "theme-2"}
     head = rcmflow("history", "head")
     assert head.exit_code == 0 and head.stdout.strip() == f"{last}:{last_hash}"
     result = verify(rcmflow)
@@ -128,8 +160,9 @@ def test_a_deleted_event_is_named(rcmflow, story, raw):
     [line] = result.stdout.splitlines()
     assert line.startswith(f"seq {accepted + 1} (")
     assert f"does not follow seq {accepted - 1}: seq {accepted} is missing (deleted)" in line
-    # whose event it was cannot be known: every instance's verification reports it
-    assert verify(rcmflow, "theme-2").exit_code == 1
+    # the broken chain is theme-1's: theme-2's verifies
+    assert verify(rcmflow, "theme-1").exit_code == 1
+    assert verify(rcmflow, "theme-2").exit_code == 0
     assert "Warning: the history does not verify" in rcmflow("status").stderr
 
 
@@ -175,23 +208,38 @@ def test_a_truncation_after_a_recorded_head_is_named(rcmflow, story, raw):
 
 
 def test_a_rewritten_history_is_caught_by_the_recorded_head(rcmflow, story, raw):
-    # An intruder who edits an event and recomputes every hash after it leaves a chain
-    # that verifies; the head recorded outside the database does not match it any more.
+    # An intruder who edits an event and recomputes every hash after it leaves chains
+    # that verify; the head recorded outside the database does not match them any more.
     recorded = rcmflow("history", "head").stdout.strip()
     with raw.begin() as conn:
         conn.execute(sa.text("UPDATE events SET note = 'forged' WHERE seq = 2"))
-        rows = conn.execute(sa.text("SELECT * FROM events ORDER BY seq")).mappings().all()
-        prev = GENESIS
-        for row in rows:
-            values = {k: plain(v) for k, v in row.items()}
-            digest = event_hash(prev, values)
-            conn.execute(sa.text("UPDATE events SET prev_hash = :p, hash = :h WHERE seq = :s"),
-                         {"p": prev, "h": digest, "s": row["seq"]})
-            prev = digest
+        relink(conn)
     assert verify(rcmflow).exit_code == 0
     result = verify(rcmflow, "--head", recorded)
     assert result.exit_code == 1
     assert "is not the recorded head" in result.stdout and "the history up to it was rewritten" in result.stdout
+
+
+def test_a_deleted_instance_is_caught_by_the_recorded_head(rcmflow, story, raw):
+    # theme-2 and its whole chain gone: no link breaks, the head names it
+    recorded = rcmflow("history", "head").stdout.strip()
+    assert rcmflow("fire", "theme-1", "submit", "-p", "CR", actor="cr-focal").exit_code == 0
+    assert verify(rcmflow, "--head", recorded).exit_code == 0  # later events are fine
+    with raw.begin() as conn:
+        conn.execute(sa.text("DELETE FROM events WHERE instance_id = 'theme-2'"))
+    assert verify(rcmflow).exit_code == 0
+    result = verify(rcmflow, "--head", recorded)
+    assert result.exit_code == 1
+    [line] = result.stdout.splitlines()
+    assert line.startswith(f"the history up to seq {recorded.split(':')[0]} (theme-1: submit GT by gt-focal")
+    assert line.endswith("is not the recorded head: its checkpoint is "
+                         f"{head_of_now(raw, int(recorded.split(':')[0]))[:16]}…, the recorded one "
+                         f"{recorded.split(':')[1][:16]}…: the history up to it was rewritten")
+
+
+def head_of_now(raw, upto: int) -> str:
+    with raw.connect() as conn:
+        return head_of(conn, upto).split(":")[1]
 
 
 def test_an_inserted_event_is_named(rcmflow, story, raw):
@@ -233,9 +281,9 @@ def test_the_status_page_warns(engine, story, raw):
     assert "Warning: the history does not verify: seq 2 (theme-1: open by ts-officer" in page
 
 
-def test_concurrent_writers_keep_one_chain(make_engine, engine, consultation):
-    # engine.record leaves the instance's version alone: without the chain's lock two of
-    # them could read the same head and fork the chain.
+def test_concurrent_writers_keep_their_chains(make_engine, engine, consultation):
+    # engine.record leaves the instance's version alone and reads the instance unlocked:
+    # without the instance's lock two of them could read the same last event and fork its chain.
     engine.start("thematic-consultation", params={"theme": "2", "deadline": "2030-04-20"})
     errors: list[BaseException] = []
 
@@ -307,3 +355,87 @@ def test_the_migration_chains_the_events_of_a_0004_database(home, db_url, make_e
     assert result.stdout.splitlines() == [
         "seq 3 (theme-1: submit MX by mx-focal at 2017-03-30 10:15 UTC): its content does not match its hash: "
         "edited after it was written"]
+
+
+def _a_0009_database(db_url: str, tamper: bool = False) -> None:
+    """Two instances whose events interleave, chained the old way: one chain in seq order."""
+    from alembic import command
+
+    from rcmflow.store.database import Database
+    from rcmflow.store.migrations import alembic_config
+
+    old = Database(db_url)
+    with old.engine.begin() as conn:
+        command.upgrade(alembic_config(old, conn), "0009")
+        for theme in (1, 2):
+            conn.execute(sa.text(
+                "INSERT INTO instances (id, workflow, definition_version, state, params, data, version, "
+                "state_entered_at, created_at, updated_at) VALUES (:id, 'thematic-consultation', 1, 'planned', "
+                ":params, '{}', 1, '2017-03-29 09:00:00', '2017-03-29 09:00:00', '2017-03-29 09:00:00')"),
+                {"id": f"theme-{theme}", "params": json.dumps({"theme": theme, "deadline": "2030-04-20"})})
+        prev = GENESIS
+        for n, instance_id in enumerate(["theme-1", "theme-2", "theme-1", "theme-2", "theme-1"], start=1):
+            at = dt.datetime(2017, 3, 29, 9, n)
+            values = {"at": at, "actor": "ts-officer", "instance_id": instance_id, "participant": None,
+                      "trigger": "note", "source": "planned", "dest": "planned", "note": f"note {n}", "data": {}}
+            digest = event_hash(prev, values)
+            conn.execute(sa.text(
+                "INSERT INTO events (at, actor, instance_id, trigger, source, dest, note, data, prev_hash, hash) "
+                "VALUES (:at, 'ts-officer', :instance_id, 'note', 'planned', 'planned', :note, '{}', :prev, :hash)"),
+                {**values, "prev": prev, "hash": digest})
+            prev = digest
+        if tamper:
+            conn.execute(sa.text("UPDATE events SET note = 'forged' WHERE seq = 3"))
+    old.dispose()
+
+
+def test_the_migration_gives_each_instance_its_chain(home, db_url, make_engine, rcmflow, raw):
+    _a_0009_database(db_url)
+    make_engine().init()
+    with raw.connect() as conn:
+        rows = conn.execute(sa.text("SELECT seq, instance_id, note, prev_hash, hash FROM events ORDER BY seq")).all()
+    assert [r.note for r in rows] == [f"note {n}" for n in range(1, 6)]  # the content as it was
+    links: dict[str, str] = {}
+    for row in rows:
+        assert row.prev_hash == links.get(row.instance_id, GENESIS)
+        links[row.instance_id] = row.hash
+    result = verify(rcmflow)
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.startswith("verified 5 events, head 5:")
+    # and the relinked hashes are real: an edit is named
+    with raw.begin() as conn:
+        conn.execute(sa.text("UPDATE events SET note = 'forged' WHERE seq = 4"))
+    assert verify(rcmflow).stdout.startswith("seq 4 (theme-2: note by ts-officer at 2017-03-29 09:04 UTC): "
+                                             "its content does not match its hash")
+
+
+def test_the_migration_does_not_relink_a_history_that_does_not_verify(home, db_url, make_engine, rcmflow, raw):
+    _a_0009_database(db_url, tamper=True)
+    result = rcmflow("init")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: event seq 3 does not verify:") and "Traceback" not in result.stderr
+    with raw.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0009"  # nothing changed
+
+
+def test_writers_of_different_instances_do_not_wait_for_each_other(home, engine, consultation, database, db_url):
+    if database.backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time by design (BEGIN IMMEDIATE)")
+    from rcmflow.core import transition
+    from rcmflow.core.engine import Engine
+
+    engine.start("thematic-consultation", params={"theme": "2", "deadline": "2030-04-20"})
+    # a writer that waits for a lock fails after 10 s instead of waiting: a lock it shares is no wait
+    other = Engine(home, db_url.replace("options=", "options=-clock_timeout%3D10000%20"), "ts-officer",
+                   entry_points=False)
+    try:
+        with engine.db.writing() as conn:  # theme-1's writer: its event is written, not committed yet
+            row = transition.load(conn, "theme-1", for_update=True)
+            transition.record(conn, row, engine.now(), "ts-officer", trigger="note", source=row.state,
+                              dest=row.state, participant=None, note="first", data={})
+            other.record("theme-2", "note", note="side by side")  # commits meanwhile
+    finally:
+        other.close()
+    assert [e.note for e in engine.history("theme-2")][-1] == "side by side"
+    assert [e.note for e in engine.history("theme-1")][-1] == "first"
+    assert engine.verify_history().ok

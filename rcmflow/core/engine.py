@@ -274,7 +274,7 @@ class Engine:
             policy.require_person(self.members, who, f"{kind} on {instance_id}")
 
         def work(conn: Connection) -> Outcome:
-            row = transition.load(conn, instance_id)
+            row = transition.load(conn, instance_id, for_update=True)  # its chain is ours, then the time
             if participant is not None and row.track(participant) is None:
                 raise NotFound(f"{participant!r} has no track in {row.id}")
             now = self.now()

@@ -19,7 +19,7 @@ from rcmflow.errors import BadInput, NotFound
 from rcmflow.store.database import Database
 from rcmflow.store.models import Event
 from rcmflow.store.records import attachment_rows
-from rcmflow.store.status import status_rows
+from rcmflow.store.status import status_rows, track_counts
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,18 @@ class Queries:
         with self._status_rows(instance_id, workflow=workflow) as rows:
             return [views.status_view(row, self.rt.shown_definition(row.workflow, row.definition_hash))
                     for row in rows]
+
+    def counts(self, workflow: str | None = None) -> dict[str, dict[str, int]]:
+        """How many tracks of each instance are in each state ({instance: {state: n}}),
+        without reading the tracks themselves: what the matrix's summary row, the page
+        and a summary listing show."""
+        if workflow is not None:
+            self.rt.definition(workflow)  # an unknown name is an error, not an empty result
+        found: dict[str, dict[str, int]] = {}
+        with self.db.reading() as session, session.begin():
+            for instance_id, state, n in track_counts(session.connection(), workflow):
+                found.setdefault(instance_id, {})[state] = n
+        return found
 
     def status_json(self, instance_id: str | None = None) -> Iterator[str]:
         """`status --json` in pieces, each written as its rows are read: the database

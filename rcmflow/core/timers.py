@@ -24,7 +24,7 @@ from rcmflow.errors import Blocked, DatabaseError, RcmflowError
 from rcmflow.model.definition import Deadline, Reminder, TrackDef
 from rcmflow.store.database import Database
 from rcmflow.store.models import Instance
-from rcmflow.store.records import load_instance, record_reminder, reminder_keys
+from rcmflow.store.records import load_instance, record_reminder, reminder_keys, workflow_reminder_keys
 
 
 @dataclass
@@ -146,7 +146,7 @@ class Timers:
             outcome = self._attempt(report, instance_id,
                                     lambda i=instance_id, p=participant, d=deadline, r=reminder, k=key:
                                     self.remind(i, p, d, r, k, clock()))
-            if outcome is not None:
+            if outcome is not None and outcome.result is not None:  # None: answered since we looked
                 report.reminded.append((instance_id, participant, outcome.result))
         done, failed = self.dispatcher.run_due(now)
         report.actions_done += done
@@ -215,7 +215,7 @@ class Timers:
         if not open_:
             return
         with self.db.reading() as session, session.begin():
-            sent = reminder_keys(session.connection(), [v.id for v, _ in open_])
+            sent = workflow_reminder_keys(session.connection(), [v.workflow for v, _ in open_])
         for view, track_def in open_:
             for participant, track in view.tracks.items():
                 working = partial(workdays.is_working, participant)
@@ -254,14 +254,15 @@ class Timers:
         is the reminder in words."""
 
         def work(conn: Connection) -> Outcome:
-            row = transition.load(conn, instance_id)
-            track_def = self.rt.definition_of(row.workflow, row.definition_hash).track
-            track = row.track(participant)
+            row = transition.load(conn, instance_id, for_update=True)
+            definition = self.rt.definition_of(row.workflow, row.definition_hash)
+            track_def, track = definition.track, row.track(participant)
             found = [(d, day) for d, day in dates(track_def, row.params, row.data, participant, track.due)
                      if d.name == name] if track is not None else []
             if not found or track.state in found[0][0].met or found[0][1] is None:
                 return Outcome(None)  # answered, or the deadline gone, since we looked
             (deadline, due), = found
+            at = max(now, self.rt.now())  # the row is ours now: after what was recorded before us
             scope = ledger_scope(row.id, participant, track_def, deadline)
             escalation = self.escalation(conn, row.id, scope, reminder, due, now)
             said = describe(reminder, track_def, deadline)
@@ -270,13 +271,13 @@ class Timers:
             if escalation:
                 note += f", escalated to {', '.join(reminder.escalate.to)}"
                 data["escalate"] = list(reminder.escalate.to)
-            event = transition.record(conn, row, now, SYSTEM_ACTOR, trigger="remind", source=track.state,
+            event = transition.record(conn, row, at, SYSTEM_ACTOR, trigger="remind", source=track.state,
                                       dest=track.state, participant=participant, note=note, data=data)
             for sent in filter(None, (key, escalation)):
-                record_reminder(conn, sent, row.id, participant, event.seq, now)
-            view = transition.view_of(self.rt, row, self.rt.definition_of(row.workflow, row.definition_hash), now)
+                record_reminder(conn, sent, row.id, participant, event.seq, at)
+            view = transition.view_of(self.rt, row, definition, at)
             outbox = transition.enqueue(conn, row, event, list(reminder.actions), view)
-            return Outcome(said, [event.seq], outbox, now)
+            return Outcome(said, [event.seq], outbox, at)
 
         return self.uow.run(work, self.rt.actor, instance=instance_id, trigger="remind", participant=participant)
 
@@ -288,7 +289,7 @@ class Timers:
         if reminder.escalate is None:
             return None
         deadline, escalated = f":{due.isoformat()}", f"{scope}escalate:{due.isoformat()}"
-        sent = reminder_keys(conn, [instance_id])
+        sent = reminder_keys(conn, instance_id)
         if escalated in sent:
             return None
         # this deadline's own reminders: right after the scope comes the reminder's number

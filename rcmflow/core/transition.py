@@ -18,38 +18,19 @@ from sqlalchemy.engine import Connection
 
 from rcmflow.context import INSTANCE_ID, ActionContext, EventView, GuardContext, InstanceView
 from rcmflow.core import inputs, views
+from rcmflow.core.batch import Batch, Decided, FireResult, enqueue, record, record_many  # noqa: F401 (used from here)
 from rcmflow.core.machine import Subject
 from rcmflow.core.policy import decide, role_problem
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import AlreadyExists, BadInput, Blocked, Forbidden, InvalidTrigger, NotFound
-from rcmflow.log import get_logger
 from rcmflow.model.definition import Call, Definition, MachineDef, StateDef
 from rcmflow.model.refs import render_value
 from rcmflow.model.values import parse_date, parse_datetime, to_json_value
 from rcmflow.store.models import Instance
 from rcmflow.store.records import (
-    InstanceRecord, TrackRecord, insert_attachment, insert_event, insert_instance, insert_outbox, load_instance,
-    last_event_at, save_instance, store_definition,
+    InstanceRecord, TrackRecord, insert_instance, load_instance, peek_instance, store_definition,
 )
-
-
-@dataclass(frozen=True)
-class FireResult:
-    id: str
-    state: str
-    participant: str | None
-    track_state: str | None
-    event_seq: int
-    trigger: str
-    source: str
-    dest: str
-    #: what failed after the commit (the step stands), one line each
-    failures: tuple[str, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "state": self.state, "participant": self.participant,
-                "track_state": self.track_state, "event_seq": self.event_seq}
 
 
 @dataclass(frozen=True)
@@ -130,10 +111,10 @@ def start(rt: Runtime, conn: Connection, definition: Definition, wanted: str | N
           now: dt.datetime, contexts: Contexts) -> Outcome:
     """Write a new instance in its initial state, its tracks, its first event and actions."""
     new_id = wanted or next_id(conn, definition.name)
-    existing = load_instance(conn, new_id)
+    existing = peek_instance(conn, new_id)
     if existing is not None:
-        raise AlreadyExists(f"instance {new_id} already exists ({existing.workflow}, state {existing.state}); "
-                       f"choose another --id")
+        raise AlreadyExists(f"instance {new_id} already exists ({existing[0]}, state {existing[1]}); "
+                            f"choose another --id")
     initial = definition.instance.states[definition.instance.initial]
     scope = {"params": values, "data": {}, "instance": {"workflow": definition.name}, "event": {}}
     row = InstanceRecord(
@@ -164,8 +145,10 @@ def pin(conn: Connection, definition: Definition, now: dt.datetime) -> None:
                          definition.text, now)
 
 
-def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, contexts: Contexts) -> Outcome:
-    """Run `move` on the instance (or one of its tracks) and write what it did."""
+def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, contexts: Contexts,
+         batch: "Batch | None" = None) -> Outcome | None:
+    """Run `move` on the instance (or one of its tracks) and write what it did; with
+    `batch`, leave the writing to `batch.write` (several moves in one go)."""
     definition = rt.definition_of(row.workflow, row.definition_hash)
     view = view_of(rt, row, definition, move.now)
     level, mdef, state, track = _level(definition, row, view, move.trigger, move.participant)
@@ -186,34 +169,40 @@ def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, context
     if not rt.machine(definition, level).fire(subject, move.trigger):
         where = f"{move.participant}'s track in {row.id}" if move.participant else row.id
         raise Blocked(f"{move.trigger} is blocked on {where}: {'; '.join(subject.reasons)}")
-    return _write(rt, conn, row, track, definition, mdef, state, subject, move, scope, contexts)
+    decided = _decided(rt, row, track, definition, mdef, state, subject, move, scope, contexts)
+    if batch is not None:
+        batch.moves.append(decided)
+        return None
+    return Batch([decided]).write(rt, conn, row)[0]
 
 
 def fire_tracks(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, participants: list[str] | None,
                 all_in: str | None, contexts: Contexts) -> Outcome:
     """`move` on several tracks of one instance, in the caller's one transaction: one event
-    per track, all or nothing (the first refusal, which names its country, undoes the rest)."""
+    per track, all or nothing (the first refusal, which names its country, undoes the rest).
+    Each move is decided on the state the ones before it left; their rows are written
+    together (one version check, the tracks and the events each in one batch)."""
     if all_in is not None:
         participants = [t.participant for t in row.tracks if t.state == all_in]
         if not participants:
             states = sorted({t.state for t in row.tracks}) or ["none"]
             raise BadInput(f"no track of {row.id} is in state {all_in!r}; its tracks are in: {', '.join(states)}")
-    results, events, outbox = [], [], []
     chosen = list(dict.fromkeys(participants or []))
+    batch = Batch([])
     for participant in chosen:
         try:
-            outcome = fire(rt, conn, row, replace(move, participant=participant), contexts)
+            fire(rt, conn, row, replace(move, participant=participant), contexts, batch)
         except (Blocked, Forbidden, InvalidTrigger, BadInput, NotFound) as exc:
             raise type(exc)(f"{participant}: {exc}; none of the {len(chosen)} tracks moved") from None
-        results.append(outcome.result)
-        events += outcome.events
-        outbox += outcome.outbox
-    return Outcome(results, events, outbox, move.now)
+    outcomes = batch.write(rt, conn, row)
+    return Outcome([o.result for o in outcomes], [e for o in outcomes for e in o.events],
+                   [i for o in outcomes for i in o.outbox], move.now)
 
 
-def _write(rt: Runtime, conn: Connection, row: InstanceRecord, track: TrackRecord | None,
-           definition: Definition, mdef: MachineDef, state: str, subject: Subject, move: Move,
-           scope: dict[str, Any], contexts: Contexts) -> Outcome:
+def _decided(rt: Runtime, row: InstanceRecord, track: TrackRecord | None, definition: Definition,
+             mdef: MachineDef, state: str, subject: Subject, move: Move, scope: dict[str, Any],
+             contexts: Contexts) -> Decided:
+    """Apply a decided move to the records in memory: state, data, timeout, inline actions."""
     dest, now = subject.state, move.now
     event_data: dict[str, Any] = {}
     if move.values:
@@ -235,20 +224,8 @@ def _write(rt: Runtime, conn: Connection, row: InstanceRecord, track: TrackRecor
     if move.files:
         event_data["attachments"] = [{"filename": f, "sha256": hashlib.sha256(c).hexdigest(), "size": len(c)}
                                      for f, c in move.files]
-    # The version check: the instance (even when only a track moved) is written
-    # only if nobody else wrote it since we read it.
-    save_instance(conn, row, track)
-    event = record(conn, row, now, move.actor, **fields, data={**event_data, **changed})
-    for filename, content in move.files:
-        insert_attachment(conn, event_seq=event.seq, instance_id=row.id, participant=move.participant,
-                          filename=filename, size=len(content),
-                          sha256=hashlib.sha256(content).hexdigest(), content=content)
-    outbox = enqueue(conn, row, event, effects, view_of(rt, row, definition, now)) if effects else []
-    result = FireResult(row.id, row.state, move.participant, dest if track is not None else None,
-                        event.seq, move.trigger, state, dest)
-    get_logger().info("transition", instance=row.id, trigger=move.trigger, source=state, dest=dest,
-                      participant=move.participant, event_seq=event.seq)
-    return Outcome(result, [event.seq], outbox, now)
+    view = view_of(rt, row, definition, now) if effects else None
+    return Decided(track, definition, move, fields, {**event_data, **changed}, effects, view)
 
 
 def late(rt: Runtime, track: TrackRecord, mdef: MachineDef, source: str, dest: str, now: dt.datetime) -> bool:
@@ -328,17 +305,6 @@ def timeout_at(rt: Runtime, state: StateDef, entered: dt.datetime, scope: dict) 
     return moment.astimezone(dt.timezone.utc)
 
 
-def record(conn: Connection, row: InstanceRecord, now: dt.datetime, actor: str, **fields: Any) -> EventView:
-    """Write one history event and return it; never one dated before the instance's last
-    (a `--now` in the past would put the history out of time order)."""
-    last = last_event_at(conn, row.id)
-    if last is not None and now < last:
-        raise BadInput(f"{row.id}: its last event is at {last.isoformat(timespec='minutes')}; an event at "
-                       f"{now.isoformat(timespec='minutes')} would come before it: give a later --now")
-    seq = insert_event(conn, at=now, actor=actor, instance_id=row.id, **fields)
-    return EventView(seq=seq, at=now, actor=actor, instance_id=row.id, **fields)
-
-
 def apply_inline(rt: Runtime, row: InstanceRecord, track: TrackRecord | None, definition: Definition,
                  calls: list[Call], actor: str, now: dt.datetime, fields: dict[str, Any],
                  event_data: dict[str, Any], contexts: Contexts) -> tuple[list[Call], dict[str, Any]]:
@@ -371,16 +337,3 @@ def apply_inline(rt: Runtime, row: InstanceRecord, track: TrackRecord | None, de
             holder.data = new
             changes[key] = changed
     return effects, changes
-
-
-def enqueue(conn: Connection, row: InstanceRecord, event: EventView, calls: list[Call],
-            view: InstanceView) -> list[int]:
-    """Write each effect to the outbox, in the transition's transaction."""
-    if not calls:
-        return []
-    scope = views.scope(view, {"trigger": event.trigger, "participant": event.participant,
-                               "actor": event.actor, "note": event.note, "seq": event.seq})
-    return insert_outbox(conn, [
-        dict(instance_id=row.id, event_seq=event.seq, action=call.name, args=render_value(call.args, scope),
-             status="pending", attempts=0, next_attempt_at=event.at, created_at=event.at)
-        for call in calls])

@@ -1,6 +1,6 @@
-"""Checking the history's hash chain (`store.chain`): each event's hash against its
-content, each event's link against the event before it in seq order, and the
-chain against a head recorded earlier (`history head`).
+"""Checking the history's hash chains (`store.chain`): each event's hash against its
+content, each event's link against the event of its instance before it in seq order,
+and the history against a head recorded earlier (`history head`).
 
 What a broken link means is read from where the event's `prev_hash` points:
 nowhere (the event it followed is gone: deleted), to a later event (reordered), or
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from rcmflow.context import ChainHead, ChainProblem, HistoryCheck
 from rcmflow.errors import BadInput
-from rcmflow.store.chain import GENESIS, chain_rows, head, stored_hash
+from rcmflow.store.chain import GENESIS, chain_rows, checkpoint, head, stored_hash
 
 HEAD = re.compile(r"^(\d+):([0-9a-f]{8,64})$")
 
@@ -54,8 +54,8 @@ class Link:
 
 
 def verify(conn: Connection, instance_id: str | None = None, recorded: ChainHead | None = None) -> HistoryCheck:
-    """Check the whole chain; with `instance_id`, report what concerns that instance
-    (and every deletion: whose event was deleted cannot be known)."""
+    """Check every chain; with `instance_id`, report what concerns that instance (and
+    what concerns no instance in particular: a recorded head that does not hold)."""
     links: list[Link] = []
     problems: list[ChainProblem] = []
     for row in chain_rows(conn):
@@ -65,19 +65,24 @@ def verify(conn: Connection, instance_id: str | None = None, recorded: ChainHead
             problems.append(ChainProblem("edited", row.seq, f"{link.label}: its content does not match its hash: "
                                          "edited after it was written", (row.instance_id,)))
         links.append(link)
-    problems += LinkCheck(links).problems()
+    chains: dict[str, list[Link]] = {}
+    for link in links:
+        chains.setdefault(link.instance_id, []).append(link)
+    for chain in chains.values():
+        problems += LinkCheck(chain).problems()
     problems.sort(key=lambda p: p.seq)
     if recorded is not None:
         problems += head_problems(links, recorded)
     if instance_id is not None:
         problems = [p for p in problems if not p.instances or instance_id in p.instances]
-    last = ChainHead(links[-1].seq, links[-1].hash) if links else ChainHead(0, GENESIS)
+    last = ChainHead(links[-1].seq, checkpoint((i, c[-1].hash) for i, c in chains.items())) if links \
+        else ChainHead(0, GENESIS)
     checked = sum(link.instance_id == instance_id for link in links) if instance_id else len(links)
     return HistoryCheck(checked, len(links), last, instance_id, recorded, tuple(problems))
 
 
 class LinkCheck:
-    """The links of the chain, in seq order, and what each broken one means."""
+    """The links of one instance's chain, in seq order, and what each broken one means."""
 
     def __init__(self, links: list[Link]):
         self.links = links
@@ -103,16 +108,17 @@ class LinkCheck:
     def deleted(self, i: int) -> ChainProblem:
         link = self.links[i]
         if i == 0:
-            message = f"{link.label} is the first event but does not start the chain: the events before it were deleted"
+            message = (f"{link.label} is the first event of {link.instance_id} but does not start its chain: "
+                       f"the events before it were deleted")
         else:
             before = self.links[i - 1].seq
             gap = link.seq - before - 1
             missing = (f"seq {before + 1} is missing" if gap == 1 else
-                       f"the events between seq {before} and seq {link.seq} are missing" if gap > 1 else
-                       "the event before it is missing")
+                       f"events of {link.instance_id} between seq {before} and seq {link.seq} are missing"
+                       if gap > 1 else "the event before it is missing")
             message = (f"{link.label} does not follow seq {before}: {missing} (deleted), "
                        f"or seq {before} was rewritten")
-        return ChainProblem("deleted", link.seq, message)
+        return ChainProblem("deleted", link.seq, message, (link.instance_id,))
 
     def follows_earlier(self, i: int, j: int) -> ChainProblem | None:
         """Event i links to j, further back than i - 1: the events between are a branch
@@ -129,7 +135,7 @@ class LinkCheck:
                                 f"not seq {self.links[i - 1].seq} (events moved)",
                                 tuple({self.links[k].instance_id for k in (j, i) if k >= 0}))
         run = next((k for k in range(i + 1, len(self.links)) if self.broken[k]), len(self.links)) - i
-        if len(between) <= run:
+        if len(between) < run:  # the shorter branch was inserted; of two alike, the later one
             first = self.links[j + 1]
             count = f"{len(between)} events from it on were" if len(between) > 1 else "it was"
             return ChainProblem("inserted", first.seq, f"{first.label} was not in the chain: {count} inserted "
@@ -140,18 +146,21 @@ class LinkCheck:
 
 
 def head_problems(links: list[Link], recorded: ChainHead) -> list[ChainProblem]:
-    """The recorded head must still be in the chain, with the hash it had."""
+    """The recorded head must still be in the history: its seq, and the checkpoint of
+    every chain up to it (what was added after it does not count)."""
     if recorded.seq == 0 and GENESIS.startswith(recorded.hash):
         return []
+    last = links[-1].seq if links else 0
+    if recorded.seq > last:
+        return [ChainProblem("truncated", None, f"the history ends at seq {last}, before the recorded head "
+                             f"{recorded.seq}: the events after seq {last} were removed")]
     found = next((link for link in links if link.seq == recorded.seq), None)
     if found is None:
-        last = links[-1].seq if links else 0
-        if recorded.seq > last:
-            return [ChainProblem("truncated", None, f"the history ends at seq {last}, before the recorded head "
-                                 f"{recorded.seq}: the events after seq {last} were removed")]
         return [ChainProblem("deleted", None, f"the recorded head seq {recorded.seq} is missing: deleted")]
-    if not found.hash.startswith(recorded.hash):
-        return [ChainProblem("rewritten", found.seq, f"{found.label} is not the recorded head: its hash is "
-                             f"{found.hash[:16]}…, the recorded one {recorded.hash[:16]}…: "
+    heads = {link.instance_id: link.hash for link in links if link.seq <= recorded.seq}
+    now = checkpoint(heads.items())
+    if not now.startswith(recorded.hash):
+        return [ChainProblem("rewritten", found.seq, f"the history up to {found.label} is not the recorded head: "
+                             f"its checkpoint is {now[:16]}…, the recorded one {recorded.hash[:16]}…: "
                              f"the history up to it was rewritten")]
     return []

@@ -1,11 +1,15 @@
-"""The hash chain of the history: how an event's hash is made, and how the chain is
+"""The hash chains of the history: how an event's hash is made, and how a chain is
 appended to and read back.
 
 Every event stores the hash of the event before it (`prev_hash`) and its own
 (`hash`): SHA-256 over a canonical JSON encoding of its content and `prev_hash`.
-There is one chain over all events, in `seq` order, so that a deleted event, a
-deleted instance (its events go with it) or a reordering breaks it; the first
-event follows `GENESIS`.
+Each instance has a chain of its own, in `seq` order, the first event following
+`GENESIS`: a deleted, edited, inserted or reordered event breaks its instance's
+chain, and writers of different instances never wait for each other (a writer holds
+its instance's row, which orders the writers of one chain). What ties the chains
+together is the head (`checkpoint`): the last seq and one hash over every instance's
+last event up to it. Recorded outside the database, it catches what no link can: a
+chain rewritten from its first event, a whole instance deleted, events cut off the end.
 
 The encoding is part of the stored data: events hashed under version 1 are
 verified under version 1 forever. Change it only with a new version number and a
@@ -17,18 +21,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.engine import Connection
 
-from rcmflow.store.models import EVENTS
+from rcmflow.store.models import EVENTS, INSTANCES
 
 #: what the first event follows
 GENESIS = "0" * 64
 #: the version of the encoding, hashed with every event
 ENCODING = 1
-#: PostgreSQL advisory lock key that makes appends to the chain one at a time ('rcmf')
+#: PostgreSQL advisory lock key ('rcmf'): every writer of an event holds it shared, and
+#: reading the head takes it alone, so the head sees no event that commits after it
 CHAIN_LOCK = 0x72636D66
 
 HASHED = ("at", "actor", "instance_id", "participant", "trigger", "source", "dest", "note", "data")
@@ -74,46 +79,68 @@ def stored_hash(row: Any) -> str:
 
 
 class Head(NamedTuple):
-    """The last event of the chain: its seq and hash (0 and GENESIS when there is none)."""
+    """The head of the history: the last seq and the checkpoint of every chain up to it
+    (0 and GENESIS when there is no event)."""
 
     seq: int
     hash: str
 
 
-_LAST = select(EVENTS.c.seq, EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)
+def checkpoint(heads: Iterable[tuple[str, str]]) -> str:
+    """One hash over the last event of every instance: (instance_id, hash) pairs."""
+    digest = hashlib.sha256()
+    for instance_id, last in sorted(heads):
+        digest.update(f"{instance_id}:{last}\n".encode())
+    return digest.hexdigest()
+
+
+_LASTS = select(func.max(EVENTS.c.seq).label("seq")).group_by(EVENTS.c.instance_id).subquery("lasts")
+_LAST_OF_EACH = select(EVENTS.c.instance_id, EVENTS.c.hash, EVENTS.c.seq).join(_LASTS, _LASTS.c.seq == EVENTS.c.seq)
 
 
 def head(conn: Connection) -> Head:
-    row = conn.execute(_LAST).first()
-    return Head(0, GENESIS) if row is None else Head(row.seq, row.hash)
-
-
-def lock_chain(conn: Connection) -> None:
-    """Make this transaction the only one appending until it ends. SQLite needs
-    nothing: a write transaction starts with BEGIN IMMEDIATE and holds the database's
-    write lock. PostgreSQL takes a transaction advisory lock; under READ COMMITTED,
-    the next statement (the read of the head) sees what the previous holder committed."""
+    """The head now; on PostgreSQL it waits for the events being written to commit."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    rows = conn.execute(_LAST_OF_EACH).all()
+    if not rows:
+        return Head(0, GENESIS)
+    return Head(max(row.seq for row in rows), checkpoint((row.instance_id, row.hash) for row in rows))
 
 
-def chained(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
-    """`values` of a new event with its link to the chain, under the chain's lock."""
-    lock_chain(conn)
-    prev = head(conn).hash
+_LOCK_INSTANCE = select(INSTANCES.c.id).where(INSTANCES.c.id == bindparam("instance_id")).with_for_update()
+_SHARE_CHAIN = text("SELECT pg_advisory_xact_lock_shared(:key)")
+_LAST = (select(EVENTS.c.hash, EVENTS.c.at).where(EVENTS.c.instance_id == bindparam("instance_id"))
+         .order_by(EVENTS.c.seq.desc()).limit(1))
+
+
+def instance_head(conn: Connection, instance_id: str, locked: bool, fresh: bool = False
+                  ) -> tuple[str, dt.datetime | None]:
+    """The hash and the time of the instance's last event (GENESIS and None before its
+    first; `fresh`: the instance was inserted by this transaction), to append the next
+    one to. The instance's writers must come one at a time: SQLite's BEGIN IMMEDIATE
+    holds the database; on PostgreSQL the instance's row is locked (`locked`: the
+    caller holds it already), and the chain's lock is held shared."""
+    if conn.dialect.name == "postgresql":
+        if not locked:
+            conn.execute(_LOCK_INSTANCE, {"instance_id": instance_id})
+        conn.execute(_SHARE_CHAIN, {"key": CHAIN_LOCK})
+    row = None if fresh else conn.execute(_LAST, {"instance_id": instance_id}).first()
+    return (GENESIS, None) if row is None else (row.hash, row.at)
+
+
+def chained(prev: str, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` of a new event with its link to `prev`, the hash of its instance's last event."""
     return {**values, "prev_hash": prev, "hash": event_hash(prev, values)}
 
 
-_ROWS = (select(EVENTS.c.seq, *(EVENTS.c[name] for name in HASHED), EVENTS.c.prev_hash, EVENTS.c.hash)
-         .where(EVENTS.c.seq > bindparam("after")).order_by(EVENTS.c.seq).limit(bindparam("batch")))
+_ROWS = select(EVENTS.c.seq, *(EVENTS.c[name] for name in HASHED), EVENTS.c.prev_hash, EVENTS.c.hash) \
+    .order_by(EVENTS.c.seq)
 
 
 def chain_rows(conn: Connection, batch: int = 5000) -> Iterator[Any]:
-    """Every event with what its hash covers, in seq order, read in batches."""
-    after = -(2 ** 62)
-    while True:
-        rows = conn.execute(_ROWS, {"after": after, "batch": batch}).all()
-        yield from rows
-        if len(rows) < batch:
-            return
-        after = rows[-1].seq
+    """Every event with what its hash covers, in seq order (every chain at once), read
+    in batches by one statement: one snapshot, in which no chain misses a link that a
+    writer committed while it was read (writers of different instances commit in any
+    order of seq)."""
+    yield from conn.execution_options(yield_per=batch).execute(_ROWS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rcmflow.errors import DatabaseError
 
 #: The Alembic revision this code expects; `rcmflow init` upgrades a database to it.
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 #: PostgreSQL advisory lock key that makes migrations one at a time ('rcmm')
 MIGRATION_LOCK = 0x72636D6D
 
@@ -67,6 +68,11 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(rcmflow_write=True)
         self._schema_checked = False
+        # Each thread keeps the connection it writes on: a command's transactions skip
+        # the pool's checkout, its pre-ping (a round trip on PostgreSQL) and its reset
+        self._kept = threading.local()
+        self._all_kept: list[Connection] = []
+        self._lock = threading.Lock()
 
     @property
     def display_url(self) -> str:
@@ -90,11 +96,34 @@ class Database:
             return f"{self.display_url} has no rcmflow tables yet: run 'rcmflow init'"
         return f"cannot use the database {self.display_url}: {message}"
 
-    def writing(self):
-        """One write transaction on one connection, committed when the block ends
-        without an error (on SQLite it starts with BEGIN IMMEDIATE)."""
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """One write transaction on this thread's kept connection, committed when the
+        block ends without an error (on SQLite it starts with BEGIN IMMEDIATE). A
+        failure gives the connection back, so that the next transaction starts afresh."""
         self._check_once()
-        return self._write_engine.begin()
+        conn = getattr(self._kept, "conn", None)
+        if conn is not None and conn.in_transaction():  # a write inside a write: a connection of its own
+            with self._write_engine.begin() as other:
+                yield other
+            return
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._kept.conn = self._write_engine.connect()
+            with self._lock:
+                self._all_kept.append(conn)
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            self._kept.conn = None
+            self._release(conn)
+            raise
+
+    def _release(self, conn: Connection) -> None:
+        with self._lock:
+            if conn in self._all_kept:
+                self._all_kept.remove(conn)
+        conn.close()
 
     @contextmanager
     def migrating(self) -> Iterator[Connection]:
@@ -129,6 +158,11 @@ class Database:
                 f"{SCHEMA_REVISION}: run 'rcmflow init' to upgrade it")
 
     def dispose(self) -> None:
+        with self._lock:
+            kept, self._all_kept = self._all_kept, []
+        for conn in kept:
+            conn.close()
+        self._kept = threading.local()
         self.engine.dispose()
 
 

@@ -86,7 +86,9 @@ class Track(Base):
 
     __tablename__ = "tracks"
     #: an instance's tracks in the order they were made, read without a sort (migration 0008)
-    __table_args__ = (UniqueConstraint("instance_id", "participant"), Index("ix_tracks_instance", "instance_id", "id"))
+    # ix_tracks_states answers the matrix's counts (tracks per instance and state) from the index alone
+    __table_args__ = (UniqueConstraint("instance_id", "participant"), Index("ix_tracks_instance", "instance_id", "id"),
+                      Index("ix_tracks_states", "instance_id", "state"))
 
     id: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from rcmflow.store.chain import chained
+from rcmflow.store.chain import chained, instance_head
 from rcmflow.store.models import (
-    ATTACHMENTS, DEFINITIONS, EVENTS, INSTANCES, OUTBOX, REMINDERS, TRACKS, Attachment, Event, ReminderSent,
+    ATTACHMENTS, DEFINITIONS, EVENTS, INSTANCES, OUTBOX, REMINDERS, TRACKS, Attachment, Event,
 )
 
 # A transition reads one instance with its tracks and writes it back with one event.
@@ -66,6 +66,10 @@ class InstanceRecord:
 
     def __post_init__(self) -> None:
         self.loaded_data = self.data  # see TrackRecord.data
+        #: whether this transaction holds the instance's row (PostgreSQL): read for update, or inserted
+        self.locked = False
+        #: inserted by this transaction: it has no event yet
+        self.fresh = False
 
     def track(self, participant: str) -> TrackRecord | None:
         return next((t for t in self.tracks if t.participant == participant), None)
@@ -99,6 +103,16 @@ _UPDATE_TRACK = (_update(TRACKS, _TRACK_WHERE, ("state", "updated_at")),
                  _update(TRACKS, _TRACK_WHERE, ("state", "updated_at", "data")))
 _EVENT_COLUMNS = ("at", "actor", "instance_id", "participant", "trigger", "source", "dest", "note", "data")
 _INSERT_EVENT = insert(EVENTS).values({c: bindparam(c) for c in _EVENT_COLUMNS + ("prev_hash", "hash")})
+_INSERT_EVENTS = _INSERT_EVENT.returning(EVENTS.c.seq, sort_by_parameter_order=True)
+
+
+_PEEK = select(INSTANCES.c.workflow, INSTANCES.c.state).where(INSTANCES.c.id == bindparam("instance_id"))
+
+
+def peek_instance(conn: Connection, instance_id: str) -> tuple[str, str] | None:
+    """(workflow, state) of the instance, or None: whether it exists, without its tracks."""
+    row = conn.execute(_PEEK, {"instance_id": instance_id}).first()
+    return None if row is None else (row.workflow, row.state)
 
 
 def load_instance(conn: Connection, instance_id: str, for_update: bool = False) -> InstanceRecord | None:
@@ -109,19 +123,34 @@ def load_instance(conn: Connection, instance_id: str, for_update: bool = False) 
     if row is None:
         return None
     tracks = conn.execute(_SELECT_TRACKS, {"instance_id": instance_id})
-    return InstanceRecord(*row, tracks=[TrackRecord(*t) for t in tracks])  # columns in field order
+    record = InstanceRecord(*row, tracks=[TrackRecord(*t) for t in tracks])  # columns in field order
+    record.locked = lock
+    return record
+
+
+_INSERT_INSTANCE = insert(INSTANCES).values({f: bindparam(f) for f in _INSTANCE_FIELDS})
+_INSERT_TRACK = insert(TRACKS).values({f: bindparam(f) for f in ("instance_id", *_TRACK_FIELDS) if f != "id"})
 
 
 def insert_instance(conn: Connection, record: InstanceRecord) -> None:
-    conn.execute(insert(INSTANCES), {f: getattr(record, f) for f in _INSTANCE_FIELDS})
-    if record.tracks:
-        conn.execute(insert(TRACKS), [
-            {"instance_id": record.id, **{f: getattr(t, f) for f in _TRACK_FIELDS if f != "id"}}
-            for t in record.tracks])
+    insert_instances(conn, [record])
 
 
-def save_instance(conn: Connection, record: InstanceRecord, track: TrackRecord | None = None) -> None:
-    """Write the instance back, and the one track that moved. The UPDATE holds only if
+def insert_instances(conn: Connection, records: list[InstanceRecord]) -> None:
+    """New instances and their tracks, each table in one batch (executemany)."""
+    if not records:
+        return
+    for record in records:
+        record.locked = record.fresh = True  # nobody sees it before we commit; a second insert of its id waits
+    conn.execute(_INSERT_INSTANCE, [{f: getattr(r, f) for f in _INSTANCE_FIELDS} for r in records])
+    tracks = [{"instance_id": r.id, **{f: getattr(t, f) for f in _TRACK_FIELDS if f != "id"}}
+              for r in records for t in r.tracks]
+    if tracks:
+        conn.execute(_INSERT_TRACK, tracks)
+
+
+def save_instance(conn: Connection, record: InstanceRecord, *tracks: TrackRecord) -> None:
+    """Write the instance back, and the tracks that moved. The UPDATE holds only if
     nobody changed the instance since we read it; otherwise `LostRace`."""
     data_changed = record.data is not record.loaded_data
     written = conn.execute(_UPDATE_INSTANCE[data_changed], {
@@ -132,16 +161,32 @@ def save_instance(conn: Connection, record: InstanceRecord, track: TrackRecord |
     if written != 1:
         raise LostRace(record.id)
     record.version += 1
-    if track is not None:
-        data_changed = track.data is not track.loaded_data
-        conn.execute(_UPDATE_TRACK[data_changed], {
-            "b_id": track.id, "state": track.state, "updated_at": track.updated_at,
-            **({"data": track.data} if data_changed else {})})
+    for with_data in (False, True):  # one batch each: the tracks whose data changed, and the others
+        rows = [{"b_id": t.id, "state": t.state, "updated_at": t.updated_at, **({"data": t.data} if with_data else {})}
+                for t in tracks if (t.data is not t.loaded_data) == with_data]
+        if rows:
+            conn.execute(_UPDATE_TRACK[with_data], rows)
 
 
-def insert_event(conn: Connection, **values: Any) -> int:
-    """Append one event to the history, linked to the chain's head; returns its seq."""
-    return conn.execute(_INSERT_EVENT, chained(conn, values)).inserted_primary_key[0]
+def last_event(conn: Connection, record: InstanceRecord) -> tuple[str, dt.datetime | None]:
+    """The hash and time of the instance's last event, with its chain held for this
+    transaction until it commits (see `chain.instance_head`)."""
+    found = instance_head(conn, record.id, record.locked, record.fresh)
+    record.locked = conn.dialect.name == "postgresql" or record.locked
+    record.fresh = False
+    return found
+
+
+def insert_events(conn: Connection, prev: str, rows: list[dict[str, Any]]) -> list[int]:
+    """Append events to their instance's chain, the first after the event whose hash is
+    `prev` (`last_event`), in one statement; their seqs, in order."""
+    chain = []
+    for values in rows:
+        chain.append(chained(prev, values))
+        prev = chain[-1]["hash"]
+    if len(chain) == 1:
+        return [conn.execute(_INSERT_EVENT, chain[0]).inserted_primary_key[0]]
+    return list(conn.execute(_INSERT_EVENTS, chain).scalars())
 
 
 # --- reminders, attachments, the outbox ---------------------------------------------
@@ -155,8 +200,20 @@ def record_reminder(conn: Connection, key: str, instance_id: str, participant: s
                  .values(reminded_at=now))
 
 
-def reminder_keys(conn: Connection, instance_ids: list[str]) -> set[str]:
-    rows = conn.execute(select(ReminderSent.key).where(ReminderSent.instance_id.in_(instance_ids)))
+_REMINDER_KEYS = select(REMINDERS.c.key).where(REMINDERS.c.instance_id == bindparam("instance_id"))
+
+
+def reminder_keys(conn: Connection, instance_id: str) -> set[str]:
+    """The keys of the reminders sent on one instance."""
+    return set(conn.scalars(_REMINDER_KEYS, {"instance_id": instance_id}))
+
+
+def workflow_reminder_keys(conn: Connection, workflows: list[str]) -> set[str]:
+    """The keys of the reminders sent on every instance of `workflows`: a join by
+    workflow, not one parameter per instance (SQLite allows 32,766 in a statement, and
+    a tick may look at more open instances than that)."""
+    rows = conn.execute(select(REMINDERS.c.key).join(INSTANCES, INSTANCES.c.id == REMINDERS.c.instance_id)
+                        .where(INSTANCES.c.workflow.in_(sorted(set(workflows)))))
     return {key for (key,) in rows}
 
 
@@ -222,15 +279,6 @@ def save_migrated(conn: Connection, record: InstanceRecord) -> None:
     for track in record.tracks:
         conn.execute(update(TRACKS).where(TRACKS.c.id == track.id).values(state=track.state,
                                                                           updated_at=track.updated_at))
-
-
-_LAST_EVENT_AT = (select(EVENTS.c.at).where(EVENTS.c.instance_id == bindparam("instance_id"))
-                  .order_by(EVENTS.c.seq.desc()).limit(1))
-
-
-def last_event_at(conn: Connection, instance_id: str) -> dt.datetime | None:
-    """When the instance's last event happened (the index on (instance_id, seq) finds it)."""
-    return conn.execute(_LAST_EVENT_AT, {"instance_id": instance_id}).scalar()
 
 
 def save_dues(conn: Connection, record: InstanceRecord, tracks: list[TrackRecord]) -> None:

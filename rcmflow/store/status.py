@@ -58,3 +58,13 @@ def _sqlite_cells(t, overdue):
     reminded = func.substr(t.c.reminded_at, 1, 10)  # the (UTC) day of the stored time
     return func.json_group_object(t.c.participant, func.json_object("state", t.c.state, "due", t.c.due,
                                                                     "overdue", flag, "reminded", reminded))
+
+
+def track_counts(conn: Connection, workflow: str | None = None):
+    """(instance_id, state, tracks) for every instance and state its tracks are in, in
+    instance order: the matrix's counts, read from ix_tracks_states alone."""
+    query = (select(TRACKS.c.instance_id, TRACKS.c.state, func.count())
+             .group_by(TRACKS.c.instance_id, TRACKS.c.state).order_by(TRACKS.c.instance_id, TRACKS.c.state))
+    if workflow is not None:
+        query = query.where(TRACKS.c.instance_id.in_(select(INSTANCES.c.id).where(INSTANCES.c.workflow == workflow)))
+    return conn.execution_options(yield_per=5000).execute(query)
