@@ -50,7 +50,7 @@ def test_a_focal_point_sends_the_subgroups_joint_input_in_one_command(rcmflow, t
     assert shown.exit_code == 0 and "joint input of MX, GT: submitted" in shown.stdout
 
     assert rcmflow("build", "theme-5", "--template", "regional-input", "--format", "docx").exit_code == 0
-    texts = [p.text for p in docx.Document(home / "out" / "theme-5" / "regional-input.docx").paragraphs]
+    texts = [p.text for p in docx.Document(home / "out" / "theme-5" / "regional-input.en.docx").paragraphs]
     assert "2 of 11 member countries sent input." in " ".join(texts)
     assert texts.count("Joint input of Mexico, Guatemala.") == 2  # under each member's heading
     assert texts.count("Protección de víctimas") == 1 and texts.count("Its text is under Guatemala.") == 1
