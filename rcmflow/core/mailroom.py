@@ -82,11 +82,12 @@ class Mailroom:
         engine = self.engine
 
         def work(conn: Connection) -> Outcome:
+            # the instance's row first, then the time: after whatever was recorded before us
+            row = transition.load(conn, message["instance_id"], for_update=True) if track_note else None
             now = engine.now()
             mail_id = statements.insert_message(conn, {"received_at": now, **message}, files)
-            if track_note is None:
+            if row is None:
                 return Outcome(mail_id)
-            row = transition.load(conn, message["instance_id"])
             track = row.track(message["participant"])
             event = transition.record(conn, row, now, SYSTEM_ACTOR, trigger=track_note["kind"], source=track.state,
                                       dest=track.state, participant=track.participant,
