@@ -46,6 +46,18 @@ def test_opening_after_the_deadline_is_refused_in_one_line(rcmflow, planned, sna
     assert not (home / "outbox").exists() or not list((home / "outbox").glob("*.eml"))
 
 
+def test_triggers_says_what_fire_would_refuse(rcmflow, planned):
+    """`triggers` and `fire` give the same answer: a step that would open late is not
+    shown as one that can fire now, and the reason is fire's."""
+    [option] = [o for o in json.loads(rcmflow("--now", NOW, "triggers", "theme-1", "--json").stdout)
+                if o["trigger"] == "open"]
+    assert option["allowed"] is False
+    assert option["reason"].startswith("open would open theme-1 (collecting_input) after its deadline 2030-04-20")
+    [option] = [o for o in json.loads(rcmflow("--now", NOW, "--replay", "triggers", "theme-1", "--json").stdout)
+                if o["trigger"] == "open"]
+    assert option["allowed"] is True
+
+
 def test_a_step_opens_before_its_deadline_and_after_it_is_moved(rcmflow, planned, home):
     assert rcmflow("--now", "2030-04-20T18:00", "fire", "theme-1", "open").exit_code == 0  # its last day
     moved = rcmflow("--now", NOW, "extend", "troika-2030-05-30", "--to", "2030-06-10", "--note", "new date")

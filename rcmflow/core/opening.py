@@ -94,14 +94,24 @@ def refuse_start(rt: Runtime, definition: Definition, params: dict[str, Any], no
 def refuse_opening(rt: Runtime, definition: Definition, instance: str, trigger: str, source: str, dest: str,
                    scope: dict[str, Any], now: dt.datetime) -> None:
     """Refuse a move into `dest` that opens a deadline that has passed."""
+    reason = late_opening(rt, definition, instance, trigger, source, dest, scope, now)
+    if reason:
+        raise BadInput(reason)
+
+
+def late_opening(rt: Runtime, definition: Definition, instance: str, trigger: str, source: str, dest: str,
+                 scope: dict[str, Any], now: dt.datetime) -> str | None:
+    """Why a move into `dest` may not be made now (it opens a deadline that has passed),
+    or None: what `fire` refuses with and `triggers` shows."""
     passed = opened(rt, definition, source, dest, scope, now)
     if passed and not rt.replay:
         first = passed[0]
-        raise BadInput(_("{trigger} would open {instance} ({state}) after its deadline {deadline} (today is "
+        return (_("{trigger} would open {instance} ({state}) after its deadline {deadline} (today is "
                          "{today}); move the deadline first with 'rcmflow extend {instance} --to DATE --note TEXT', "
                          "or {replay}").format(trigger=trigger, instance=instance, state=dest,
                                                deadline=first.describe(), today=rt.today(now).isoformat(),
                                                replay=replay_hint()))
+    return None
 
 
 def replay_hint() -> str:

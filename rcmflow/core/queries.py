@@ -11,7 +11,7 @@ from typing import Any, Iterator
 from sqlalchemy import select
 
 from rcmflow.context import Attachment, ChainHead, EventView, HistoryCheck, InstanceView
-from rcmflow.core import verify, views
+from rcmflow.core import opening, verify, views
 from rcmflow.core.policy import decide
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.transition import guard_context, load, view_of
@@ -69,6 +69,10 @@ class Queries:
             options = []
             for t in mdef.triggers_from(state):
                 reasons = [inactive] if inactive else decide(t, ctx, rt.plugins.registry, scope, check_roles).reasons
+                if not reasons and participant is None:  # what fire would refuse after deciding
+                    late = opening.late_opening(rt, definition, row.id, t.trigger, state, t.dest,
+                                                {"params": row.params, "data": row.data}, ctx.now)
+                    reasons = [late] if late else []
                 inputs = None if t.inputs is None else tuple(p.name for p in t.inputs)
                 options.append(TriggerOption(t.trigger, t.dest, not reasons, "; ".join(reasons) or None, t.roles,
                                              inputs))
