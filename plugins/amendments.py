@@ -23,15 +23,24 @@ the terms each country asked to keep out.
 from __future__ import annotations
 
 import json
+import re
 
 import click
 
 import rcmflow
 from rcmflow.errors import BadInput
+from rcmflow.language import _
+from rcmflow.model.glossary import fold
 
 FIELDS = ("item", "line", "change", "reason")
 DISPOSITIONS = {"taken_in": "taken in", "merged": "merged", "not_taken_in": "not taken in"}
 TERMS_KEY = "exclude_terms"
+
+
+def terms_of(value) -> list[str]:
+    """The terms a track asked to keep out ("slavery; modern slavery"), one by one."""
+    items = value if isinstance(value, list) else re.split(r"[;\n]", str(value or ""))
+    return [" ".join(str(item).split()) for item in items if str(item).strip()]
 
 
 def record_amendment(ctx, args):
@@ -141,9 +150,13 @@ def register_commands(cli, pass_engine):
         """The amendments proposed to INSTANCE's text, by country."""
         view = engine.get(instance)
         given = dispositions_of(view.data)
+        glossary = engine.members.glossary
         rows = [
             {"participant": p, "number": n, "item": None, "line": None, "change": None, "reason": None, **a,
              "terms_kept_out": str(view.tracks[p].data.get(TERMS_KEY) or "") or None,
+             # each term with its equivalents by language (workflows/glossary.yaml), all kept out
+             "equivalents": {term: {code: list(words) for code, words in glossary.equivalents(term).items() if code}
+                             for term in terms_of(view.tracks[p].data.get(TERMS_KEY))},
              "disposition": given.get(f"{p} {n}")}
             for p, n, a in numbered(view.tracks) if participant in (None, p)
         ]
@@ -163,7 +176,10 @@ def amendment_line(row: dict) -> str:
     if row.get("reason"):
         line += f"  (reason: {row['reason']})"
     if row.get("terms_kept_out"):
-        line += f"  [terms kept out: {row['terms_kept_out']}]"
+        line += "  " + _("[terms kept out: {terms}]").format(terms="; ".join(
+            term + (f" ({'; '.join(others)})" if (others := [f"{code}: {', '.join(words)}" for code, words in forms.items()
+                                                             if [fold(w) for w in words] != [fold(term)]]) else "")
+            for term, forms in row["equivalents"].items()) or row["terms_kept_out"])
     done = row.get("disposition")
     line += f"  -> {DISPOSITIONS.get(done['disposition'], done['disposition'])}" + (
         f": {done['reason']}" if done.get("reason") else "") if done else "  -> no disposition yet"

@@ -32,7 +32,7 @@ def workflow_files(home: Path) -> list[Path]:
     folder = home / "workflows"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.glob("*.y*ml") if p.stem not in {"members", "roadmap"})
+    return sorted(p for p in folder.glob("*.y*ml") if p.stem not in {"members", "glossary", "roadmap"})
 
 
 def load_catalog(home: Path, registry: Names, members: Members, files: list[Path] | None = None) -> Catalog:
