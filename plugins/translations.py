@@ -21,6 +21,8 @@ declaration given as one `text` (no language named) stays a single-language text
 
 from __future__ import annotations
 
+import re
+
 import rcmflow
 from rcmflow.errors import BadInput
 from rcmflow.language import LANGUAGES, _, language_name
@@ -145,9 +147,43 @@ def status_notes(engine, instances):
     return lines
 
 
+#: where a new block of a text starts inside a paragraph: a heading or a list item
+BLOCK_START = re.compile(r"^\s*(#{1,6}\s|[-*+]\s|\d{1,3}[.)]\s)")
+
+
+def blocks(text: str) -> list[dict]:
+    """The text's blocks (headings, paragraphs, list items), each on one line:
+    {"text", "heading"}; what a two-column table sets side by side, row by row."""
+    found: list[list[str]] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        for line in paragraph.splitlines():
+            if not line.strip():
+                continue
+            if BLOCK_START.match(line) or not found or found[-1] == []:
+                found.append([])
+            found[-1].append(line.strip())
+        found.append([])  # the next paragraph starts a block of its own
+    result = []
+    for lines in filter(None, found):
+        heading = re.match(r"#{1,6}\s+", lines[0])
+        result.append({"text": " ".join(" ".join(lines)[heading.end() if heading else 0:].split()),
+                       "heading": bool(heading)})
+    return result
+
+
 @rcmflow.hookimpl
 def document_context(context, instance):
-    """`texts`: the language versions of the text, each with its revision, and
-    `translation_pending`: the languages behind the latest revision."""
-    context["texts"] = texts_of(instance.data)
+    """`texts`: the language versions of the text ({code: {text, revision}});
+    `text_columns`: their languages, each named in itself ("Español", "English");
+    `text_rows`: their blocks side by side ({code: {text, heading} or None}); and
+    `translation_pending`: {code: the revision since which it is pending}."""
+    texts = texts_of(instance.data)
+    codes = [code for code in sorted(set(LANGUAGES) | set(texts), key=lambda c: (c not in LANGUAGES, c))
+             if code in texts or pending(instance.data, LANGUAGES).get(code)] if texts else []
+    columns = {code: blocks(texts[code]["text"]) if code in texts else [] for code in codes}
+    context["texts"] = texts
+    context["text_columns"] = [{"code": code, "name": language_name(code, code).capitalize(),
+                                "revision": (texts.get(code) or {}).get("revision")} for code in codes]
+    context["text_rows"] = [{code: (columns[code][n] if n < len(columns[code]) else None) for code in codes}
+                            for n in range(max(map(len, columns.values()), default=0))]
     context["translation_pending"] = pending(instance.data, LANGUAGES)

@@ -133,3 +133,53 @@ def test_a_bad_glossary_is_one_line_with_file_and_line(home, rcmflow, content, l
     assert problem.startswith(f"workflows/glossary.yaml:{line}: ") and message in problem
     refused = rcmflow("workflows", "list")
     assert refused.exit_code != 0 and one_line(refused).startswith(f"Error: workflows/glossary.yaml:{line}: ")
+
+
+def built_draft(rcmflow, home: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The draft built with a revision in Spanish only: its Word and HTML files (the
+    first of each, whatever the edition)."""
+    assert rcmflow("fire", "declaration-2017", "revise_text", "--set-file",
+                   f"text.es={written(tmp_path, 'es.md', DRAFT_ES + '3. Nuevo punto.')}").exit_code == 0
+    built = json.loads(rcmflow("build", "declaration-2017", "--template", "declaration-draft", "--json").stdout)
+    paths = [home / f["path"] for f in built["files"]]
+    return next(p for p in paths if p.suffix == ".docx"), next(p for p in paths if p.suffix == ".html")
+
+
+def text_table(path: Path):
+    import docx
+
+    [table] = [t for t in docx.Document(str(path)).tables if "Español (es)" in t.rows[0].cells[-1].text]
+    return table
+
+
+def test_the_draft_sets_the_two_languages_side_by_side(adoption, rcmflow, home, tmp_path):
+    word, html = built_draft(rcmflow, home, tmp_path)
+    table = text_table(word)
+    rows = [[cell.text for cell in row.cells] for row in table.rows]
+    assert rows[0] == ["English (en): translation pending since revision 3", "Español (es)"]
+    assert rows[1:] == [["Declaration", "Declaración"],
+                        ["1. We protect the rights of migrants.", "1. Protegemos los derechos de las personas migrantes."],
+                        ["2. We cooperate in the region.", "2. Cooperamos en la región."],
+                        ["", "3. Nuevo punto."]]
+    assert table.rows[1].cells[1].paragraphs[0].runs[0].bold  # a heading of the text stands out
+    page = html.read_text(encoding="utf-8")
+    assert "<th>Español (es)</th>" in page and "3. Nuevo punto." in page
+
+
+def test_each_column_of_the_draft_says_its_language(adoption, rcmflow, home, tmp_path):
+    from rcmflow.default_plugins.documents.template import template_environment
+
+    if "in_language" not in template_environment(home).filters:
+        pytest.skip("the documents plugin does not mark text in another language yet (in_language)")
+    word, html = built_draft(rcmflow, home, tmp_path)
+    from docx.oxml.ns import qn
+
+    def languages(cell) -> set[str]:
+        return {r._r.rPr.find(qn("w:lang")).get(qn("w:val")) for p in cell.paragraphs for r in p.runs
+                if r._r.rPr is not None and r._r.rPr.find(qn("w:lang")) is not None}
+
+    table = text_table(word)
+    assert [languages(cell) for cell in table.rows[2].cells] == [{"en"}, {"es"}]
+    page = html.read_text(encoding="utf-8")
+    assert '<span lang="es">1. Protegemos los derechos de las personas migrantes.</span>' in page
+    assert '<span lang="en">1. We protect the rights of migrants.</span>' in page
