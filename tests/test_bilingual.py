@@ -131,6 +131,8 @@ def test_a_bad_glossary_is_one_line_with_file_and_line(home, rcmflow, content, l
     assert checked.exit_code == 1
     [problem] = [out for out in checked.stdout.splitlines() if "glossary" in out]
     assert problem.startswith(f"workflows/glossary.yaml:{line}: ") and message in problem
+    alone = rcmflow("workflows", "validate", str(home / "workflows" / "glossary.yaml"))  # as what it is
+    assert alone.exit_code == 1 and alone.stdout.splitlines() == [problem]
     refused = rcmflow("workflows", "list")
     assert refused.exit_code != 0 and one_line(refused).startswith(f"Error: workflows/glossary.yaml:{line}: ")
 
