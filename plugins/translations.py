@@ -77,14 +77,16 @@ def record_text(ctx, args):
     values = ctx.event.data.get("values", {})
     given = given_versions(values, languages)
     texts = texts_of(ctx.data)
+    options = " ".join(f"--set-file text.{c}=FILE" for c in languages)
+    if values.get("text") not in (None, "") and (given or texts):
+        raise BadInput(_("{instance} has its text in {languages}: give each language with {options}, "
+                         "not one text").format(instance=ctx.instance.id, options=options,
+                                                languages=", ".join(sorted({*texts, *given}))))
     if not given:
-        if texts or values.get("text") in (None, ""):
-            raise BadInput(_("{trigger} needs the text: add {options}").format(
-                trigger=ctx.event.trigger, options=" ".join(f"--set-file text.{c}=FILE" for c in languages)))
+        if values.get("text") in (None, ""):
+            raise BadInput(_("{trigger} needs the text: add {options}").format(trigger=ctx.event.trigger,
+                                                                            options=options))
         return  # a single-language text, kept as `text`, as it always was
-    if values.get("text") not in (None, ""):
-        raise BadInput(_("give the text in each language ({options}), not also as --set-file text=FILE").format(
-            options=", ".join(f"text.{c}" for c in languages)))
     for code in languages:  # the record is `texts`; the given values need not linger
         ctx.data.pop(PREFIX + code, None)
     if all((texts.get(code) or {}).get("text") == text for code, text in given.items()):

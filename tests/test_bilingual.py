@@ -80,8 +80,7 @@ def test_a_revision_in_one_language_holds_adoption_until_the_other_is_given(adop
     assert {code: (v["text"], v["revision"]) for code, v in texts.items()} == {"es": (revised, 3), "en": (english, 3)}
 
 
-def test_a_base_text_in_one_language_leaves_the_other_pending_and_a_plain_text_is_refused_then(
-        engine, rcmflow, snapshot, tmp_path):
+def test_a_base_text_in_one_language_leaves_the_other_pending(engine, rcmflow, snapshot, tmp_path):
     engine.start("declaration-adoption", params={"year": "2017", "meeting": "2017-04-24"})
     blocked = [t for t in json.loads(rcmflow("triggers", "declaration-2017", "--json").stdout)
                if t["trigger"] == "share_base_text"]
@@ -93,6 +92,20 @@ def test_a_base_text_in_one_language_leaves_the_other_pending_and_a_plain_text_i
     mixed = rcmflow("fire", "declaration-2017", "resolve_amendment", "--set", "text=x")
     assert mixed.exit_code == 1 and "resolve_amendment has no input 'text'" in one_line(mixed)
     assert snapshot() == before
+
+
+def test_a_text_in_languages_takes_no_single_text_and_a_revision_needs_one(adoption, rcmflow, snapshot, tmp_path):
+    before = snapshot()
+    plain = rcmflow("fire", "declaration-2017", "revise_text", "--set-file", f"text={written(tmp_path, 'd.md', 'x')}")
+    assert plain.exit_code == 1
+    assert one_line(plain) == ("Error: declaration-2017 has its text in en, es: give each language with "
+                               "--set-file text.en=FILE --set-file text.es=FILE, not one text")
+    empty = rcmflow("fire", "declaration-2017", "revise_text")
+    assert one_line(empty) == "Error: revise_text needs the text: add --set-file text.en=FILE --set-file text.es=FILE"
+    assert snapshot() == before
+    same = rcmflow("fire", "declaration-2017", "revise_text", "--set-file", f"text.es={written(tmp_path, 'es.md', DRAFT_ES)}")
+    assert same.exit_code == 0  # the same text again: no new revision, nothing pending
+    assert "translation pending" not in rcmflow("status", "declaration-2017").stdout
 
 
 def test_the_glossary_keeps_a_term_out_of_the_spanish_text_and_quotes_the_line(adoption, rcmflow, snapshot, tmp_path):
