@@ -23,24 +23,17 @@ the terms each country asked to keep out.
 from __future__ import annotations
 
 import json
-import re
 
 import click
 
 import rcmflow
 from rcmflow.errors import BadInput
 from rcmflow.language import _
-from rcmflow.model.glossary import fold
+from rcmflow.model.glossary import fold, split_terms
 
 FIELDS = ("item", "line", "change", "reason")
 DISPOSITIONS = {"taken_in": "taken in", "merged": "merged", "not_taken_in": "not taken in"}
 TERMS_KEY = "exclude_terms"
-
-
-def terms_of(value) -> list[str]:
-    """The terms a track asked to keep out ("slavery; modern slavery"), one by one."""
-    items = value if isinstance(value, list) else re.split(r"[;\n]", str(value or ""))
-    return [" ".join(str(item).split()) for item in items if str(item).strip()]
 
 
 def record_amendment(ctx, args):
@@ -156,7 +149,7 @@ def register_commands(cli, pass_engine):
              "terms_kept_out": str(view.tracks[p].data.get(TERMS_KEY) or "") or None,
              # each term with its equivalents by language (workflows/glossary.yaml), all kept out
              "equivalents": {term: {code: list(words) for code, words in glossary.equivalents(term).items() if code}
-                             for term in terms_of(view.tracks[p].data.get(TERMS_KEY))},
+                             for term in split_terms(view.tracks[p].data.get(TERMS_KEY))},
              "disposition": given.get(f"{p} {n}")}
             for p, n, a in numbered(view.tracks) if participant in (None, p)
         ]

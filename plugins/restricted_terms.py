@@ -20,7 +20,7 @@ import re
 
 import rcmflow
 from rcmflow.language import _, language_name
-from rcmflow.model.glossary import folded
+from rcmflow.model.glossary import fold, folded, split_terms
 
 DEFAULT_KEY = "exclude_terms"
 
@@ -30,12 +30,6 @@ def _check(args):
         return ('write {text: "{{ data.text }}", texts: "{{ data.texts }}"} (either one; and optionally '
                 'terms_key: the track data key of the terms)')
     return None
-
-
-def terms_of(value) -> list[str]:
-    """The terms a track asked to keep out ("slavery; modern slavery"), one by one."""
-    items = value if isinstance(value, list) else re.split(r"[;\n]", str(value or ""))
-    return [" ".join(str(item).split()) for item in items if str(item).strip()]
 
 
 def find_term(text: str, term: str) -> list[tuple[int, int]]:
@@ -82,7 +76,7 @@ def findings(ctx, texts: dict[str, str], key: str = DEFAULT_KEY) -> list[tuple]:
     for code, text in texts.items():
         hits = [(span, term, form, participant)
                 for participant, track in ctx.tracks.items()
-                for term in terms_of(track.data.get(key))
+                for term in split_terms(track.data.get(key))
                 for form in glossary.forms(term)
                 for span in find_term(text, form)]
         # "esclavitud" inside "esclavitud moderna" is one finding, not two: a hit inside a longer one goes.
@@ -110,13 +104,16 @@ def restricted_terms(ctx, args):
 
 
 def finding(code: str, text: str, span: tuple[int, int], term: str, form: str, participant: str) -> str:
-    where = quote(text, span)
-    if not code:
-        return _('"{term}" (kept out at the request of {participant}) on {where}').format(
-            term=term, participant=participant, where=where)
-    return _('"{term}" (kept out at the request of {participant}) in the {language} text ({code}), as "{form}", '
-             'on {where}').format(term=term, participant=participant, language=language_name(code), code=code,
-                                  form=" ".join(text[span[0]:span[1]].split()), where=where)
+    where, found = quote(text, span), " ".join(text[span[0]:span[1]].split())
+    if code:
+        return _('"{term}" (kept out at the request of {participant}) in the {language} text ({code}), as "{form}", '
+                 'on {where}').format(term=term, participant=participant, language=language_name(code), code=code,
+                                      form=found, where=where)
+    if fold(found) != fold(term):  # an equivalent of the term, in a text of no named language
+        return _('"{term}" (kept out at the request of {participant}), as "{form}", on {where}').format(
+            term=term, participant=participant, form=found, where=where)
+    return _('"{term}" (kept out at the request of {participant}) on {where}').format(
+        term=term, participant=participant, where=where)
 
 
 @rcmflow.hookimpl

@@ -13,6 +13,7 @@ from rcmflow.core.engine import Engine
 
 from .conftest import one_line
 from .test_roadmap import MEMBERS, agree_all
+from .test_roadmap import to_adoption as to_single_language_adoption
 
 BASE_ES = "1. Texto base de México.\n"
 BASE_EN = "1. Mexico's base text.\n"
@@ -128,6 +129,17 @@ def test_the_glossary_keeps_a_term_out_of_the_spanish_text_and_quotes_the_line(a
     [row] = json.loads(rcmflow("amendments", "declaration-2017", "--json").stdout)
     assert row["equivalents"] == {"modern slavery": {"en": ["modern slavery"], "es": ["esclavitud moderna"],
                                                      "fr": ["esclavage moderne"]}}
+
+
+def test_a_text_in_one_language_only_is_still_checked_for_every_equivalent(engine, rcmflow, tmp_path):
+    to_single_language_adoption(engine, {"year": "2017", "meeting": "2017-04-24"})
+    agree_all(engine)
+    assert rcmflow("fire", "declaration-2017", "revise_text", "--set-file",
+                   f"text={written(tmp_path, 'd.md', 'Sin esclavitud.')}").exit_code == 0
+    refused = rcmflow("fire", "declaration-2017", "adopt")
+    assert refused.exit_code == 3
+    assert one_line(refused).endswith('"slavery" (kept out at the request of US), as "esclavitud", '
+                                      'on line 1: "Sin esclavitud."')
 
 
 @pytest.mark.no_database

@@ -13,6 +13,7 @@ spaces between words ("Esclavitud  Moderna" is "esclavitud moderna").
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,13 @@ from pathlib import Path
 from rcmflow.model.loader import Problems, load_yaml
 
 GLOSSARY_FILE = "workflows/glossary.yaml"
+
+
+def split_terms(value) -> list[str]:
+    """The terms a member asked to keep out, one by one: given as a list, or as text
+    separated by ";" or lines ("slavery; modern slavery")."""
+    items = value if isinstance(value, list) else re.split(r"[;\n]", str(value or ""))
+    return [" ".join(str(item).split()) for item in items if str(item).strip()]
 
 
 def fold(text: str) -> str:
