@@ -118,8 +118,8 @@ def translated(ctx, args):
     if not behind:
         return None
     return "; ".join(
-        _("translation pending: the {language} text ({code}) since revision {revision} "
-          "(give it with --set-file text.{code}=FILE)").format(language=language_name(code), code=code,
+        _("translation pending: the {language} text ({code}) since revision {revision}: "
+          "give it with --set-file text.{code}=FILE").format(language=language_name(code), code=code,
                                                                 revision=revision)
         for code, revision in sorted(behind.items(), key=lambda item: item[1]))
 

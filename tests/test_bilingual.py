@@ -66,7 +66,7 @@ def test_a_revision_in_one_language_holds_adoption_until_the_other_is_given(adop
     before = snapshot()
     refused = rcmflow("fire", "declaration-2017", "adopt")
     assert refused.exit_code == 3  # blocked
-    assert "translation pending: the English text (en) since revision 3 (give it with --set-file text.en=FILE)" \
+    assert "translation pending: the English text (en) since revision 3: give it with --set-file text.en=FILE" \
         in one_line(refused)
     assert snapshot() == before
     # in Spanish, too
