@@ -28,6 +28,8 @@ import click
 
 import rcmflow
 from rcmflow.errors import BadInput
+from rcmflow.language import _
+from rcmflow.model.glossary import fold, split_terms
 
 FIELDS = ("item", "line", "change", "reason")
 DISPOSITIONS = {"taken_in": "taken in", "merged": "merged", "not_taken_in": "not taken in"}
@@ -141,9 +143,13 @@ def register_commands(cli, pass_engine):
         """The amendments proposed to INSTANCE's text, by country."""
         view = engine.get(instance)
         given = dispositions_of(view.data)
+        glossary = engine.members.glossary
         rows = [
             {"participant": p, "number": n, "item": None, "line": None, "change": None, "reason": None, **a,
              "terms_kept_out": str(view.tracks[p].data.get(TERMS_KEY) or "") or None,
+             # each term with its equivalents by language (workflows/glossary.yaml), all kept out
+             "equivalents": {term: {code: list(words) for code, words in glossary.equivalents(term).items() if code}
+                             for term in split_terms(view.tracks[p].data.get(TERMS_KEY))},
              "disposition": given.get(f"{p} {n}")}
             for p, n, a in numbered(view.tracks) if participant in (None, p)
         ]
@@ -163,7 +169,10 @@ def amendment_line(row: dict) -> str:
     if row.get("reason"):
         line += f"  (reason: {row['reason']})"
     if row.get("terms_kept_out"):
-        line += f"  [terms kept out: {row['terms_kept_out']}]"
+        line += "  " + _("[terms kept out: {terms}]").format(terms="; ".join(
+            term + (f" ({'; '.join(others)})" if (others := [f"{code}: {', '.join(words)}" for code, words in forms.items()
+                                                             if [fold(w) for w in words] != [fold(term)]]) else "")
+            for term, forms in row["equivalents"].items()) or row["terms_kept_out"])
     done = row.get("disposition")
     line += f"  -> {DISPOSITIONS.get(done['disposition'], done['disposition'])}" + (
         f": {done['reason']}" if done.get("reason") else "") if done else "  -> no disposition yet"

@@ -164,3 +164,13 @@ def _child(node, key: str):
     if isinstance(node, yaml.MappingNode):
         return next((value for name, value in node.value if name.value == key), None)
     return None
+
+
+def language_name(code: str, language: str | None = None) -> str:
+    """A language named in the current language (or `language`): "Spanish", "inglés"."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(code).get_language_name(language or current()) or code
+    except (ValueError, UnknownLocaleError):
+        return code

@@ -48,7 +48,9 @@ def test_every_amendment_gets_a_disposition_before_the_agreed_draft(amended, rcm
                    "--set", "reason=into item 6, without the terms").exit_code == 0
     listed = rcmflow("amendments", amended).stdout.splitlines()
     assert listed == ['GT 1  item 1, line 3: say "victims of crimes"  -> taken in',
-                      "US 1  general: no slavery terms  [terms kept out: slavery; modern slavery]  "
+                      "US 1  general: no slavery terms  [terms kept out: slavery (en: slavery, contemporary slavery; "
+                      "es: esclavitud, esclavitud contemporánea; fr: esclavage, esclavage contemporain); "
+                      "modern slavery (es: esclavitud moderna; fr: esclavage moderne)]  "
                       "-> merged: into item 6, without the terms"]
     assert rcmflow("fire", amended, "agree_draft").exit_code == 0
     assert rcmflow("build", amended, "--template", "declaration-draft", "--format", "docx").exit_code == 0

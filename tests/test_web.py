@@ -479,10 +479,13 @@ def test_the_page_speaks_to_readers_not_to_the_command_line(rcmflow, engine):
 
     rcmflow("quickstart")
     blocked = {o.trigger: o.reason for o in engine.triggers("declaration-2017")}
-    assert "give it with --set text=VALUE" in blocked["share_base_text"]  # what the command line says
+    assert "give it with --set-file text.en=FILE" in blocked["share_base_text"]  # what the command line says
     page = Pages(engine).instance("declaration-2017", Links())
-    assert "give it with --set" not in page and "text not set" in page
+    assert "give it with --set" not in page and "there is no text yet" in page
     assert for_readers("text not set: give it with --set text=VALUE") == "text not set"
+    assert for_readers("translation pending: the English text (en) since revision 3: give it with --set-file "
+                       "text.en=FILE; an objection stands: GT") == ("translation pending: the English text (en) "
+                                                                    "since revision 3; an objection stands: GT")
     assert for_readers("waiting for BZ: 1 of 2 tracks in submitted") == "waiting for BZ: 1 of 2 tracks in submitted"
 
 

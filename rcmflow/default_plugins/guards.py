@@ -131,8 +131,12 @@ def after(ctx: GuardContext, args: Any) -> str | None:
 
 
 def text_version(data: dict[str, Any]) -> str:
-    """What an approval is of: the instance's text (`data.text`) as it stands."""
-    return hashlib.sha256(json.dumps(data.get("text"), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """What an approval is of: the instance's text (`data.text`, or its language versions
+    `data.texts`) as it stands."""
+    texts = data.get("texts")
+    text = ({code: v.get("text") for code, v in texts.items() if isinstance(v, dict)}
+            if isinstance(texts, dict) and texts else data.get("text"))
+    return hashlib.sha256(json.dumps(text, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def record_approval(ctx, args: Any) -> None:

@@ -28,11 +28,21 @@ class Catalog:
         return self.definitions[name]
 
 
+#: the files of workflows/ that are not definitions (read by model.members and the plan)
+PROJECT_FILES = {"members", "glossary", "roadmap"}
+
+
 def workflow_files(home: Path) -> list[Path]:
     folder = home / "workflows"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.glob("*.y*ml") if p.stem not in {"members", "roadmap"})
+    return sorted(p for p in folder.glob("*.y*ml") if p.stem not in PROJECT_FILES)
+
+
+def _project_file(home: Path, path: Path) -> bool:
+    """members.yaml or glossary.yaml of the home, named on the command line: checked as
+    what it is (by load_members), not as a definition."""
+    return path.stem in PROJECT_FILES - {"roadmap"} and path.resolve().parent == (home / "workflows").resolve()
 
 
 def load_catalog(home: Path, registry: Names, members: Members, files: list[Path] | None = None) -> Catalog:
@@ -40,6 +50,8 @@ def load_catalog(home: Path, registry: Names, members: Members, files: list[Path
     definitions: dict[str, Definition] = {}
     problems: list[Problem] = []
     for path in files if files is not None else workflow_files(home):
+        if _project_file(home, path):
+            continue
         try:
             display = str(path.relative_to(home))
         except ValueError:

@@ -1,6 +1,7 @@
 """Who takes part: countries, the people who act for them, their roles and groups.
 
-Read from `workflows/members.yaml`. An actor is a person's `id` (or e-mail); their
+Read from `workflows/members.yaml`, with the words they agreed on in each language
+(`workflows/glossary.yaml`, see `model.glossary`). An actor is a person's `id` (or e-mail); their
 roles decide which transitions they may fire. A person with a `country` is one of
 that country's focal points and may act only on that country's track.
 """
@@ -8,9 +9,10 @@ that country's focal points and may act only on that country's track.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from rcmflow.model.glossary import Glossary, load_glossary
 from rcmflow.model.loader import Problems, load_yaml, prune
 from rcmflow.model.schema import MembersShape, shape_problems
 
@@ -50,6 +52,8 @@ class Members:
     countries: dict[str, Country] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the terms' equivalents in each language (workflows/glossary.yaml)
+    glossary: Glossary = field(default_factory=Glossary)
 
     def person(self, actor: str) -> Person | None:
         """The person an actor names, by id or by e-mail address."""
@@ -76,7 +80,15 @@ class Members:
 
 
 def load_members(home: Path) -> tuple[Members, Problems]:
-    """Load `workflows/members.yaml`; a missing file means nobody is known yet."""
+    """Load `workflows/members.yaml` and `workflows/glossary.yaml`; a missing file means
+    nobody is known yet (no term has equivalents)."""
+    members, problems = _load_members(home)
+    glossary, glossary_problems = load_glossary(home, LANGUAGES)
+    problems.extend(glossary_problems)
+    return replace(members, glossary=glossary), problems
+
+
+def _load_members(home: Path) -> tuple[Members, Problems]:
     path = home / "workflows" / "members.yaml"
     problems = Problems(MEMBERS_FILE)
     if not path.exists():

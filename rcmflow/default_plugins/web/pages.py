@@ -307,8 +307,9 @@ def _first_line(text: str, width: int = 90) -> str:
     return line if len(line) <= width and len(lines) == 1 else line[: width - 1].rstrip() + " …"
 
 
-#: what a reason says to someone at the command line, which a reader of the page cannot do
-_COMMAND_ADVICE = re.compile(r"(:\s*give it with --set \S+|;\s*(see|run) '?rcmflow [^;]*)$")
+#: what a reason says to someone at the command line, which a reader of the page cannot do:
+#: from the colon before a --set or --set-file to the next part of the reason (any language)
+_COMMAND_ADVICE = re.compile(r":\s*[^:;]*--set(?:-file)?\s[^;]*(?=;|$)|;\s*(see|run) '?rcmflow [^;]*$")
 
 
 def for_readers(reason: str | None) -> str:
