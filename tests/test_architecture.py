@@ -17,7 +17,7 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 #: what a plugin may import of rcmflow: the public plugin API
 PLUGIN_API = {"rcmflow", "rcmflow.context", "rcmflow.errors", "rcmflow.output", "rcmflow.log",
-              "rcmflow.hookspecs", "rcmflow.config"}
+              "rcmflow.hookspecs", "rcmflow.config", "rcmflow.language"}
 
 
 def sources() -> list[Path]:

@@ -294,7 +294,7 @@ def _first_line(text: str, width: int = 90) -> str:
 
 
 #: what a reason says to someone at the command line, which a reader of the page cannot do
-_COMMAND_ADVICE = re.compile(r"(:\s*give it with --set \S+|;\s*(see|run) '?rcmflow [^;]*)$")
+_COMMAND_ADVICE = re.compile(r"(:\s*(give it with|indíquelo con) --set \S+|;\s*(see|run|vea|ejecute) '?rcmflow [^;]*)$")
 
 
 def for_readers(reason: str | None) -> str:
