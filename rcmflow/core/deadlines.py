@@ -13,6 +13,7 @@ from rcmflow.core import transition
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import BadInput, NotFound
+from rcmflow.language import _
 from rcmflow.model.definition import Call, Definition
 from rcmflow.store.records import InstanceRecord, save_dues
 
@@ -32,14 +33,15 @@ def extend(rt: Runtime, conn: Connection, row: InstanceRecord, participants: lis
     """Move the deadline of `participants` (all: the whole step, its timeout too) to `to`."""
     definition = rt.definition_of(row.workflow, row.definition_hash)
     if definition.track is None or definition.track.deadline is None:
-        raise BadInput(f"{row.id} ({row.workflow}) has no deadline to move")
+        raise BadInput(_("{instance} ({workflow}) has no deadline to move").format(instance=row.id, workflow=row.workflow))
     if to < rt.today(now):
-        raise BadInput(f"--to {to.isoformat()} has passed already; give a day from {rt.today(now).isoformat()} on")
+        raise BadInput(_("--to {day} has passed already; give a day from {today} on").format(
+            day=to.isoformat(), today=rt.today(now).isoformat()))
     whole = not participants
     unknown = [p for p in participants if row.track(p) is None]
     if unknown:
-        raise NotFound(f"{unknown[0]!r} has no track in {row.id}; participants: "
-                       f"{', '.join(t.participant for t in row.tracks)}")
+        raise NotFound(_("{participant} has no track in {instance}; participants: {known}").format(
+            participant=repr(unknown[0]), instance=row.id, known=", ".join(t.participant for t in row.tracks)))
     tracks = row.tracks if whole else [row.track(p) for p in dict.fromkeys(participants)]
     events, outbox = [], []
     for track in tracks:
