@@ -94,7 +94,7 @@ class Runtime:
                              "was it restored from another copy?").format(digest=digest[:8], workflow=workflow))
         where = f"{stored['path']} v{stored['version']} ({digest[:8]}, kept in the database)"
         problems = Problems(where)
-        _, definition = read_text_definition(stored["text"], where, problems, self.plugins.registry, self.members)
+        _data, definition = read_text_definition(stored["text"], where, problems, self.plugins.registry, self.members)
         if definition is None:  # e.g. a guard it names is no longer registered by any plugin
             raise DefinitionError(list(problems))
         return definition
