@@ -7,7 +7,7 @@ import click
 from rcmflow.cli.group import cli, pass_engine
 from rcmflow.cli.params import ATTACHMENT, NAME_FILE, json_option, set_option
 from rcmflow.config import settle_timezone
-from rcmflow.language import _
+from rcmflow.language import _, ngettext
 from rcmflow.output import console, emit_json
 
 
@@ -169,5 +169,6 @@ def extend(engine, instance: str, participants: tuple[str, ...], to: str, note: 
     if as_json:
         return emit_json({"id": instance, "to": to, "event_seqs": seqs})
     who = ", ".join(participants) if participants else _("every participant")
-    click.echo(_("{instance}: deadline of {who} moved to {to} ({count} events)").format(
+    click.echo(ngettext("{instance}: deadline of {who} moved to {to} ({count} event)",
+                        "{instance}: deadline of {who} moved to {to} ({count} events)", len(seqs)).format(
         instance=instance, who=who, to=to, count=len(seqs)))
