@@ -210,8 +210,8 @@ def _open(conn: Connection, message_id: int, becoming: str) -> dict[str, Any]:
 def _check_open(row: dict[str, Any], becoming: str) -> dict[str, Any]:
     message_id = row["id"]
     if row["status"] not in OPEN:
-        status = (_("{status} (event {seq})").format(status=row["status"], seq=row["event_seq"]) if row["event_seq"]
-                  else row["status"])
-        raise BadInput(_("mail {id} is {status} already; only a proposed or held message can be {becoming}").format(
-            id=message_id, status=status, becoming=becoming))
+        said = (_("mail {id} is {status} already (event {seq}); only a proposed or held message can be {becoming}")
+                if row["event_seq"] else
+                _("mail {id} is {status} already; only a proposed or held message can be {becoming}"))
+        raise BadInput(said.format(id=message_id, status=row["status"], seq=row["event_seq"], becoming=becoming))
     return row
