@@ -22,22 +22,23 @@ from __future__ import annotations
 import datetime as dt
 
 import rcmflow
+from rcmflow.language import _
 
 KEYS = {"agree", "object", "reason", "silence", "by"}
 
 
 def _check(args):
     if not isinstance(args, dict) or not {"agree", "object"} <= set(args) or set(args) - KEYS:
-        return ("write {agree: [track states], object: [track states]} (and optionally reason: a data key, "
-                "silence: consent with by: a date)")
+        return _("write {agree: [track states], object: [track states]} (and optionally reason: a data key, "
+                 "silence: consent with by: a date)")
     if args.get("silence") not in (None, "consent") or (args.get("silence") and not args.get("by")):
-        return "silence: consent needs by: the date after which silence counts as consent"
+        return _("silence: consent needs by: the date after which silence counts as consent")
     return None
 
 
 def _check_action(args):
     if not isinstance(args, dict) or not {"agree", "object", "by"} <= set(args):
-        return "write {agree: [track states], object: [track states], by: DATE}"
+        return _("write {agree: [track states], object: [track states], by: DATE}")
     return None
 
 
@@ -68,7 +69,7 @@ def consensus(ctx, args):
     if objecting:
         details = [f'{p} ("{members[p].data[reason_key]}")' if members[p].data.get(reason_key) else p
                    for p in objecting]
-        return f"an objection stands: {', '.join(details)}"
+        return _("an objection stands: {who}").format(who=", ".join(details))
     undecided = silent(ctx, args)
     if not undecided:
         return None
@@ -76,9 +77,11 @@ def consensus(ctx, args):
     if by is not None and ctx.now.date() > by:
         return None  # the silence procedure: no answer by the deadline is no objection
     ready = len(members) - len(undecided)
-    procedure = f"; silence counts as consent after {by.isoformat()}" if by else ""
-    return (f"no consensus yet: waiting for {', '.join(undecided)} "
-            f"({ready} of {len(members)} members agree or do not object){procedure}")
+    reason = _("no consensus yet: waiting for {who} ({ready} of {total} members agree or do not object)").format(
+        who=", ".join(undecided), ready=ready, total=len(members))
+    if by:
+        reason += "; " + _("silence counts as consent after {day}").format(day=by.isoformat())
+    return reason
 
 
 def silence_procedure(ctx, args):

@@ -15,17 +15,18 @@ and counts as done; the reason names it, so nobody wonders where it went.
 from __future__ import annotations
 
 import rcmflow
+from rcmflow.language import _
 
 KEYS = {"workflow", "states", "params", "min", "settled"}
 
 
 def _check(args):
     if not isinstance(args, dict) or not {"workflow", "states"} <= set(args) or set(args) - KEYS:
-        return "write {workflow: NAME, states: [..]} (and optionally params: {..}, min: N)"
+        return _("write {workflow: NAME, states: [..]} (and optionally params: {..}, min: N)")
     if not isinstance(args["states"], list) or not args["states"]:
-        return "states must be a list of states"
+        return _("states must be a list of states")
     if not isinstance(args.get("settled", []), list):
-        return "settled must be a list of states (default: [cancelled])"
+        return _("settled must be a list of states (default: [cancelled])")
     return None
 
 
@@ -39,9 +40,11 @@ def instances_in(ctx, args):
     aside = f" ({', '.join(f'{r.id} {r.state}' for r in settled)})" if settled else ""
     if behind:
         done = len(rows) - len(behind)
-        return f"waiting for {', '.join(behind)}: {done} of {len(rows)} {workflow} in {'|'.join(states)}{aside}"
+        return _("waiting for {behind}: {done} of {total} {workflow} in {states}").format(
+            behind=", ".join(behind), done=done, total=len(rows), workflow=workflow, states="|".join(states)) + aside
     if len(rows) < needed:
-        return f"{len(rows)} {workflow} started, {needed} needed: start the others first{aside}"
+        return _("{count} {workflow} started, {needed} needed: start the others first").format(
+            count=len(rows), workflow=workflow, needed=needed) + aside
     return None
 
 

@@ -153,14 +153,15 @@ class HistoryCheck:
         return not self.problems
 
     def summary(self) -> str:
-        what = f"{self.checked} events of {self.instance_id} ({self.total} in the chain)" if self.instance_id \
-            else f"{self.total} events"
-        recorded = f"; it holds the recorded head {self.recorded.seq}" if self.recorded else ""
+        what = (_("{checked} events of {instance} ({total} in the chain)").format(
+            checked=self.checked, instance=self.instance_id, total=self.total) if self.instance_id
+            else _("{total} events").format(total=self.total))
+        recorded = "; " + _("it holds the recorded head {seq}").format(seq=self.recorded.seq) if self.recorded else ""
         if self.ok:
-            return f"verified {what}, head {self.head}{recorded}"
+            return _("verified {what}, head {head}").format(what=what, head=self.head) + recorded
         first = self.problems[0].message
-        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-        return f"the history does not verify: {first}{more}"
+        more = " " + _("(and {more} more)").format(more=len(self.problems) - 1) if len(self.problems) > 1 else ""
+        return _("the history does not verify: {first}").format(first=first) + more
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "checked": self.checked, "total": self.total, "instance": self.instance_id,

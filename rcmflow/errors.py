@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rcmflow.language import _
+
 
 class RcmflowError(Exception):
     """Base of every error caused by input: one line that says what was wrong and
@@ -81,7 +83,7 @@ class DefinitionError(RcmflowError):
         self.problems = sorted(problems)
         first = self.problems[0]
         more = len(self.problems) - 1
-        suffix = f" (and {more} more: run 'rcmflow workflows validate')" if more else ""
+        suffix = " " + _("(and {more} more: run 'rcmflow workflows validate')").format(more=more) if more else ""
         super().__init__(f"{first}{suffix}")
 
 

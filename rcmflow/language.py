@@ -158,6 +158,35 @@ def extract_states(fileobj, keywords, comment_tags, options):
                 yield node.start_mark.line + 1, "pgettext", ("state", node.value), []
 
 
+def extract_code(fileobj, keywords, comment_tags, options):
+    """Babel's extractor for Python (babel.cfg): the messages marked with `_()` and the
+    like, as Babel's own extractor finds them, and the help of the commands, as click
+    shows it: each command's docstring and each `help=` text (rcmflow.cli.group says
+    them in the command's language)."""
+    import ast
+    import inspect
+
+    from babel.messages.extract import extract_python
+
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    fileobj.seek(0)
+    for node in ast.walk(ast.parse(fileobj.read())):
+        if isinstance(node, ast.keyword) and node.arg == "help" and isinstance(node.value, ast.Constant) \
+                and isinstance(node.value.value, str):
+            yield node.value.lineno, "_", inspect.cleandoc(node.value.value), []
+        elif isinstance(node, ast.FunctionDef) and any(map(_is_command, node.decorator_list)) \
+                and ast.get_docstring(node):
+            yield node.lineno, "_", ast.get_docstring(node), []
+
+
+def _is_command(decorator) -> bool:
+    """`@cli.command(...)`, `@workflows.group()`, `@click.group(...)`: a click command."""
+    import ast
+
+    func = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return isinstance(func, ast.Attribute) and func.attr in ("command", "group")
+
+
 def _child(node, key: str):
     import yaml
 

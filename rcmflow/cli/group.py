@@ -7,7 +7,9 @@ Nothing here imports SQLAlchemy, rich or the engine at module level, so that
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -22,9 +24,10 @@ class UserError(click.ClickException):
         self.exit_code = error.exit_code
 
     def show(self, file=None) -> None:
+        from rcmflow.language import _
         from rcmflow.output import terminal_text  # what the user gave, shown, never obeyed
 
-        click.echo(f"Error: {terminal_text(self.format_message())}", err=True)
+        click.echo(_("Error: {message}").format(message=terminal_text(self.format_message())), err=True)
 
 
 class App:
@@ -68,6 +71,7 @@ class App:
     def engine(self):
         if self._engine is None:
             from rcmflow.core.engine import Engine
+            from rcmflow.language import _
 
             require_home(self.config.home)
             self._engine = Engine(config=self.config, plugins=self.plugins)
@@ -76,7 +80,7 @@ class App:
             if self.replay:
                 self._engine = self._engine.replaying()
             # a step that committed stands: what failed after it is a warning, and exit 0
-            self._engine.on_warning = lambda line: click.echo(f"Warning: {line}", err=True)
+            self._engine.on_warning = lambda line: click.echo(_("Warning: {line}").format(line=line), err=True)
         return self._engine
 
 
@@ -84,10 +88,11 @@ def require_home(home) -> None:
     """Refuse to work in a folder that is not a project: a command run in the wrong
     folder would otherwise leave an empty rcmflow.db behind."""
     from rcmflow.errors import BadInput
+    from rcmflow.language import _
 
     if not (home / "workflows").is_dir():
-        raise BadInput(f"{home} is not an rcmflow home: it has no workflows/ folder; run rcmflow in the "
-                       f"project folder, or give --home DIR (or RCMFLOW_HOME)")
+        raise BadInput(_("{home} is not an rcmflow home: it has no workflows/ folder; run rcmflow in the "
+                         "project folder, or give --home DIR (or RCMFLOW_HOME)").format(home=home))
 
 
 def _nearest(ctx: click.Context):
@@ -137,7 +142,7 @@ def pass_engine(command):
 pass_app = click.make_pass_decorator(App)
 
 
-def _choose_language(ctx: click.Context, _param, value: str | None) -> None:
+def _choose_language(ctx: click.Context, _param, value: str | None) -> str | None:
     if value:
         from rcmflow.language import use
 
@@ -145,6 +150,7 @@ def _choose_language(ctx: click.Context, _param, value: str | None) -> None:
         app = ctx.find_object(App)
         if app is not None:  # its settings, if read later, speak it too
             app.lang = value
+    return value
 
 
 #: `--lang` after the command too (`rcmflow status --lang es`), as before it
@@ -160,7 +166,50 @@ def on_every_command(command: click.Command, option: click.Option) -> None:
         on_every_command(sub, option)
 
 
-class RcmflowGroup(click.Group):
+@contextmanager
+def _spoken(items):
+    """The help of `items` (a command, its options) in the command's language while it is
+    shown: the catalogs hold each as written (babel.cfg extracts docstrings and help=)."""
+    from rcmflow.language import _
+
+    written = [(item, item.help) for item in items if getattr(item, "help", None)]
+    try:
+        for item, text in written:
+            item.help = _(inspect.cleandoc(text))
+        yield
+    finally:
+        for item, text in written:
+            item.help = text
+
+
+class Spoken:
+    """A click command whose `--help` and short help speak the language of the command
+    line (--lang, RCMFLOW_LANG, rcmflow.toml), known by the time help is shown."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        with _spoken([self, *self.get_params(ctx)]):
+            return super().get_help(ctx)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        with _spoken([self]):
+            return super().get_short_help_str(limit)
+
+
+def speaking(command: click.Command) -> None:
+    """Make `command` and its subcommands `Spoken`, whatever class made them (a plugin's
+    `@click.command()` too)."""
+    if not isinstance(command, Spoken):
+        command.__class__ = _spoken_kind(type(command))
+    for sub in getattr(command, "commands", {}).values():
+        speaking(sub)
+
+
+@functools.cache
+def _spoken_kind(kind: type) -> type:
+    return type(kind.__name__, (Spoken, kind), {})
+
+
+class RcmflowGroup(Spoken, click.Group):
     """Adds plugin commands on first look-up and turns user errors into one line."""
 
     _plugin_commands: list[str] | None = None
@@ -198,7 +247,12 @@ class RcmflowGroup(click.Group):
         command = super().get_command(ctx, name)
         if command is not None:
             on_every_command(command, LANG_OPTION)
+            speaking(command)
         return command
+
+    def get_help(self, ctx: click.Context) -> str:
+        self._add_plugin_commands(ctx)  # the home's settings: the language the help speaks
+        return super().get_help(ctx)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -221,13 +275,14 @@ def is_database_error(exc: Exception) -> bool:
 def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
     """A database failure as one line, with the likely remedy."""
     from rcmflow.errors import DatabaseError
+    from rcmflow.language import _
 
     app = ctx.find_object(App)
-    url = app.engine.db.display_url if app and app._engine else "the database"
+    url = app.engine.db.display_url if app and app._engine else _("the database")
     message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
     if "no such table" in message or "does not exist" in message and "relation" in message:
-        return DatabaseError(f"{url} has no rcmflow tables yet: run 'rcmflow init'")
-    return DatabaseError(f"cannot use the database {url}: {message}")
+        return DatabaseError(_("{url} has no rcmflow tables yet: run 'rcmflow init'").format(url=url))
+    return DatabaseError(_("cannot use the database {url}: {error}").format(url=url, error=message))
 
 
 @click.group(cls=RcmflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -245,6 +300,7 @@ def database_error(ctx: click.Context, exc: Exception) -> RcmflowError:
                    "deadline has passed, which is refused otherwise; else move it with rcmflow extend "
                    "[env RCMFLOW_REPLAY=1].")
 @click.option("--lang", envvar="RCMFLOW_LANG", type=click.Choice(["en", "es"]), is_eager=True,
+              callback=_choose_language,
               help="Language of tables, messages, pages and calendar [env RCMFLOW_LANG; rcmflow.toml language; "
                    "default en]. --json is the same in every language.")
 @click.option("--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True,

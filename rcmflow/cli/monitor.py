@@ -120,7 +120,8 @@ def warn_days_off(engine, view) -> None:
     for day, codes in sorted(by_day.items()):
         why = workdays.days_off(day, codes)
         if why:
-            click.echo(f"Warning: {view.id}: the deadline {day.isoformat()} is {why}", err=True)
+            click.echo(_("Warning: {instance}: the deadline {day} is {why}").format(
+                instance=view.id, day=day.isoformat(), why=why), err=True)
 
 
 def write_pieces(pieces) -> None:
@@ -140,7 +141,7 @@ def warn_if_unverified(engine, instance: str | None) -> None:
     """One line on stderr when the history's hash chain does not verify."""
     check = engine.verify_history(instance)
     if not check.ok:
-        click.echo(f"Warning: {check.summary()}; see 'rcmflow history verify'", err=True)
+        click.echo(_("Warning: {summary}; see 'rcmflow history verify'").format(summary=check.summary()), err=True)
 
 
 def check_participants(engine, participants: tuple[str, ...]) -> None:
@@ -166,15 +167,19 @@ def tick(engine, now, as_json: bool):
         emit_json(report.as_json())
         sys.exit(1 if report.problems else 0)
     for fired in report.fired:
-        click.echo(f"{fired.id}: timeout fired {fired.trigger} ({fired.source} -> {fired.dest})")
+        click.echo(_("{instance}: timeout fired {trigger} ({source} -> {dest})").format(
+            instance=fired.id, trigger=fired.trigger, source=fired.source, dest=fired.dest))
     for instance_id, reason in report.waiting:
-        click.echo(f"{instance_id}: timeout due but waiting: {reason}")
+        click.echo(_("{instance}: timeout due but waiting: {reason}").format(instance=instance_id, reason=reason))
     for instance_id, participant, reminder in report.reminded:
-        click.echo(f"{instance_id}: reminded {participant} ({reminder})")
-    click.echo(f"{len(report.fired)} timeouts fired, {len(report.reminded)} reminders sent, "
-               f"{report.actions_done} actions done, {report.actions_failed} failed")
+        click.echo(_("{instance}: reminded {participant} ({reminder})").format(
+            instance=instance_id, participant=participant, reminder=reminder))
+    click.echo(_("{fired} timeouts fired, {reminded} reminders sent, {done} actions done, {failed} failed").format(
+        fired=len(report.fired), reminded=len(report.reminded), done=report.actions_done,
+        failed=report.actions_failed))
     for instance_id, reason in report.problems:
-        click.echo(f"Error: {instance_id}: not ticked: {terminal_text(reason)}", err=True)
+        click.echo(_("Error: {instance}: not ticked: {reason}").format(instance=instance_id,
+                                                                        reason=terminal_text(reason)), err=True)
     if report.problems:
         sys.exit(1)  # every other instance was ticked
 
@@ -211,5 +216,7 @@ def outbox_retry(engine, action_id: int):
     ok = engine.dispatcher.retry(action_id, engine.now())
     item = next(i for i in engine.dispatcher.items() if i["id"] == action_id)
     if not ok:
-        raise click.ClickException(f"action {action_id} failed again: {item['last_error']}")
-    click.echo(f"action {action_id} ({item['action']} for {item['instance_id']}) done")
+        raise click.ClickException(_("action {id} failed again: {error}").format(id=action_id,
+                                                                                 error=item["last_error"]))
+    click.echo(_("action {id} ({action} for {instance}) done").format(id=action_id, action=item["action"],
+                                                                       instance=item["instance_id"]))

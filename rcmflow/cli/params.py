@@ -66,7 +66,24 @@ HOME_DATETIME = HomeDateTime()
 # Attachments are read by the engine, which names the file it cannot read.
 ATTACHMENT = click.Path(dir_okay=False)
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
+
+
+def _in_one_language(ctx, _param, as_json: bool) -> bool:
+    """`--json` is the same in every language: what it says in words (a guard's reason, a
+    problem found) is in the default language, for the scripts that read it."""
+    if as_json:
+        from rcmflow.cli.group import App
+        from rcmflow.language import DEFAULT, use
+
+        use(DEFAULT)
+        app = ctx.find_object(App)
+        if app is not None:  # its settings, if read later, keep to it
+            app.lang = DEFAULT
+    return as_json
+
+
+json_option = click.option("--json", "as_json", is_flag=True, callback=_in_one_language,
+                           help="Print JSON for scripts instead of a table (in English, whatever --lang says).")
 
 
 def set_option(help: str):

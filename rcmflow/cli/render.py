@@ -273,7 +273,7 @@ def event_files(event: "EventView") -> list[str]:
 
 
 def workflows_table(rows: list[dict]) -> Table:
-    table = _table("workflow", "v", "title", "states", "triggers", "participants")
+    table = _table(_("workflow"), "v", _("title"), _("states"), _("triggers"), _("participants"))
     for r in rows:
         table.add_row(r["name"], str(r["version"]), r["title"].get("en", ""), ", ".join(r["states"]),
                       ", ".join(r["triggers"] + r["track_triggers"]), str(len(r["participants"])) if r["participants"] else "")
@@ -288,27 +288,27 @@ def definition_tables(d: "Definition") -> list:
         head.append(f"\n{d.description}")
     parts: list = [head]
     if d.params:
-        params = _table("param", "type", "required", "choices", "default", title="Params")
+        params = _table(_("param"), _("type"), _("required"), _("choices"), _("default"), title=_("Params"))
         for p in d.params.values():
-            params.add_row(p.name, p.type, "yes" if p.required else "",
+            params.add_row(p.name, p.type, _("yes") if p.required else "",
                            ", ".join(str(c) for c in p.choices), str(p.default or ""))
         parts.append(params)
-    levels = [("Transitions", d.instance)] + ([("Track transitions", d.track)] if d.track else [])
+    levels = [(_("Transitions"), d.instance)] + ([(_("Track transitions"), d.track)] if d.track else [])
     for title, mdef in levels:
-        table = _table("trigger", "from", "to", "roles", "guards", "actions", "inputs (--set)",
-                       title=f"{title} (initial: {mdef.initial})")
+        table = _table(_("trigger"), _("from"), _("to"), _("roles"), _("guards"), _("actions"), _("inputs (--set)"),
+                       title=_("{title} (initial: {state})").format(title=title, state=mdef.initial))
         for t in mdef.transitions:
-            given = "any" if t.inputs is None else ", ".join(p.name for p in t.inputs) or "none"
+            given = _("any") if t.inputs is None else ", ".join(p.name for p in t.inputs) or _("none")
             table.add_row(t.trigger, ", ".join(t.sources), t.dest, ", ".join(t.roles),
                           ", ".join(c.name for c in t.guards), ", ".join(c.name for c in t.actions), given)
         parts.append(table)
     if d.participants:
-        parts.append(literal(f"participants: {', '.join(d.participants)}"))
+        parts.append(literal(_("participants: {codes}").format(codes=", ".join(d.participants))))
     return parts
 
 
 def plugins_table(infos: list["PluginInfo"]) -> Table:
-    table = _table("plugin", "from", "guards", "actions", "commands", "hooks")
+    table = _table(_("plugin"), _("from"), _("guards"), _("actions"), _("commands"), _("hooks"))
     for i in infos:
         table.add_row(i.name, i.source, ", ".join(i.guards), ", ".join(i.actions),
                       ", ".join(i.commands), ", ".join(i.hooks))
@@ -316,8 +316,8 @@ def plugins_table(infos: list["PluginInfo"]) -> Table:
 
 
 def outbox_table(items: list[dict], tz) -> Table:
-    table = _table("id", "instance", "event", "action", "status", "attempts", "next attempt", "recipients",
-                   "last error")
+    table = _table("id", _("instance"), _("event"), _("action"), _("status"), _("attempts"), _("next attempt"),
+                   _("recipients"), _("last error"))
     styles = {"done": "green", "failed": "bold red", "pending": "yellow", "running": "cyan"}
     for i in items:
         action = f"{i['action']} {i['template']}" if i.get("template") else i["action"]
@@ -326,7 +326,7 @@ def outbox_table(items: list[dict], tz) -> Table:
                       "" if i["status"] in ("done", "failed") else _when(i["next_attempt_at"], tz), recipients_cell(i),
                       i["last_error"] or "")
     if not items:
-        table.add_row("", "(the outbox is empty)", "", "", "", "", "", "", "")
+        table.add_row("", _("(the outbox is empty)"), "", "", "", "", "", "", "")
     return table
 
 
@@ -343,16 +343,17 @@ def recipients_cell(item: dict) -> Text:
         if person["reached"]:
             cell.append(who)
         else:
-            cell.append(f"{who}: not reached ({person['reason']})", style="bold red")
+            cell.append(_("{who}: not reached ({reason})").format(who=who, reason=person["reason"]), style="bold red")
     return cell
 
 
 def undelivered_table(missed: list[dict], members: "Members") -> Table:
-    table = _table("participant", "address", "message", "why", "what now", title="Not reached by e-mail")
+    table = _table(_("participant"), _("address"), _("message"), _("why"), _("what now"),
+                   title=_("Not reached by e-mail"))
     for m in missed:
         country = members.countries.get(m["participant"]) if m["participant"] else None
-        now = (f"given up: fix it, then 'rcmflow outbox retry {m['outbox_id']}'" if m["status"] == "failed"
-               else "'rcmflow tick' retries it")
+        now = (_("given up: fix it, then 'rcmflow outbox retry {id}'").format(id=m["outbox_id"])
+               if m["status"] == "failed" else _("'rcmflow tick' retries it"))
         table.add_row(literal(f"{m['participant']} {country.name()}" if country else (m["participant"] or ""),
                               style="bold red"), m["address"], m["template"] or m["action"], m["reason"] or "", now)
     return table

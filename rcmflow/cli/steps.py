@@ -8,6 +8,7 @@ from rcmflow.cli.group import cli, pass_engine
 from rcmflow.cli.params import ATTACHMENT, NAME_FILE, json_option, set_option
 from rcmflow.config import settle_timezone
 from rcmflow.errors import BadInput
+from rcmflow.language import _, ngettext
 from rcmflow.output import console, emit_json
 
 
@@ -15,7 +16,7 @@ from rcmflow.output import console, emit_json
 @pass_engine
 def init(engine):
     """Create the database, or upgrade it to this version. Safe to run twice."""
-    click.echo(f"database ready: {engine.init()}")
+    click.echo(_("database ready: {url}").format(url=engine.init()))
     if settled := settle_timezone(engine.home):  # a new home: its deadlines in local time
         click.echo(settled)
 
@@ -23,7 +24,7 @@ def init(engine):
 @cli.command()
 @click.argument("workflow")
 @click.option("--id", "instance_id", help="Instance id, e.g. theme-3 (default: made from the workflow).")
-@set_option("A param of the workflow; repeat.")
+@set_option(help="A param of the workflow; repeat.")
 @json_option
 @pass_engine
 def start(engine, workflow: str, instance_id: str | None, sets: tuple[tuple[str, str], ...], as_json: bool):
@@ -31,8 +32,9 @@ def start(engine, workflow: str, instance_id: str | None, sets: tuple[tuple[str,
     view = engine.start(workflow, instance_id, dict(sets))
     if as_json:
         return emit_json({"id": view.id, "workflow": view.workflow, "state": view.state})
-    tracks = f" with {len(view.tracks)} tracks" if view.tracks else ""
-    click.echo(f"started {view.id} ({view.workflow}) in state {view.state}{tracks}")
+    started = dict(id=view.id, workflow=view.workflow, state=view.state, tracks=len(view.tracks))
+    click.echo((_("started {id} ({workflow}) in state {state} with {tracks} tracks") if view.tracks
+                else _("started {id} ({workflow}) in state {state}")).format(**started))
 
 
 @cli.command()
@@ -60,7 +62,7 @@ def triggers(engine, instance: str, participant: str | None, as_json: bool):
               help="The joint input of the instance's subgroup: every member's track moves with the same "
                    "note and files (a transition with a joint: rule).")
 @click.option("--note", help="A note kept in the history.")
-@set_option("A value recorded with the step; repeat.")
+@set_option(help="A value recorded with the step; repeat.")
 @click.option("--set-file", "set_files", multiple=True, type=NAME_FILE, metavar="NAME=PATH",
               help="A value read from a text file (e.g. the text to adopt); repeat.")
 @click.option("--attach", "attachments", multiple=True, type=ATTACHMENT,
@@ -85,7 +87,7 @@ def fire(engine, instance: str, trigger: str, participants: tuple[str, ...], all
     """
     values = {**dict(sets), **dict(set_files)}
     if sum((bool(participants), all_in is not None, joint)) > 1:
-        raise BadInput("give one of --participant, --all-in and --joint")
+        raise BadInput(_("give one of --participant, --all-in and --joint"))
     if len(participants) > 1 or all_in is not None or joint:
         results = engine.fire_tracks(instance, trigger, list(participants), all_in, note, values, list(attachments),
                                      together=joint)
@@ -96,8 +98,10 @@ def fire(engine, instance: str, trigger: str, participants: tuple[str, ...], all
         return emit_json(results[0].as_json() if len(participants) <= 1 and all_in is None and not joint
                          else [r.as_json() for r in results])
     for result in results:
-        where = f"{result.participant}'s track in {result.id}" if result.participant else result.id
-        click.echo(f"{where}: {result.source} -> {result.dest} ({result.trigger}, event {result.event_seq})")
+        where = (_("{participant}'s track in {instance}").format(participant=result.participant, instance=result.id)
+                 if result.participant else result.id)
+        click.echo(_("{where}: {source} -> {dest} ({trigger}, event {seq})").format(
+            where=where, source=result.source, dest=result.dest, trigger=result.trigger, seq=result.event_seq))
 
 
 @cli.command()
@@ -130,19 +134,20 @@ def migrate(engine, instances: tuple[str, ...], workflow: str | None, target: st
     if workflow:
         engine.definition(workflow)
     if not ids:
-        raise click.UsageError("name the instances to migrate, or --workflow NAME" if not workflow
-                               else f"no running {workflow} instance is on an older definition")
+        raise click.UsageError(_("name the instances to migrate, or --workflow NAME") if not workflow else
+                               _("no running {workflow} instance is on an older definition").format(workflow=workflow))
     results = engine.migrate(ids, mapping, dry_run)
     if as_json:
         return emit_json([r.as_json() for r in results])
     for r in results:
         renamed = "; ".join(f"{w} {o} -> {n}" for w, o, n in r.renamed)
         if r.source == r.dest:
-            click.echo(f"{r.instance}: already on {r.dest}")
-        else:
-            verb = "would move" if dry_run else "moved"
-            click.echo(f"{r.instance}: {verb} from {r.source} to {r.dest}" + (f" ({renamed})" if renamed else "")
-                       + ("" if dry_run else f", event {r.event_seq}"))
+            click.echo(_("{instance}: already on {dest}").format(instance=r.instance, dest=r.dest))
+            continue
+        moved = dict(instance=r.instance, source=r.source, dest=r.dest, seq=r.event_seq,
+                     renamed=f" ({renamed})" if renamed else "")
+        click.echo((_("{instance}: would move from {source} to {dest}{renamed}") if dry_run
+                    else _("{instance}: moved from {source} to {dest}{renamed}, event {seq}")).format(**moved))
 
 
 @cli.command()
@@ -174,6 +179,11 @@ def extend(engine, instance: str, participants: tuple[str, ...], to: str, note: 
     seqs = engine.extend(instance, parse_date(to), list(participants), note, deadline)
     if as_json:
         return emit_json({"id": instance, "to": to, "event_seqs": seqs, **({"deadline": deadline} if deadline else {})})
-    who = ", ".join(participants) if participants else "every participant"
-    which = f"deadline {deadline}" if deadline else "deadline"
-    click.echo(f"{instance}: {which} of {who} moved to {to} ({len(seqs)} events)")
+    who = ", ".join(participants) if participants else _("every participant")
+    if deadline:
+        said = ngettext("{instance}: deadline {deadline} of {who} moved to {to} ({count} event)",
+                        "{instance}: deadline {deadline} of {who} moved to {to} ({count} events)", len(seqs))
+    else:
+        said = ngettext("{instance}: deadline of {who} moved to {to} ({count} event)",
+                        "{instance}: deadline of {who} moved to {to} ({count} events)", len(seqs))
+    click.echo(said.format(instance=instance, deadline=deadline, who=who, to=to, count=len(seqs)))

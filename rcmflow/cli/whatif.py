@@ -9,6 +9,7 @@ import click
 from rcmflow.cli.group import cli, pass_engine
 from rcmflow.cli.params import json_option
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 from rcmflow.output import emit_json
 
 
@@ -27,13 +28,14 @@ class Lateness(click.ParamType):
             return value
         code, sep, days = str(value).partition("=")
         if not sep or not code.strip():
-            raise BadInput(f"--late expects COUNTRY=DAYS, e.g. --late NI=10d; got {value!r}")
+            raise BadInput(_("--late expects COUNTRY=DAYS, e.g. --late NI=10d; got {value!r}").format(value=value))
         try:
             late = parse_duration(days)
         except BadInput as exc:
             raise BadInput(f"--late {value}: {exc}") from None
         if late != dt.timedelta(days=late.days):
-            raise BadInput(f"--late {value}: lateness is a number of whole days, e.g. --late NI=10d")
+            raise BadInput(_("--late {value}: lateness is a number of whole days, e.g. --late NI=10d").format(
+                value=value))
         return code.strip().upper(), late.days
 
 
@@ -91,9 +93,10 @@ def whatif(engine, late, first, last, as_json: bool):
     from rcmflow.core.slips import what_if
 
     countries = engine.members.countries
-    for code, _ in late:
+    for code, _days in late:
         if code not in countries:
-            raise BadInput(f"--late {code}: not a country of members.yaml; countries: {', '.join(countries)}")
+            raise BadInput(_("--late {code}: not a country of members.yaml; countries: {known}").format(
+                code=code, known=", ".join(countries)))
     start = first or engine.local(engine.now()).date()
     tty = sys.stderr.isatty()
 
@@ -110,29 +113,49 @@ def whatif(engine, late, first, last, as_json: bool):
 
 def describe(report: dict) -> list[str]:
     """The report in words, one finding a line."""
-    late = " and ".join(f"{code} is {days} days late" for code, days in report["late"].items()) or "nobody is late"
-    lines = [f"What if {late}: played from {report['from']} to {report['until']}, as planned and late."]
+    late = _(" and ").join(_("{code} is {days} days late").format(code=code, days=days)
+                           for code, days in report["late"].items()) or _("nobody is late")
+    lines = [_("What if {late}: played from {first} to {last}, as planned and late.").format(
+        late=late, first=report["from"], last=report["until"])]
     if report["past_deadlines"]:
-        lines.append(f"Note: {report['past_deadlines']} deadlines are before {report['from']}: countries answer "
-                     f"them at once in both plays; give --from an earlier day to see them slip.")
-    sections = [
-        ("Deadlines answered late", report["deadlines"], lambda r: (
-            f"  {r['instance']}: {', '.join(r['participants'])} due {r['due']}, "
-            + (f"answer {r['answered']} ({r['days_late']:+d} days)" if r["answered"] else "no answer by the end")
-            + (f"; as planned {r['planned']}" if r["planned"] else ""))),
-        ("Steps that slip", report["steps"], lambda r: (
-            f"  {r['instance']}: {r['trigger']} -> {r['dest']} "
-            + (f"{r['planned']} -> {r['whatif']} ({r['slip_days']:+d} days)" if r["slip_days"] is not None
-               else f"planned {r['planned'] or 'never'}, now {r['whatif'] or 'not by the end'}"))),
-        ("Dates of the plan reached in another state", report["dates"], lambda r: (
-            f"  {r['date']} {r['instance']} {r['param']}: as planned {r['planned_state']}, "
-            f"now still {r['whatif_state']}")),
-        ("Instances that end blocked", report["blocked"], lambda r: (
-            f"  {r['instance']} in {r['state']}: {r['reason']}" + (" (as planned too)" if r["as_planned"] else ""))),
-    ]
-    if not any(rows for _, rows, _ in sections[:3]):
-        lines.append("Nothing slips.")
+        lines.append(_("Note: {count} deadlines are before {first}: countries answer them at once in both plays; "
+                       "give --from an earlier day to see them slip.").format(count=report["past_deadlines"],
+                                                                              first=report["from"]))
+    sections = [(_("Deadlines answered late"), report["deadlines"], _late_answer),
+                (_("Steps that slip"), report["steps"], _slip),
+                (_("Dates of the plan reached in another state"), report["dates"], _date_missed),
+                (_("Instances that end blocked"), report["blocked"], _blocked)]
+    if not any(rows for _title, rows, _line in sections[:3]):
+        lines.append(_("Nothing slips."))
     for title, rows, line in sections:
         if rows:
             lines += ["", f"{title}:"] + [line(r) for r in rows]
     return lines
+
+
+def _late_answer(r: dict) -> str:
+    answer = (_("answer {day} ({days:+d} days)").format(day=r["answered"], days=r["days_late"]) if r["answered"]
+              else _("no answer by the end"))
+    line = _("{instance}: {who} due {due}, {answer}").format(instance=r["instance"], who=", ".join(r["participants"]),
+                                                             due=r["due"], answer=answer)
+    return f"  {line}" + ("; " + _("as planned {day}").format(day=r["planned"]) if r["planned"] else "")
+
+
+def _slip(r: dict) -> str:
+    if r["slip_days"] is not None:
+        when = _("{planned} -> {whatif} ({days:+d} days)").format(planned=r["planned"], whatif=r["whatif"],
+                                                                  days=r["slip_days"])
+    else:
+        when = _("planned {planned}, now {whatif}").format(planned=r["planned"] or _("never"),
+                                                           whatif=r["whatif"] or _("not by the end"))
+    return f"  {r['instance']}: {r['trigger']} -> {r['dest']} {when}"
+
+
+def _date_missed(r: dict) -> str:
+    return "  " + _("{date} {instance} {param}: as planned {planned}, now still {whatif}").format(
+        date=r["date"], instance=r["instance"], param=r["param"], planned=r["planned_state"], whatif=r["whatif_state"])
+
+
+def _blocked(r: dict) -> str:
+    line = _("{instance} in {state}: {reason}").format(instance=r["instance"], state=r["state"], reason=r["reason"])
+    return f"  {line}" + (" " + _("(as planned too)") if r["as_planned"] else "")

@@ -10,6 +10,7 @@ import click
 from rcmflow.cli.group import App, cli, pass_app, pass_engine
 from rcmflow.cli.params import json_option
 from rcmflow.errors import BadInput, DefinitionError
+from rcmflow.language import _
 from rcmflow.output import console, emit_json
 
 
@@ -43,7 +44,7 @@ def workflows_list(app: App, as_json: bool):
 
     console().print(workflows_table(rows))
     for problem in catalog.problems:
-        click.echo(f"invalid: {problem}", err=True)
+        click.echo(_("invalid: {problem}").format(problem=problem), err=True)
 
 
 @workflows.command("show")
@@ -106,11 +107,12 @@ def workflows_validate(app: App, paths: tuple[str, ...]):
 
         app.plugins.hook.check_project(home=app.config.home, definitions=list(catalog.definitions.values()),
                                        members=load_members(app.config.home)[0],
-                                       report=lambda line: click.echo(f"warning: {line}"))
+                                       report=lambda line: click.echo(_("warning: {line}").format(line=line)))
     if problems:
         sys.exit(1)
     for definition in sorted(catalog.definitions.values(), key=lambda d: d.path):
-        click.echo(f"{definition.path}: {definition.name} {definition.label} is valid")
+        click.echo(_("{path}: {workflow} {label} is valid").format(path=definition.path, workflow=definition.name,
+                                                                    label=definition.label))
     if not paths:
         for line in plan_days_off(app, catalog):
             click.echo(line)
@@ -156,8 +158,8 @@ def plan_days_off(app: App, catalog) -> list[str]:
             why = workdays.days_off(values[name], definition.participants) if param.type == "date" and \
                 values.get(name) else None
             if why:
-                lines.append(f"{PLAN_FILE}:{item.line}: warning: {item.id} {name} {values[name].isoformat()} "
-                             f"is {why}")
+                lines.append(_("{file}:{line}: warning: {id} {param} {day} is {why}").format(
+                    file=PLAN_FILE, line=item.line, id=item.id, param=name, day=values[name].isoformat(), why=why))
     return lines
 
 
@@ -175,6 +177,7 @@ def workflows_graph(engine, name: str, fmt: str, instance_id: str | None):
     if instance_id:
         view = engine.get(instance_id)
         if view.workflow != name:
-            raise BadInput(f"{instance_id} is a {view.workflow}, not a {name}")
+            raise BadInput(_("{instance} is a {workflow}, not a {name}").format(instance=instance_id,
+                                                                                 workflow=view.workflow, name=name))
         current, track_states = view.state, {t.state for t in view.tracks.values()}
     click.echo(render_graph(engine.definition(name), fmt, current, track_states))

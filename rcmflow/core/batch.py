@@ -18,6 +18,7 @@ from rcmflow.context import EventView, InstanceView
 from rcmflow.core import views
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 from rcmflow.log import get_logger
 from rcmflow.model.definition import Call, Definition
 from rcmflow.model.refs import render_value
@@ -101,10 +102,11 @@ def record_many(conn: Connection, row: InstanceRecord,
     fields) each. Never one dated before the instance's last (a `--now` in the past
     would put the history out of time order)."""
     prev, last = last_event(conn, row)
-    for now, _, _ in events:
+    for now, _actor, _fields in events:
         if last is not None and now < last:
-            raise BadInput(f"{row.id}: its last event is at {last.isoformat(timespec='minutes')}; an event at "
-                           f"{now.isoformat(timespec='minutes')} would come before it: give a later --now")
+            raise BadInput(_("{instance}: its last event is at {last}; an event at {now} would come before it: "
+                             "give a later --now").format(instance=row.id, last=last.isoformat(timespec="minutes"),
+                                                          now=now.isoformat(timespec="minutes")))
         last = now
     rows = [dict(at=now, actor=actor, instance_id=row.id, **fields) for now, actor, fields in events]
     seqs = insert_events(conn, prev, rows)

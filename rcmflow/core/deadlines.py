@@ -21,6 +21,7 @@ from rcmflow.core.opening import tracks_run_in
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import BadInput, NotFound
+from rcmflow.language import _
 from rcmflow.model.definition import Call, Deadline, Definition, TrackDef
 from rcmflow.model.values import parse_date
 from rcmflow.store.records import InstanceRecord, save_dues, save_instance
@@ -81,19 +82,21 @@ def extend(rt: Runtime, conn: Connection, row: InstanceRecord, participants: lis
     and for the first deadline its timeout and param too) to `to`."""
     definition = rt.definition_of(row.workflow, row.definition_hash)
     if definition.track is None or definition.track.deadline is None:
-        raise BadInput(f"{row.id} ({row.workflow}) has no deadline to move")
+        raise BadInput(_("{instance} ({workflow}) has no deadline to move").format(instance=row.id, workflow=row.workflow))
     state = definition.instance.states.get(row.state)
     if state is not None and state.final:  # nobody is waited for any more: a notice would mislead
-        raise BadInput(f"{row.id} is {row.state}, which is final: only a step under way has deadlines to move")
+        raise BadInput(_("{instance} is {state}, which is final: only a step under way has deadlines to move").format(
+            instance=row.id, state=row.state))
     deadline = definition.track.deadline_named(name)
     first = deadline is definition.track.deadlines[0]
     if to < rt.today(now):
-        raise BadInput(f"--to {to.isoformat()} has passed already; give a day from {rt.today(now).isoformat()} on")
+        raise BadInput(_("--to {day} has passed already; give a day from {today} on").format(
+            day=to.isoformat(), today=rt.today(now).isoformat()))
     whole = not participants
     unknown = [p for p in participants if row.track(p) is None]
     if unknown:
-        raise NotFound(f"{unknown[0]!r} has no track in {row.id}; participants: "
-                       f"{', '.join(t.participant for t in row.tracks)}")
+        raise NotFound(_("{participant} has no track in {instance}; participants: {known}").format(
+            participant=repr(unknown[0]), instance=row.id, known=", ".join(t.participant for t in row.tracks)))
     tracks = row.tracks if whole else [row.track(p) for p in dict.fromkeys(participants)]
     events, outbox = [], []
     # a step not opened yet has asked nobody for anything: its new date is told when it opens

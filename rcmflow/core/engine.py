@@ -32,6 +32,7 @@ from rcmflow.core.timers import TickReport, Timers, reminder_occurrence
 from rcmflow.core.transition import FireResult, Move
 from rcmflow.core.unit_of_work import Outcome, UnitOfWork
 from rcmflow.errors import DatabaseError, DefinitionError, Forbidden, NotFound
+from rcmflow.language import _
 from rcmflow.log import get_logger
 from rcmflow.model.catalog import Catalog
 from rcmflow.model.definition import Definition
@@ -153,7 +154,8 @@ class Engine:
         try:
             upgrade(self.db)
         except OperationalError as exc:
-            raise DatabaseError(f"cannot open the database {self.db.display_url}: {str(exc.orig).splitlines()[0]}") from None
+            raise DatabaseError(_("cannot open the database {url}: {error}").format(
+                url=self.db.display_url, error=str(exc.orig).splitlines()[0])) from None
         if not self.catalog.problems:
             self.uow.run(lambda conn: Outcome(versions.pin_all(self.rt, conn, self.now())), self.actor, trigger="init")
         return self.db.display_url
@@ -268,15 +270,17 @@ class Engine:
         after the commit (`ActionContext.record`), and refused anywhere else."""
         who = actor or self.actor
         if who == SYSTEM_ACTOR and not _RUNNING_ACTION.get():
-            raise Forbidden(f"{instance_id}: only rcmflow itself records events as {SYSTEM_ACTOR!r} "
-                            f"(timeouts, reminders, what actions do after a commit)")
+            raise Forbidden(_("{instance}: only rcmflow itself records events as {system} "
+                              "(timeouts, reminders, what actions do after a commit)").format(
+                instance=instance_id, system=repr(SYSTEM_ACTOR)))
         if who != SYSTEM_ACTOR:
             policy.require_person(self.members, who, f"{kind} on {instance_id}")
 
         def work(conn: Connection) -> Outcome:
             row = transition.load(conn, instance_id, for_update=True)  # its chain is ours, then the time
             if participant is not None and row.track(participant) is None:
-                raise NotFound(f"{participant!r} has no track in {row.id}")
+                raise NotFound(_("{participant} has no track in {instance}").format(
+                    participant=repr(participant), instance=row.id))
             now = self.now()
             event = transition.record(conn, row, now, who, trigger=kind, source=row.state,
                                       dest=row.state, participant=participant, note=note, data=data or {})

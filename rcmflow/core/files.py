@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 
 CHUNK = 1024 * 1024
 
@@ -24,14 +25,16 @@ def read_limited(path: str | Path, limit: int, what: str = "attachment") -> byte
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise BadInput(f"cannot read {what} {shown!r}: {exc.strerror or exc}") from None
+        raise BadInput(_("cannot read {what} {path}: {error}").format(
+            what=what, path=repr(shown), error=exc.strerror or exc)) from None
     with os.fdopen(fd, "rb", buffering=0) as handle:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise BadInput(f"cannot read {what} {shown!r}: not a regular file (a device, a pipe or a folder); "
-                           f"give a file of up to {mib(limit)}")
+            raise BadInput(_("cannot read {what} {path}: not a regular file (a device, a pipe or a folder); "
+                             "give a file of up to {limit}").format(what=what, path=repr(shown), limit=mib(limit)))
         if info.st_size > limit:
-            raise BadInput(f"{what} {Path(shown).name} is {info.st_size:,} bytes; the limit is {mib(limit)}")
+            raise BadInput(_("{what} {name} is {size:,} bytes; the limit is {limit}").format(
+                what=what, name=Path(shown).name, size=info.st_size, limit=mib(limit)))
         chunks, size = [], 0
         while size <= limit:  # a file that grows while it is read stops at limit + 1 bytes
             chunk = handle.read(min(CHUNK, limit + 1 - size))
@@ -40,5 +43,6 @@ def read_limited(path: str | Path, limit: int, what: str = "attachment") -> byte
             chunks.append(chunk)
             size += len(chunk)
     if size > limit:
-        raise BadInput(f"{what} {Path(shown).name} is over the limit of {mib(limit)}")
+        raise BadInput(_("{what} {name} is over the limit of {limit}").format(
+            what=what, name=Path(shown).name, limit=mib(limit)))
     return b"".join(chunks)

@@ -7,6 +7,7 @@ from typing import Any
 
 from rcmflow.core.runtime import Runtime
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 from rcmflow.model.definition import JOINT, Definition, TransitionDef
 from rcmflow.model.values import to_json_value
 
@@ -35,14 +36,19 @@ def check(rt: Runtime, definition: Definition, transition: TransitionDef, values
     for key in values:
         # a param the instance started without may be given by the step that needs it
         if key in definition.params and given.get(key) is not None:
-            raise BadInput(f"--set {key}: {key} is a param of {definition.name}, fixed when the instance started"
-                           + ("; move a deadline with 'rcmflow extend'" if definition.params[key].type == "date" else ""))
+            fixed = _("--set {key}: {key} is a param of {workflow}, fixed when the instance started").format(
+                key=key, workflow=definition.name)
+            if definition.params[key].type == "date":
+                fixed += "; " + _("move a deadline with 'rcmflow extend'")
+            raise BadInput(fixed)
     owned = owned_keys(rt, definition) if values else {}
     for key in values:
         if key in owned:
             action = owned[key]
-            raise BadInput(f"--set {key}: {definition.name} keeps {key!r} itself (the {action.name} action "
-                           f"of {action.plugin}); it cannot be given with --set")
+            raise BadInput(_("--set {key}: {workflow} keeps {quoted} itself (the {action} action of {plugin}); "
+                             "it cannot be given with --set").format(key=key, workflow=definition.name,
+                                                                     quoted=repr(key), action=action.name,
+                                                                     plugin=action.plugin))
     return declared(definition, transition, values)
 
 
@@ -53,13 +59,15 @@ def declared(definition: Definition, transition: TransitionDef, values: dict[str
     accepted = {p.name: p for p in transition.inputs}
     for key in values:
         if key not in accepted and key != JOINT:  # the members of a joint move, which --joint gives
-            valid = f"it accepts {', '.join(accepted)}" if accepted else "it accepts no --set"
-            raise BadInput(f"{transition.trigger} has no input {key!r}; {valid}")
+            valid = (_("it accepts {names}").format(names=", ".join(accepted)) if accepted
+                     else _("it accepts no --set"))
+            raise BadInput(_("{trigger} has no input {key}; {valid}").format(
+                trigger=transition.trigger, key=repr(key), valid=valid))
     typed = {}
     for name, param in accepted.items():
         if name in values:
             typed[name] = to_json_value(param.parse(values[name]))
         elif param.required:
-            raise BadInput(f"{transition.trigger} needs {name}: add --set {name}=VALUE"
-                           + (f" ({param.description})" if param.description else ""))
+            needs = _("{trigger} needs {name}: add --set {name}=VALUE").format(trigger=transition.trigger, name=name)
+            raise BadInput(f"{needs} ({param.description})" if param.description else needs)
     return {**typed, **({JOINT: values[JOINT]} if JOINT in values else {})}

@@ -19,6 +19,7 @@ from rcmflow.core import policy, transition
 from rcmflow.core.transition import FireResult, Move
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import BadInput, Forbidden, NotFound
+from rcmflow.language import _
 from rcmflow.store import mail as statements
 
 if TYPE_CHECKING:
@@ -44,8 +45,9 @@ class Mailroom:
         engine.require_person(what)
         holders = engine.members.holders("secretariat")
         if engine.actor not in holders:
-            raise Forbidden(f"{what}: only the secretariat ({', '.join(holders) or 'nobody in members.yaml'}) "
-                            f"decides what a message answers; {engine.actor} is not of it")
+            raise Forbidden(_("{what}: only the secretariat ({holders}) decides what a message answers; "
+                              "{actor} is not of it").format(
+                what=what, holders=", ".join(holders) or _("nobody in members.yaml"), actor=engine.actor))
 
     def known(self, source: str) -> set[str]:
         """The keys (IMAP UIDs, Maildir names) of `source` already stored."""
@@ -135,12 +137,14 @@ class Mailroom:
         def work(conn: Connection) -> Outcome:
             row = _existing(conn, message_id, for_update=True)
             if row["kind"] != "reply":
-                raise BadInput(f"mail {message_id} is {_kinds[row['kind']]}, not input; only a reply can be "
-                               f"accepted (rcmflow mail inbox lists the replies)")
+                raise BadInput(_("mail {id} is {kind}, not input; only a reply can be accepted "
+                                 "(rcmflow mail inbox lists the replies)").format(
+                    id=message_id, kind=_kind(row["kind"])))
             _check_open(row, "accepted")
             if not row["instance_id"] or not row["participant"]:
-                raise BadInput(f"mail {message_id} is held ({row['reason']}); give it a track first: "
-                               f"rcmflow mail assign {message_id} --instance ID --participant CODE")
+                raise BadInput(_("mail {id} is held ({reason}); give it a track first: "
+                                 "rcmflow mail assign {id} --instance ID --participant CODE").format(
+                    id=message_id, reason=row["reason"]))
             files = [(f["filename"], f["content"]) for f in statements.select_files(conn, [message_id], True)
                      if f["content"] is not None]
             text = (row["data"] or {}).get("reply") or row["text"] or ""
@@ -164,8 +168,9 @@ class Mailroom:
             _open(conn, message_id, "assigned")
             target = transition.load(conn, instance_id)
             if target.track(participant) is None:
-                tracks = ", ".join(t.participant for t in target.tracks) or "none"
-                raise BadInput(f"{instance_id} has no track for {participant!r}; its tracks: {tracks}")
+                tracks = ", ".join(t.participant for t in target.tracks) or _("none")
+                raise BadInput(_("{instance} has no track for {participant}; its tracks: {tracks}").format(
+                    instance=instance_id, participant=repr(participant), tracks=tracks))
             statements.update_message(conn, message_id, status="proposed", instance_id=instance_id,
                                       participant=participant, decided_by=engine.actor,
                                       reason=f"assigned by {engine.actor}")
@@ -187,14 +192,15 @@ class Mailroom:
         engine.uow.run(work, engine.actor, trigger="mail reject")
 
 
-_kinds = {"auto_reply": "an auto-reply", "bounce": "a bounce", "malformed": "a malformed message",
-          "oversized": "an oversized message", "reply": "a reply"}
+def _kind(kind: str) -> str:
+    return {"auto_reply": _("an auto-reply"), "bounce": _("a bounce"), "malformed": _("a malformed message"),
+            "oversized": _("an oversized message"), "reply": _("a reply")}.get(kind, kind)
 
 
 def _existing(conn: Connection, message_id: int, for_update: bool = False) -> dict[str, Any]:
     row = statements.select_message(conn, message_id, for_update)
     if row is None:
-        raise NotFound(f"no mail {message_id}; 'rcmflow mail inbox' lists the messages")
+        raise NotFound(_("no mail {id}; 'rcmflow mail inbox' lists the messages").format(id=message_id))
     return row
 
 
@@ -205,7 +211,8 @@ def _open(conn: Connection, message_id: int, becoming: str) -> dict[str, Any]:
 def _check_open(row: dict[str, Any], becoming: str) -> dict[str, Any]:
     message_id = row["id"]
     if row["status"] not in OPEN:
-        raise BadInput(f"mail {message_id} is {row['status']} already"
-                       f"{' (event ' + str(row['event_seq']) + ')' if row['event_seq'] else ''}; "
-                       f"only a proposed or held message can be {becoming}")
+        said = (_("mail {id} is {status} already (event {seq}); only a proposed or held message can be {becoming}")
+                if row["event_seq"] else
+                _("mail {id} is {status} already; only a proposed or held message can be {becoming}"))
+        raise BadInput(said.format(id=message_id, status=row["status"], seq=row["event_seq"], becoming=becoming))
     return row

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from sqlalchemy import or_, select, update
 
 from rcmflow.errors import BadInput, NotFound, PermanentFailure
+from rcmflow.language import _
 from rcmflow.log import get_logger
 from rcmflow.store.database import Database
 from rcmflow.store.ledger import ledger_rows
@@ -83,11 +84,11 @@ class Dispatcher:
         with self.db.writing() as conn:
             item = conn.execute(select(OUTBOX.c.status).where(OUTBOX.c.id == item_id)).first()
             if item is None:
-                raise NotFound(f"no action {item_id} in the outbox; 'rcmflow outbox' lists them")
+                raise NotFound(_("no action {id} in the outbox; 'rcmflow outbox' lists them").format(id=item_id))
             if item.status == "done":
-                raise BadInput(f"action {item_id} has already succeeded; nothing to retry")
+                raise BadInput(_("action {id} has already succeeded; nothing to retry").format(id=item_id))
             if item.status == "running":
-                raise BadInput(f"action {item_id} is running now; retry it once its claim expires")
+                raise BadInput(_("action {id} is running now; retry it once its claim expires").format(id=item_id))
             conn.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(status="pending", next_attempt_at=now))
         return self._run_one(item_id, now)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from rcmflow.context import SYSTEM_ACTOR, GuardContext
 from rcmflow.errors import Forbidden
+from rcmflow.language import _
 from rcmflow.model.definition import TransitionDef
 from rcmflow.model.members import Members
 from rcmflow.model.refs import render_value
@@ -66,26 +67,28 @@ def role_problem(transition: TransitionDef, ctx: GuardContext) -> str | None:
     if person and person.country and ctx.participant and person.country != ctx.participant \
             and not (transition.joint and transition.joint.lets(ctx.given, ctx.instance.params, person.country,
                                                                 person.roles, ctx.participant)):
-        return (f"{person.id} is a focal point of {person.country} and cannot act on "
-                f"{ctx.participant}'s track")
+        return _("{person} is a focal point of {country} and cannot act on {participant}'s track").format(
+            person=person.id, country=person.country, participant=ctx.participant)
     if not transition.roles:
         return None if person else f"{transition.trigger}: {not_a_person(ctx.actor)}"
     needed = "|".join(transition.roles)
     if person is None:
-        return (f"{transition.trigger} needs role {needed}, and actor {ctx.actor!r} is not in "
-                f"workflows/members.yaml; choose one with --actor or RCMFLOW_ACTOR")
+        return _("{trigger} needs role {roles}, and actor {actor} is not in workflows/members.yaml; "
+                 "choose one with --actor or RCMFLOW_ACTOR").format(trigger=transition.trigger, roles=needed,
+                                                                    actor=repr(ctx.actor))
     if not person.roles & set(transition.roles):
-        held = ", ".join(sorted(person.roles)) or "no role"
-        return f"{transition.trigger} needs role {needed}; {person.id} has {held}"
+        held = ", ".join(sorted(person.roles)) or _("no role")
+        return _("{trigger} needs role {roles}; {person} has {held}").format(
+            trigger=transition.trigger, roles=needed, person=person.id, held=held)
     return None
 
 
 def not_a_person(actor: str) -> str:
     if not actor:
-        return ("no actor given: say who you are with --actor ID or RCMFLOW_ACTOR (or actor in rcmflow.toml), "
-                "a person id of workflows/members.yaml such as ts-officer")
-    return (f"actor {actor!r} is not a person of workflows/members.yaml, and only they can change anything; "
-            f"choose one with --actor or RCMFLOW_ACTOR")
+        return _("no actor given: say who you are with --actor ID or RCMFLOW_ACTOR (or actor in rcmflow.toml), "
+                 "a person id of workflows/members.yaml such as ts-officer")
+    return _("actor {actor} is not a person of workflows/members.yaml, and only they can change anything; "
+             "choose one with --actor or RCMFLOW_ACTOR").format(actor=repr(actor))
 
 
 def require_person(members: Members, actor: str, what: str) -> None:

@@ -16,6 +16,7 @@ from rcmflow.core.policy import decide
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.transition import guard_context, load, view_of
 from rcmflow.errors import BadInput, NotFound
+from rcmflow.language import _
 from rcmflow.store.database import Database
 from rcmflow.store.models import Event
 from rcmflow.store.records import attachment_rows
@@ -57,13 +58,16 @@ class Queries:
                 mdef, state, inactive = definition.instance, row.state, None
             else:
                 if definition.track is None:
-                    raise BadInput(f"{row.id} has no participants; list its triggers without --participant")
+                    raise BadInput(_("{instance} has no participants; list its triggers without --participant").format(
+                        instance=row.id))
                 if participant not in view.tracks:
-                    raise NotFound(f"{participant!r} has no track in {row.id}; participants: {', '.join(view.tracks)}")
+                    raise NotFound(_("{participant} has no track in {instance}; participants: {known}").format(
+                        participant=repr(participant), instance=row.id, known=", ".join(view.tracks)))
                 mdef, state = definition.track, view.tracks[participant].state
                 active = mdef.active_in
-                inactive = (f"tracks move only while {row.id} is in {'|'.join(active)}; it is {row.state}"
-                            if active and row.state not in active else None)
+                inactive = (_("tracks move only while {instance} is in {states}; it is {state}").format(
+                    instance=row.id, states="|".join(active), state=row.state)
+                    if active and row.state not in active else None)
             ctx = guard_context(rt, conn, view, definition, rt.actor, rt.now(), participant)
             scope = views.scope(view, {"participant": participant, "actor": rt.actor})
             options = []
@@ -154,8 +158,8 @@ class Queries:
         ready = [o.trigger for o in options if o.allowed]
         blocked = [f"{o.trigger}: {o.reason}" for o in options if not o.allowed]
         if not options:
-            return "finished"
-        can = f"can fire now: {', '.join(ready)}" if ready else ""
+            return _("finished")
+        can = _("can fire now: {triggers}").format(triggers=", ".join(ready)) if ready else ""
         return "; ".join(blocked + ([can] if can else []))
 
 

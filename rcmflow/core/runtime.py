@@ -10,6 +10,7 @@ from typing import Any, Callable
 from rcmflow.config import Config, refuse_system_actor
 from rcmflow.core.machine import CompiledMachine
 from rcmflow.errors import DefinitionError, NotFound, RcmflowError
+from rcmflow.language import _
 from rcmflow.model.catalog import Catalog, load_catalog, read_text_definition
 from rcmflow.model.loader import Problems
 from rcmflow.model.definition import Definition
@@ -98,11 +99,11 @@ class Runtime:
     def _read_stored(self, workflow: str, digest: str) -> Definition:
         stored = self.stored(digest) if self.stored else None
         if stored is None:
-            raise NotFound(f"the definition {digest[:8]} that {workflow} instances run on is not in "
-                           f"the database; was it restored from another copy?")
+            raise NotFound(_("the definition {digest} that {workflow} instances run on is not in the database; "
+                             "was it restored from another copy?").format(digest=digest[:8], workflow=workflow))
         where = f"{stored['path']} v{stored['version']} ({digest[:8]}, kept in the database)"
         problems = Problems(where)
-        _, definition = read_text_definition(stored["text"], where, problems, self.plugins.registry, self.members)
+        _data, definition = read_text_definition(stored["text"], where, problems, self.plugins.registry, self.members)
         if definition is None:  # e.g. a guard it names is no longer registered by any plugin
             raise DefinitionError(list(problems))
         return definition

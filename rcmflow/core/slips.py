@@ -10,6 +10,7 @@ from typing import Any, Callable
 from rcmflow.context import InstanceView
 from rcmflow.core.whatif import MAX_DAYS, Played, last_day, play
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 
 
 def _days(later: dt.date | None, earlier: dt.date | None) -> int | None:
@@ -98,13 +99,14 @@ def what_if(engine, late: dict[str, int], first: dt.date, last: dt.date | None =
     slips. `last` defaults to a month after the plan's last date."""
     views = [v for v in engine.status() if not engine.is_final(v)]
     if not views:
-        raise BadInput("nothing to play: no instance is open; start the roadmap with 'rcmflow quickstart'")
+        raise BadInput(_("nothing to play: no instance is open; start the roadmap with 'rcmflow quickstart'"))
     last = last or last_day(views, late) or first + dt.timedelta(days=90)
     if last < first:
-        raise BadInput(f"--until {last.isoformat()} is before the first day played, {first.isoformat()}")
+        raise BadInput(_("--until {last} is before the first day played, {first}").format(
+            last=last.isoformat(), first=first.isoformat()))
     if (last - first).days > MAX_DAYS:
-        raise BadInput(f"{(last - first).days} days is too long to play; give --until at most {MAX_DAYS} days "
-                       f"after {first.isoformat()}")
+        raise BadInput(_("{days} days is too long to play; give --until at most {most} days after {first}").format(
+            days=(last - first).days, most=MAX_DAYS, first=first.isoformat()))
     planned = play(engine, {}, first, last, lambda day: progress("as planned", day))
     whatif = play(engine, late, first, last, lambda day: progress("what if", day))
     past = sorted({t.due for v in views for t in v.tracks.values() if t.due and t.due < first})

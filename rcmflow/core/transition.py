@@ -24,6 +24,7 @@ from rcmflow.core.policy import decide, role_problem
 from rcmflow.core.runtime import Runtime
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import AlreadyExists, BadInput, Blocked, Forbidden, InvalidTrigger, NotFound
+from rcmflow.language import _
 from rcmflow.model.definition import Call, Definition, MachineDef, StateDef
 from rcmflow.model.refs import render_value
 from rcmflow.model.values import parse_date, parse_datetime, to_json_value
@@ -55,8 +56,9 @@ def load(conn: Connection, instance_id: str, for_update: bool = False) -> Instan
     row = load_instance(conn, instance_id, for_update)
     if row is None:
         known = conn.scalars(select(Instance.id).order_by(Instance.id).limit(12)).all()
-        hint = f"; instances: {', '.join(known)}" if known else "; no instance is started yet (rcmflow start WORKFLOW)"
-        raise NotFound(f"unknown instance {instance_id!r}{hint}")
+        hint = (_("instances: {known}").format(known=", ".join(known)) if known
+                else _("no instance is started yet (rcmflow start WORKFLOW)"))
+        raise NotFound(_("unknown instance {id!r}; {hint}").format(id=instance_id, hint=hint))
     return row
 
 
@@ -90,12 +92,13 @@ def finder(rt: Runtime, conn: Connection):
 def start_id(definition: Definition, instance_id: str | None, values: dict[str, Any]) -> str | None:
     """The id asked for, or the one the definition's id template makes; None: numbered."""
     if instance_id is not None and not INSTANCE_ID.match(instance_id):
-        raise BadInput(f"instance id {instance_id!r} must be lower case letters, digits, '.', '-' or '_' "
-                       f"(up to 100), e.g. theme-3")
+        raise BadInput(_("instance id {id!r} must be lower case letters, digits, '.', '-' or '_' "
+                         "(up to 100), e.g. theme-3").format(id=instance_id))
     scope = {"params": values, "data": {}, "instance": {"workflow": definition.name}, "event": {}}
     wanted = instance_id or (str(definition.id_template.render(scope)) if definition.id_template else None)
     if wanted is not None and not INSTANCE_ID.match(wanted):
-        raise BadInput(f"the id {wanted!r} made from {definition.path} is not a valid instance id; give --id")
+        raise BadInput(_("the id {id!r} made from {path} is not a valid instance id; give --id").format(
+            id=wanted, path=definition.path))
     return wanted
 
 
@@ -113,8 +116,8 @@ def start(rt: Runtime, conn: Connection, definition: Definition, wanted: str | N
     new_id = wanted or next_id(conn, definition.name)
     existing = peek_instance(conn, new_id)
     if existing is not None:
-        raise AlreadyExists(f"instance {new_id} already exists ({existing[0]}, state {existing[1]}); "
-                            f"choose another --id")
+        raise AlreadyExists(_("instance {id} already exists ({workflow}, state {state}); choose another --id").format(
+            id=new_id, workflow=existing[0], state=existing[1]))
     initial = definition.instance.states[definition.instance.initial]
     scope = {"params": values, "data": {}, "instance": {"workflow": definition.name}, "event": {}}
     row = InstanceRecord(
@@ -167,8 +170,10 @@ def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, context
     # it passes its own compiled copy of the transition, equal to ours.
     subject = Subject(state, lambda t: decide(t, ctx, rt.plugins.registry, scope, check_roles=False).reasons)
     if not rt.machine(definition, level).fire(subject, move.trigger):
-        where = f"{move.participant}'s track in {row.id}" if move.participant else row.id
-        raise Blocked(f"{move.trigger} is blocked on {where}: {'; '.join(subject.reasons)}")
+        where = _("{participant}'s track in {instance}").format(participant=move.participant, instance=row.id) \
+            if move.participant else row.id
+        raise Blocked(_("{trigger} is blocked on {where}: {reasons}").format(
+            trigger=move.trigger, where=where, reasons="; ".join(subject.reasons)))
     decided = _decided(rt, row, track, definition, mdef, state, subject, move, scope, contexts)
     if batch is not None:
         batch.moves.append(decided)
@@ -185,8 +190,9 @@ def fire_tracks(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, 
     if all_in is not None:
         participants = [t.participant for t in row.tracks if t.state == all_in]
         if not participants:
-            states = sorted({t.state for t in row.tracks}) or ["none"]
-            raise BadInput(f"no track of {row.id} is in state {all_in!r}; its tracks are in: {', '.join(states)}")
+            states = sorted({t.state for t in row.tracks}) or [_("none")]
+            raise BadInput(_("no track of {instance} is in state {state!r}; its tracks are in: {states}").format(
+                instance=row.id, state=all_in, states=", ".join(states)))
     chosen = list(dict.fromkeys(participants or []))
     batch = Batch([])
     for participant in chosen:
@@ -241,31 +247,37 @@ def _level(definition: Definition, row: InstanceRecord, view: InstanceView, trig
     if participant is None:
         mdef, state = definition.instance, row.state
         if state not in mdef.states:
-            raise InvalidTrigger(f"{row.id} is in state {state!r}, which {definition.path} no longer defines")
+            raise InvalidTrigger(_("{instance} is in state {state!r}, which {path} no longer defines").format(
+                instance=row.id, state=state, path=definition.path))
         if trigger not in {t.trigger for t in mdef.triggers_from(state)}:
             if definition.track and trigger in definition.track.trigger_names():
-                raise BadInput(f"{trigger} is a trigger of each participant's track: add --participant "
-                               f"(one of {', '.join(definition.participants)})")
+                raise BadInput(_("{trigger} is a trigger of each participant's track: add --participant "
+                                 "(one of {known})").format(trigger=trigger, known=", ".join(definition.participants)))
             raise InvalidTrigger(not_possible(row.id, state, trigger, mdef))
         return "instance", mdef, state, None
     if definition.track is None:
-        raise BadInput(f"{row.id} has no participants; fire its triggers without --participant")
+        raise BadInput(_("{instance} has no participants; fire its triggers without --participant").format(
+            instance=row.id))
     track = row.track(participant)
     if track is None:
-        raise NotFound(f"{participant!r} has no track in {row.id}; participants: {', '.join(view.tracks)}")
+        raise NotFound(_("{participant} has no track in {instance}; participants: {known}").format(
+            participant=repr(participant), instance=row.id, known=", ".join(view.tracks)))
     mdef = definition.track
     if mdef.active_in and row.state not in mdef.active_in:
-        raise InvalidTrigger(f"tracks of {row.id} move only while it is in {'|'.join(mdef.active_in)}; "
-                             f"it is {row.state}")
+        raise InvalidTrigger(_("tracks of {instance} move only while it is in {states}; it is {state}").format(
+            instance=row.id, states="|".join(mdef.active_in), state=row.state))
     if trigger not in {t.trigger for t in mdef.triggers_from(track.state)}:
-        raise InvalidTrigger(not_possible(f"{participant}'s track in {row.id}", track.state, trigger, mdef))
+        where = _("{participant}'s track in {instance}").format(participant=participant, instance=row.id)
+        raise InvalidTrigger(not_possible(where, track.state, trigger, mdef))
     return "track", mdef, track.state, track
 
 
 def not_possible(where: str, state: str, trigger: str, mdef: MachineDef) -> str:
     possible = sorted({t.trigger for t in mdef.triggers_from(state)})
-    now = f"possible now: {', '.join(possible)}" if possible else "nothing can be fired from it"
-    return f"{trigger!r} is not possible: {where} is in state {state}; {now}"
+    now = _("possible now: {triggers}").format(triggers=", ".join(possible)) if possible \
+        else _("nothing can be fired from it")
+    return _("{trigger!r} is not possible: {where} is in state {state}; {now}").format(
+        trigger=trigger, where=where, state=state, now=now)
 
 
 def enter(rt: Runtime, row: InstanceRecord, mdef: MachineDef, source: str, dest: str, trigger: str,

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rcmflow.errors import Conflict, DatabaseError
+from rcmflow.language import _
 from rcmflow.log import bound, get_logger
 from rcmflow.store.database import Database
 from rcmflow.store.records import LostRace
@@ -69,10 +70,12 @@ class UnitOfWork:
                         raise
                     log.info("write lost a race; retrying", attempt=attempt, error=_first_line(exc))
                 except OperationalError as exc:
-                    raise DatabaseError(f"database error on {self.db.display_url}: {_first_line(exc)}") from None
+                    raise DatabaseError(_("database error on {url}: {error}").format(
+                        url=self.db.display_url, error=_first_line(exc))) from None
             else:
-                raise Conflict(f"{context.get('instance', 'the instance')} kept changing while this command ran "
-                               f"({WRITE_ATTEMPTS} attempts); try again")
+                raise Conflict(_("{instance} kept changing while this command ran ({attempts} attempts); "
+                                 "try again").format(instance=context.get("instance", _("the instance")),
+                                                     attempts=WRITE_ATTEMPTS))
             self._follow_up(outcome, context)
         return outcome
 

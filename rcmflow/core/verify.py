@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from rcmflow.context import ChainHead, ChainProblem, HistoryCheck
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 from rcmflow.store.chain import GENESIS, chain_rows, checkpoint, head, stored_hash
 
 HEAD = re.compile(r"^(\d+):([0-9a-f]{8,64})$")
@@ -27,8 +28,8 @@ def parse_head(value: str | ChainHead) -> ChainHead:
         return value
     found = HEAD.match(str(value).strip().lower())
     if found is None:
-        raise BadInput(f"a head is SEQ:HASH as 'rcmflow history head' prints it (e.g. 120:3fa4c2d1…), "
-                       f"not {value!r}")
+        raise BadInput(_("a head is SEQ:HASH as 'rcmflow history head' prints it (e.g. 120:3fa4c2d1…), "
+                         "not {value}").format(value=repr(value)))
     return ChainHead(int(found[1]), found[2])
 
 

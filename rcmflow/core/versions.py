@@ -20,6 +20,7 @@ from rcmflow.core.runtime import Runtime
 from rcmflow.core.transition import pin, record
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 from rcmflow.model.definition import Definition
 from rcmflow.store.models import Instance
 from rcmflow.store.records import InstanceRecord, load_instance, pin_unpinned, save_migrated
@@ -37,10 +38,12 @@ class Drift:
     stranded: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        line = f"{self.instance} runs on {self.workflow} {self.running}; the file is {self.current}"
+        where = dict(instance=self.instance, workflow=self.workflow, running=self.running, current=self.current)
         if self.stranded:
-            return f"{line}: migrating would strand {', '.join(self.stranded)} (give --map OLD=NEW)"
-        return f"{line}: 'rcmflow migrate {self.instance}' can move it"
+            return _("{instance} runs on {workflow} {running}; the file is {current}: migrating would strand "
+                     "{stranded} (give --map OLD=NEW)").format(stranded=", ".join(self.stranded), **where)
+        return _("{instance} runs on {workflow} {running}; the file is {current}: "
+                 "'rcmflow migrate {instance}' can move it").format(**where)
 
 
 @dataclass
@@ -102,7 +105,8 @@ def parse_map(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     for pair in pairs:
         old, sep, new = pair.partition("=")
         if not sep or not old.strip() or not new.strip():
-            raise BadInput(f"--map {pair!r}: write OLD=NEW, e.g. --map collecting=collecting_input")
+            raise BadInput(_("--map {pair}: write OLD=NEW, e.g. --map collecting=collecting_input").format(
+                pair=repr(pair)))
         mapping[old.strip()] = new.strip()
     return mapping
 
@@ -120,8 +124,10 @@ def migrate(rt: Runtime, conn: Connection, row: InstanceRecord, mapping: dict[st
         if not _has(new, what, target):
             machine = new.instance if what == "state" else new.track
             valid = ", ".join(machine.states) if machine else "none"
-            raise BadInput(f"{row.id}: its {what} {state!r} is not in {new.name} {new.label}; "
-                           f"give --map {state}=NEW (states: {valid}); nothing was migrated")
+            raise BadInput(_("{instance}: its {what} {state} is not in {workflow} {label}; give --map {name}=NEW "
+                             "(states: {valid}); nothing was migrated").format(
+                instance=row.id, what=what, state=repr(state), workflow=new.name, label=new.label, name=state,
+                valid=valid))
         if target != state:
             result.renamed.append((what, state, target))
     if dry_run:

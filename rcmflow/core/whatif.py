@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from rcmflow.context import InstanceView
 from rcmflow.errors import RcmflowError
+from rcmflow.language import _
 from rcmflow.model.definition import Definition, MachineDef, TransitionDef
 from rcmflow.plugins import Plugins, Registry
 from rcmflow.store.sandbox import sandbox
@@ -257,11 +258,11 @@ class Play:
     def why_blocked(self, view: InstanceView) -> str:
         step = self.step_of(view, None)
         if step is None:
-            return f"no next step from {view.state}"
+            return _("no next step from {state}").format(state=view.state)
         for option in self.engine.triggers(view.id, check_roles=False):
             if option.trigger == step.trigger and not option.allowed:
                 return f"{step.trigger}: {option.reason}"
-        return f"{step.trigger} is possible but was not taken"
+        return _("{trigger} is possible but was not taken").format(trigger=step.trigger)
 
 
 def actor_for(members, roles: tuple[str, ...], participant: str | None) -> str | None:

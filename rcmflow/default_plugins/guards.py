@@ -19,6 +19,7 @@ from typing import Any
 
 from rcmflow import hookimpl
 from rcmflow.context import GuardContext
+from rcmflow.language import _
 from rcmflow.model.values import parse_datetime
 
 
@@ -32,7 +33,7 @@ def _state_list(args: Any) -> list[str] | None:
 
 def _check_states(args: Any) -> str | None:
     if _state_list(args) is None:
-        return "give the track states as a list, e.g. [submitted, accepted]"
+        return _("give the track states as a list, e.g. [submitted, accepted]")
     return None
 
 
@@ -43,14 +44,15 @@ def tracks_in(ctx: GuardContext, args: Any) -> str | None:
     if not waiting:
         return None
     done = len(ctx.tracks) - len(waiting)
-    return f"waiting for {', '.join(waiting)}: {done} of {len(ctx.tracks)} tracks in {'|'.join(states)}"
+    return _("waiting for {waiting}: {done} of {total} tracks in {states}").format(
+        waiting=", ".join(waiting), done=done, total=len(ctx.tracks), states="|".join(states))
 
 
 def _check_tracks_min(args: Any) -> str | None:
     if not isinstance(args, dict) or set(args) != {"count", "states"}:
-        return "write {count: N, states: [submitted, accepted]}"
+        return _("write {count: N, states: [submitted, accepted]}")
     if not isinstance(args["count"], int) or args["count"] < 1:
-        return "count must be a whole number from 1"
+        return _("count must be a whole number from 1")
     return _check_states(args["states"])
 
 
@@ -61,8 +63,10 @@ def tracks_min(ctx: GuardContext, args: Any) -> str | None:
     ready = [p for p, t in ctx.tracks.items() if t.state in states]
     if len(ready) >= count:
         return None
-    return (f"needs {count} tracks in {'|'.join(states)}, has {len(ready)}"
-            f"{': ' + ', '.join(ready) if ready else ''}")
+    if not ready:
+        return _("needs {count} tracks in {states}, has 0").format(count=count, states="|".join(states))
+    return _("needs {count} tracks in {states}, has {ready}: {who}").format(
+        count=count, states="|".join(states), ready=len(ready), who=", ".join(ready))
 
 
 def _names(args: Any) -> list[str]:
@@ -72,7 +76,7 @@ def _names(args: Any) -> list[str]:
 def _check_names(args: Any) -> str | None:
     if isinstance(args, str) or (isinstance(args, list) and args and all(isinstance(a, str) for a in args)):
         return None
-    return "give a param name or a list of names"
+    return _("give a param name or a list of names")
 
 
 def param_set(ctx: GuardContext, args: Any) -> str | None:
@@ -83,7 +87,7 @@ def param_set(ctx: GuardContext, args: Any) -> str | None:
     ]
     if not missing:
         return None
-    return f"{', '.join(missing)} not set: give it with --set {missing[0]}=VALUE"
+    return _("{names} not set: give it with --set {first}=VALUE").format(names=", ".join(missing), first=missing[0])
 
 
 def _moment(value: Any) -> dt.date | dt.datetime:
@@ -99,7 +103,7 @@ def _check_moment(args: Any) -> str | None:
     try:
         _moment(args)
     except ValueError:
-        return f"{args!r} is not a date (YYYY-MM-DD) or date and time"
+        return _("{value} is not a date (YYYY-MM-DD) or date and time").format(value=repr(args))
     return None
 
 
@@ -114,17 +118,17 @@ def _is_past(ctx: GuardContext, moment: dt.date | dt.datetime) -> bool:
 def before(ctx: GuardContext, args: Any) -> str | None:
     """Allowed up to the given date (inclusive) or until the given time."""
     if args in (None, ""):
-        return "no date is set for this step"
+        return _("no date is set for this step")
     moment = _moment(args)
-    return f"the deadline {moment.isoformat()} has passed" if _is_past(ctx, moment) else None
+    return _("the deadline {moment} has passed").format(moment=moment.isoformat()) if _is_past(ctx, moment) else None
 
 
 def after(ctx: GuardContext, args: Any) -> str | None:
     """Allowed once the given date is over, or from the given time on."""
     if args in (None, ""):
-        return "no date is set for this step"
+        return _("no date is set for this step")
     moment = _moment(args)
-    return None if _is_past(ctx, moment) else f"not before {moment.isoformat()} has passed"
+    return None if _is_past(ctx, moment) else _("not before {moment} has passed").format(moment=moment.isoformat())
 
 
 # --- approvals -------------------------------------------------------------------------
@@ -159,11 +163,13 @@ def approved_by(ctx: GuardContext, args: Any) -> str | None:
     missing = [role for role in _names(args) if role not in done]
     if not missing:
         return None
-    given = "; ".join(f"{role} approved by {a.get('by')}" for role, a in sorted(done.items()) if role in _names(args))
+    given = [_("{role} approved by {who}").format(role=role, who=a.get("by"))
+             for role, a in sorted(done.items()) if role in _names(args)]
     stale = [role for role in missing if role in approvals]
-    return (f"waiting for the approval of {' and '.join(missing)}"
-            + (f" ({', '.join(stale)} approved an earlier text)" if stale else "")
-            + (f"; {given}" if given else ""))
+    reason = _("waiting for the approval of {roles}").format(roles=_(" and ").join(missing))
+    if stale:
+        reason += " " + _("({roles} approved an earlier text)").format(roles=", ".join(stale))
+    return "; ".join([reason, *given])
 
 
 @hookimpl

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rcmflow.errors import NotFound, Problem
+from rcmflow.language import _
 from rcmflow.model.definition import Definition
 from rcmflow.model.loader import Problems, parse_yaml, read_text
 from rcmflow.model.members import Members
@@ -23,8 +24,8 @@ class Catalog:
 
     def get(self, name: str) -> Definition:
         if name not in self.definitions:
-            valid = ", ".join(sorted(self.definitions)) or "none (add a YAML file to workflows/)"
-            raise NotFound(f"unknown workflow {name!r}; workflows: {valid}")
+            valid = ", ".join(sorted(self.definitions)) or _("none (add a YAML file to workflows/)")
+            raise NotFound(_("unknown workflow {name}; workflows: {valid}").format(name=repr(name), valid=valid))
         return self.definitions[name]
 
 
@@ -62,8 +63,8 @@ def load_catalog(home: Path, registry: Names, members: Members, files: list[Path
             text, display, file_problems, registry, members)
         if definition is not None:
             if definition.name in definitions:
-                file_problems.add(data, f"workflow {definition.name!r} is also defined in "
-                                                     f"{definitions[definition.name].path}", "workflow")
+                file_problems.add(data, _("workflow {name} is also defined in {path}").format(
+                    name=repr(definition.name), path=definitions[definition.name].path), "workflow")
             else:
                 definitions[definition.name] = definition
         problems.extend(file_problems)
@@ -74,9 +75,9 @@ def read_text_definition(text: str, display: str, problems: Problems, registry: 
                          members: Members) -> tuple[Any, Definition | None]:
     """The file's parsed data and the definition its text makes (None, with `problems`, if
     it is not valid), pinned by the digest of that text."""
-    data, _ = parse_yaml(text, display, problems)
+    data, _node = parse_yaml(text, display, problems)
     if data is None and not problems:
-        problems.add(data, "the file is empty; a workflow file is a mapping that starts with 'workflow: NAME'")
+        problems.add(data, _("the file is empty; a workflow file is a mapping that starts with 'workflow: NAME'"))
     if data is None:
         return None, None
     definition = read_definition(data, problems, registry, members)

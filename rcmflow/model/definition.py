@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 from rcmflow.model.refs import Template
 from rcmflow.model.values import PARAM_TYPES
 
@@ -41,11 +42,12 @@ class Param:
         try:
             value = PARAM_TYPES[self.type](raw)
         except BadInput as exc:
-            raise BadInput(f"param {self.name}: {exc}") from None
+            raise BadInput(_("param {name}: {error}").format(name=self.name, error=exc)) from None
         for item, shown in zip(value, value) if self.type == "list" else [(value, raw)]:
             if self.choices and item not in self.choices:
                 valid = ", ".join(str(c) for c in self.choices)
-                raise BadInput(f"param {self.name}: {shown!r} is not one of {valid}")
+                raise BadInput(_("param {name}: {value} is not one of {valid}").format(
+                    name=self.name, value=repr(shown), valid=valid))
         return value
 
 
@@ -241,8 +243,9 @@ class Definition:
         """Typed params from `--set` strings: unknown, missing and bad values are errors."""
         unknown = sorted(set(given) - set(self.params))
         if unknown:
-            valid = ", ".join(self.params) or "none"
-            raise BadInput(f"{self.name} has no param {unknown[0]!r}; its params are: {valid}")
+            valid = ", ".join(self.params) or _("none")
+            raise BadInput(_("{workflow} has no param {name}; its params are: {valid}").format(
+                workflow=self.name, name=repr(unknown[0]), valid=valid))
         values: dict[str, Any] = {}
         for name, param in self.params.items():
             if name in given:
@@ -250,5 +253,6 @@ class Definition:
             elif param.default is not None:
                 values[name] = param.parse(param.default)
             elif param.required:
-                raise BadInput(f"{self.name} needs param {name}: add --set {name}=VALUE")
+                raise BadInput(_("{workflow} needs param {name}: add --set {name}=VALUE").format(
+                    workflow=self.name, name=name))
         return values

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
+from rcmflow.language import _
 from rcmflow.model.definition import Call, Param
 from rcmflow.model.loader import Problems, line_of
 from rcmflow.model.members import Members
@@ -60,8 +61,9 @@ def read_calls(reader: Reader, node: dict, key: str, kind: str) -> tuple[Call, .
     for index, item in enumerate(items):
         name, args = (item, None) if isinstance(item, str) else next(iter(item.items()))
         if name not in known:
-            valid = ", ".join(sorted(known)) or "none"
-            reader.add(items, f"unknown {kind} {name!r}; registered {kind}s: {valid}", index)
+            unknown = _("unknown guard {name!r}; registered guards: {valid}") if kind == "guard" else _(
+                "unknown action {name!r}; registered actions: {valid}")
+            reader.add(items, unknown.format(name=name, valid=", ".join(sorted(known)) or _("none")), index)
             continue
         args = to_plain(args)
         message = _plugin_check(known[name], args)
@@ -79,4 +81,5 @@ def _plugin_check(registered: Checked, args: Any) -> str | None:
     try:
         return registered.check(args)
     except Exception as exc:  # noqa: BLE001 - any plugin bug becomes one line naming the plugin
-        return f"the check of plugin {registered.plugin} failed on these arguments: {type(exc).__name__}: {exc}"
+        return _("the check of plugin {plugin} failed on these arguments: {error}").format(
+            plugin=registered.plugin, error=f"{type(exc).__name__}: {exc}")

@@ -13,6 +13,7 @@ from collections import deque
 from typing import Any
 
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 from rcmflow.model.definition import (
     Deadline, Definition, Escalation, Joint, MachineDef, Param, Reminder, StateDef, Timeout, TrackDef, TransitionDef,
 )
@@ -26,7 +27,7 @@ from rcmflow.model.values import PARAM_TYPES, parse_datetime, parse_duration, to
 def read_definition(data: Any, problems: Problems, registry: Names, members: Members) -> Definition | None:
     """The definition a document describes, or None when its shape is wrong."""
     if not isinstance(data, dict):
-        problems.add(data, "a workflow file is a mapping that starts with 'workflow: NAME'")
+        problems.add(data, _("a workflow file is a mapping that starts with 'workflow: NAME'"))
         return None
     prune(data)
     if not shape_problems(WorkflowShape, data, problems, "the workflow"):
@@ -34,8 +35,8 @@ def read_definition(data: Any, problems: Problems, registry: Names, members: Mem
     reader = Reader(problems, registry, members)
     name = data["workflow"]
     if not NAME.match(name):
-        problems.add(data, f"'workflow:' must name the workflow in lower case, e.g. thematic-consultation "
-                           f"(got {name!r})", "workflow")
+        problems.add(data, _("'workflow:' must name the workflow in lower case, e.g. thematic-consultation "
+                             "(got {name!r})").format(name=name), "workflow")
     title = data.get("title") or name
     read_params(reader, data.get("params") or {})
     instance = MachineDef(*read_machine(reader, data, "the workflow"))
@@ -100,12 +101,14 @@ def read_machine(reader: Reader, node: dict, where: str) -> tuple[str, dict[str,
     states = read_states(reader, raw_states, where)
     initial = node["initial"]
     if initial not in states:
-        reader.add(node, f"initial state {initial!r} is not one of the states of {where}", "initial")
+        reader.add(node, _("initial state {initial!r} is not one of the states of {where}").format(
+            initial=initial, where=where), "initial")
     transitions, seen = read_transitions(reader, node.get("transitions") or [], states)
     for spec, state in _timeouts(raw_states):
         trigger = spec["timeout"]["trigger"]
         if (trigger, state) not in seen:
-            reader.add(spec, f"timeout of {state} fires {trigger!r}, which is not a trigger from {state}", "timeout")
+            reader.add(spec, _("timeout of {state} fires {trigger!r}, which is not a trigger from {state}").format(
+                state=state, trigger=trigger), "timeout")
         # a track's time is its own deadline's; the instance has none of its own
         relative = spec["timeout"].get("after_deadline") is not None
         if relative != (where == "the track"):
@@ -115,7 +118,8 @@ def read_machine(reader: Reader, node: dict, where: str) -> tuple[str, dict[str,
     if initial in states:
         for name in _unreachable(initial, states, transitions):
             index = next(i for i, s in enumerate(raw_states) if _state_name(s) == name)
-            reader.add(raw_states, f"state {name!r} of {where} cannot be reached from {initial!r}", index)
+            reader.add(raw_states, _("state {state} of {where} cannot be reached from {initial}").format(
+                state=repr(name), where=where, initial=repr(initial)), index)
     return initial, states, tuple(transitions)
 
 
@@ -134,7 +138,8 @@ def read_states(reader: Reader, raw_states: list, where: str) -> dict[str, State
         if not NAME.match(name):
             reader.add(raw_states, f"state name {name!r} must be lower case letters, digits, - or _", index)
         if name in states:
-            reader.add(raw_states, f"state {name!r} is declared twice in {where}", index)
+            reader.add(raw_states, _("state {name!r} is declared twice in {where}").format(name=name, where=where),
+                       index)
             continue
         states[name] = StateDef(
             name,

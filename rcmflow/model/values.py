@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 
 DURATION = re.compile(r"^(\d+)\s*([wdhm])$")
 DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
@@ -24,7 +25,8 @@ YEARS = range(1900, 9001)
 def supported(moment: Any, text: Any = None) -> Any:
     """`moment` (a date or datetime) if its year is one rcmflow supports, else BadInput."""
     if moment.year not in YEARS:
-        raise BadInput(f"{str(text or moment)!r} is outside the years rcmflow supports ({YEARS[0]} to {YEARS[-1]})")
+        raise BadInput(_("{value} is outside the years rcmflow supports ({first} to {last})").format(
+            value=repr(str(text or moment)), first=YEARS[0], last=YEARS[-1]))
     return moment
 
 
@@ -36,7 +38,7 @@ def parse_date(text: Any) -> dt.date:
     try:
         return supported(dt.date.fromisoformat(str(text).strip()), text)
     except ValueError:
-        raise BadInput(f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2017-04-20") from None
+        raise BadInput(_("{value} is not a date; write it as YYYY-MM-DD, e.g. 2017-04-20").format(value=repr(text))) from None
 
 
 def parse_datetime(text: Any) -> dt.datetime:
@@ -47,7 +49,8 @@ def parse_datetime(text: Any) -> dt.datetime:
     try:
         return supported(dt.datetime.fromisoformat(str(text).strip()), text)
     except ValueError:
-        raise BadInput(f"{text!r} is not a date and time; write it as ISO 8601, e.g. 2017-04-24T15:00") from None
+        raise BadInput(_("{value} is not a date and time; write it as ISO 8601, e.g. 2017-04-24T15:00").format(
+            value=repr(text))) from None
 
 
 def parse_moment(text: Any, zone: dt.tzinfo) -> dt.datetime:
@@ -61,12 +64,14 @@ def parse_moment(text: Any, zone: dt.tzinfo) -> dt.datetime:
 def parse_duration(text: Any) -> dt.timedelta:
     match = DURATION.match(str(text).strip())
     if not match:
-        raise BadInput(f"{text!r} is not a duration; write a number and a unit, e.g. 14d, 12h, 2w, 30m")
+        raise BadInput(_("{value} is not a duration; write a number and a unit, e.g. 14d, 12h, 2w, 30m").format(
+            value=repr(text)))
     amount, unit = match.groups()
     try:
         return dt.timedelta(**{DURATION_UNITS[unit]: int(amount)})
     except (OverflowError, ValueError):
-        raise BadInput(f"{str(text)[:40]!r} is too long a duration; write at most 999999999d, e.g. 14d") from None
+        raise BadInput(_("{value} is too long a duration; write at most 999999999d, e.g. 14d").format(
+            value=repr(str(text)[:40]))) from None
 
 
 def parse_bool(text: Any) -> bool:
@@ -77,23 +82,23 @@ def parse_bool(text: Any) -> bool:
         return True
     if lowered in {"false", "no", "0", "off"}:
         return False
-    raise BadInput(f"{text!r} is not a yes/no value; use true or false")
+    raise BadInput(_("{value} is not a yes/no value; use true or false").format(value=repr(text)))
 
 
 def _parse_int(text: Any) -> int:
     if isinstance(text, bool):
-        raise BadInput(f"{text!r} is not a whole number")
+        raise BadInput(_("{value} is not a whole number").format(value=repr(text)))
     try:
         return int(str(text).strip())
     except ValueError:
-        raise BadInput(f"{text!r} is not a whole number") from None
+        raise BadInput(_("{value} is not a whole number").format(value=repr(text))) from None
 
 
 def _parse_float(text: Any) -> float:
     try:
         return float(str(text).strip())
     except ValueError:
-        raise BadInput(f"{text!r} is not a number") from None
+        raise BadInput(_("{value} is not a number").format(value=repr(text))) from None
 
 
 def _parse_list(text: Any) -> list[str]:

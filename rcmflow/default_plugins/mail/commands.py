@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from rcmflow.language import _, ngettext
 from rcmflow.output import emit_json, terminal_text
 
 KINDS = {"reply": "reply", "auto_reply": "auto-reply", "bounce": "bounce", "malformed": "malformed",
@@ -67,8 +68,9 @@ def _reading(mail: click.Group, pass_engine: Any) -> None:
         if as_json:
             return emit_json(report.as_json())
         for line in report.problems:
-            click.echo(f"Warning: {line}", err=True)
-        click.echo(f"{len(report.stored)} new messages from {report.source}, {report.skipped} kept already")
+            click.echo(_("Warning: {line}").format(line=line), err=True)
+        click.echo(_("{new} new messages from {source}, {kept} kept already").format(
+            new=len(report.stored), source=report.source, kept=report.skipped))
 
     @mail.command("inbox")
     @click.option("--status", type=click.Choice(["proposed", "held", "accepted", "rejected", "noted"]),
@@ -81,11 +83,12 @@ def _reading(mail: click.Group, pass_engine: Any) -> None:
         if as_json:
             return emit_json({"messages": [mail_json(r) for r in rows]})
         if not rows:
-            return click.echo("no messages; 'rcmflow mail fetch' reads the mailbox")
+            return click.echo(_("no messages; 'rcmflow mail fetch' reads the mailbox"))
         for row in rows:
             where = f"{row['instance_id']}/{row['participant']}" if row["participant"] else (row["instance_id"] or "-")
             count = len(row["attachments"])
-            files = f", {count} attachment{'s' if count > 1 else ''}" if count else ""
+            files = ", " + ngettext("{count} attachment", "{count} attachments", count).format(count=count) \
+                if count else ""
             click.echo(terminal_text(f"{row['id']:>4}  {row['status']:<8}  {KINDS[row['kind']]:<10}  {where:<16}  "
                                      f"{row['sender'] or '?'}  {row['subject'] or ''!r}{files}"))
             click.echo(terminal_text(f"      {row['reason']}"))
@@ -114,10 +117,11 @@ def _deciding(mail: click.Group, pass_engine: Any) -> None:
         the message and the step are written together, so a message is accepted once.
         """
         result = engine.mail.accept(mail_id, trigger)
-        click.echo(f"{result.id}: {result.participant} {result.source} -> {result.dest} "
-                   f"(event {result.event_seq}, from mail {mail_id})")
+        click.echo(_("{instance}: {participant} {source} -> {dest} (event {seq}, from mail {mail})").format(
+            instance=result.id, participant=result.participant, source=result.source, dest=result.dest,
+            seq=result.event_seq, mail=mail_id))
         for failure in result.failures:
-            click.echo(f"Warning: {failure}", err=True)
+            click.echo(_("Warning: {line}").format(line=failure), err=True)
 
     @mail.command("assign")
     @click.argument("mail_id", type=int)
@@ -127,7 +131,8 @@ def _deciding(mail: click.Group, pass_engine: Any) -> None:
     def assign(engine, mail_id: int, instance: str, participant: str):
         """Give a held message the track it answers; then 'rcmflow mail accept' takes it."""
         engine.mail.assign(mail_id, instance, participant)
-        click.echo(f"mail {mail_id}: proposed for {participant} on {instance}; 'rcmflow mail accept {mail_id}'")
+        click.echo(_("mail {mail}: proposed for {participant} on {instance}; 'rcmflow mail accept {mail}'").format(
+            mail=mail_id, participant=participant, instance=instance))
 
     @mail.command("reject")
     @click.argument("mail_id", type=int)
@@ -136,21 +141,23 @@ def _deciding(mail: click.Group, pass_engine: Any) -> None:
     def reject(engine, mail_id: int, note: str):
         """Close a message that is not input, saying why; nothing moves."""
         engine.mail.reject(mail_id, note)
-        click.echo(f"mail {mail_id}: rejected")
+        click.echo(_("mail {mail}: rejected").format(mail=mail_id))
 
 
 def print_message(row: dict[str, Any]) -> None:
     """The message's headers and text as plain text: nothing in it is interpreted."""
     shown = mail_json(row)
-    for label, key in (("From", "from"), ("Subject", "subject"), ("Date", "sent_at"), ("Message-ID", "message_id"),
-                       ("Kind", "kind"), ("Status", "status"), ("Track", "participant"), ("Instance", "instance"),
-                       ("Why", "reason"), ("Until", "until"), ("Authentication-Results", "authentication")):
+    for label, key in ((_("From"), "from"), (_("Subject"), "subject"), (_("Date"), "sent_at"),
+                       ("Message-ID", "message_id"), (_("Kind"), "kind"), (_("Status"), "status"),
+                       (_("Track"), "participant"), (_("Instance"), "instance"), (_("Why"), "reason"),
+                       (_("Until"), "until"), ("Authentication-Results", "authentication")):
         if shown[key]:
             click.echo(terminal_text(f"{label}: {shown[key]}"))
     if shown["failed"]:
-        click.echo(terminal_text(f"Failing: {', '.join(shown['failed'])}"))
+        click.echo(terminal_text(_("Failing: {addresses}").format(addresses=", ".join(shown["failed"]))))
     for f in shown["attachments"]:
-        refused = f"  NOT ACCEPTED: {f['refused']}" if f["refused"] else ""
-        click.echo(terminal_text(f"Attachment: {f['filename']} ({f['type']}, {f['size']:,} bytes){refused}"))
+        refused = "  " + _("NOT ACCEPTED: {why}").format(why=f["refused"]) if f["refused"] else ""
+        click.echo(terminal_text(_("Attachment: {name} ({type}, {size:,} bytes)").format(
+            name=f["filename"], type=f["type"], size=f["size"]) + refused))
     click.echo("")
-    click.echo(terminal_text(row["text"] or "(no text)"))
+    click.echo(terminal_text(row["text"] or _("(no text)")))

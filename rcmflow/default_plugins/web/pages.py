@@ -309,7 +309,7 @@ def _first_line(text: str, width: int = 90) -> str:
 
 #: what a reason says to someone at the command line, which a reader of the page cannot do:
 #: from the colon before a --set or --set-file to the next part of the reason (any language)
-_COMMAND_ADVICE = re.compile(r":\s*[^:;]*--set(?:-file)?\s[^;]*(?=;|$)|;\s*(see|run) '?rcmflow [^;]*$")
+_COMMAND_ADVICE = re.compile(r":\s*[^:;]*--set(?:-file)?\s[^;]*(?=;|$)|;\s*(see|run|vea|ejecute) '?rcmflow [^;]*$")
 
 
 def for_readers(reason: str | None) -> str:
