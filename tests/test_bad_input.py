@@ -52,7 +52,7 @@ def test_only_regular_files_are_read(rcmflow, opened, snapshot, tmp_path, option
 
 
 def test_a_file_over_the_limit_is_refused_by_its_size(rcmflow, opened, snapshot, tmp_path, monkeypatch):
-    monkeypatch.setattr("rcmflow.core.engine.MAX_ATTACHMENT_BYTES", MIB)
+    monkeypatch.setattr("rcmflow.core.files.MAX_ATTACHMENT_BYTES", MIB)
     big = tmp_path / "input.docx"
     big.write_bytes(b"x" * (MIB + 1))
     before = snapshot()

@@ -54,6 +54,7 @@ CONSULTATION_TRIGGERS = ["open", "close_collection", "circulate", "revise", "sub
 TRACK_TRIGGERS = ["start_drafting", "submit", "decline", "accept", "return_for_revision"]
 MEETING_TRIGGERS = ["hold", "report", "close_without_report"]
 TRACK_INITIAL = "requested"
+TRACKS_RUN_IN = {"collecting_input", "consolidating"}  # the consultation's track active_in
 KILL_POINTS = ["before_dispatch", "before_effect", "after_effect"]
 IN_TRANSACTION = {"set"}  # actions applied in the transition's own transaction, not queued
 
@@ -320,9 +321,13 @@ class EngineMachine(RuleBasedStateMachine):
             queued.setdefault(item["event_seq"], []).append(item["action"])
         expected: dict[int, list[str]] = {}
         for view in self.engine.status():
+            state = None  # the instance's, as its history has it at each event
             for event in self.engine.history(view.id):
+                if event.participant is None:
+                    state = event.dest
                 if event.trigger == "extend":
-                    expected[event.seq] = ["notify"]  # the country's notice of its new date
+                    if state in TRACKS_RUN_IN:  # a country asked for input is told its new date
+                        expected[event.seq] = ["notify"]
                 elif event.participant is None and EFFECTS.get((view.workflow, event.trigger)):
                     expected[event.seq] = EFFECTS[(view.workflow, event.trigger)]
         assert queued == expected

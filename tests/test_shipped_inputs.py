@@ -43,14 +43,14 @@ def steps(rcmflow):
 
 @pytest.mark.parametrize("args, actor, refusal", [
     (["theme-1", "submit", "-p", "MX", "--set", "text=ours"], "mx-focal",
-     "submit has no input 'text'; it accepts input, work_session, attendees"),
+     "submit has no input 'text'; it accepts input, work_session, attendees, language"),
     (["theme-1", "decline", "-p", "US", "--set", "reason=none"], "us-focal",
      "decline has no input 'reason'; it accepts no --set"),
     (["theme-1", "cancel", "--set", "why=x"], "ts-officer", "cancel has no input 'why'; it accepts no --set"),
     (["troika-2030-05-30", "propose_items", "-p", "MX", "--set", "item=GCM"], "mx-focal",
      "propose_items has no input 'item'; it accepts items"),
     (["background-paper", "review", "-p", "GT", "--set", "comment=ok"], "gt-focal",
-     "review has no input 'comment'; it accepts comments"),
+     "review has no input 'comment'; it accepts comments, language"),
 ])
 def test_an_undeclared_set_is_refused_naming_what_is_accepted(rcmflow, steps, snapshot, args, actor, refusal):
     before = snapshot()

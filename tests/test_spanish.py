@@ -71,9 +71,10 @@ def test_tick_says_what_it_did_in_spanish(rcmflow, opened):
 def test_a_broken_workflow_file_is_told_in_spanish(rcmflow, home):
     path = home / "workflows" / "thematic-consultation.yaml"
     path.write_text(path.read_text().replace("{param_set: deadline}", "{param_sett: deadline}", 1))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "param_sett" in text)
     result = rcmflow("--lang", "es", "workflows", "validate")
     assert result.exit_code == 1
-    assert "thematic-consultation.yaml:116: condición desconocida 'param_sett'; condiciones registradas: " \
+    assert f"thematic-consultation.yaml:{line}: condición desconocida 'param_sett'; condiciones registradas: " \
         in result.stdout
     english = rcmflow("workflows", "validate")
     assert "unknown guard 'param_sett'; registered guards: " in english.stdout

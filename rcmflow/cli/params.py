@@ -34,7 +34,7 @@ class NameFile(NameValue):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        from rcmflow.core.engine import MAX_ATTACHMENT_BYTES
+        from rcmflow.core.files import MAX_ATTACHMENT_BYTES
         from rcmflow.core.files import read_limited
 
         name, path = super().convert(value, param, ctx)

@@ -22,7 +22,7 @@ from rcmflow.config import Config, load_config
 from rcmflow.context import SYSTEM_ACTOR, ActionContext, Attachment, ChainHead, EventView, HistoryCheck, InstanceView
 from rcmflow.core import deadlines, joint, opening, policy, transition, versions, views
 from rcmflow.core.announce import announce
-from rcmflow.core.files import read_limited
+from rcmflow.core.files import read_attachment
 from rcmflow.core.ledger import Ledger
 from rcmflow.core.mailroom import Mailroom
 from rcmflow.core.outbox import Dispatcher
@@ -48,7 +48,6 @@ __all__ = ["Engine", "FireResult", "TickReport", "TriggerOption", "instance_json
 
 instance_json = views.instance_json
 is_overdue = views.is_overdue
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 #: set while the engine runs a queued action after its commit: only then may an event
 #: be recorded under SYSTEM_ACTOR through `record`
 _RUNNING_ACTION: ContextVar[bool] = ContextVar("rcmflow_running_action", default=False)
@@ -107,8 +106,6 @@ class Engine:
         other._wire(rt)
         return other
 
-    replay: bool = property(lambda self: self.rt.replay)
-
     def passed_deadlines(self, workflow: str, params: dict[str, Any]) -> list[opening.Deadline]:
         """The deadlines of a step of `workflow` started with `params` that have passed."""
         definition = self.definition(workflow)
@@ -122,6 +119,7 @@ class Engine:
     actor: str = property(lambda self: self.rt.actor)
     home: Path = property(lambda self: self.rt.config.home)
     catalog: Catalog = property(lambda self: self.rt.catalog)
+    replay: bool = property(lambda self: self.rt.replay)
 
     @property
     def clock(self) -> Callable[[], dt.datetime]:
@@ -400,9 +398,3 @@ class Engine:
                                                                                outcome.failures)
         if outcome.events:
             announce(self, outcome.events, outcome)
-
-
-def read_attachment(path: Path) -> tuple[str, bytes]:
-    """Read a file given with `--attach`: a regular file of up to MAX_ATTACHMENT_BYTES,
-    read in chunks; anything else is refused with one line."""
-    return path.name, read_limited(path, MAX_ATTACHMENT_BYTES, "attachment")

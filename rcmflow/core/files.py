@@ -46,3 +46,13 @@ def read_limited(path: str | Path, limit: int, what: str = "attachment") -> byte
         raise BadInput(_("{what} {name} is over the limit of {limit}").format(
             what=what, name=Path(shown).name, limit=mib(limit)))
     return b"".join(chunks)
+
+
+#: the largest file `--attach` and `--set-file` take
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+
+def read_attachment(path: Path) -> tuple[str, bytes]:
+    """Read a file given with `--attach`: a regular file of up to MAX_ATTACHMENT_BYTES,
+    read in chunks; anything else is refused with one line."""
+    return path.name, read_limited(path, MAX_ATTACHMENT_BYTES, "attachment")
