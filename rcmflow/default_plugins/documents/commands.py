@@ -14,6 +14,7 @@ import click
 from rcmflow.errors import BadInput
 from rcmflow.output import emit_json
 from rcmflow.default_plugins.documents.files import FORMATS, available_templates
+from rcmflow.language import _
 
 if TYPE_CHECKING:
     from rcmflow import Engine
@@ -75,13 +76,15 @@ def build_by_hand(engine: "Engine", instance: str, template: str | None, formats
         if len(named) != 1:
             known = ", ".join(named or available_templates(engine.home)) or "none in workflows/templates/"
             what = "several build_document templates" if named else "no build_document template"
-            raise BadInput(f"{view.workflow} names {what}: give --template, one of {known}")
+            raise BadInput(_("{workflow} names {what}: give --template, one of {known}").format(
+                workflow=view.workflow, what=what, known=known))
         [template] = named
     result = build(engine, view, template, formats)
     if as_json:
         return emit_json(result.as_json())
     for built in result.files:
-        click.echo(f"{built.path}  {built.size:,} bytes  sha256 {built.sha256}")
+        click.echo(_("{path}  {size} bytes  sha256 {digest}").format(path=built.path, size=f"{built.size:,}",
+                                                                   digest=built.sha256))
 
 
 def workflow_templates(definition: "Definition") -> list[str]:

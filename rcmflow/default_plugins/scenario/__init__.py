@@ -51,11 +51,12 @@ def quickstart_command(cli: click.Group, pass_engine) -> click.Command:
         from rcmflow.default_plugins.scenario.plan import apply_plan, load_plan, past_dates
 
         engine.require_person("quickstart")  # it starts instances: before anything is created
-        click.echo(f"database ready: {engine.init()}")
+        click.echo(_("database ready: {revision}").format(revision=engine.init()))
         if settled := settle_timezone(engine.home):  # a new home: its deadlines in local time
             click.echo(settled)
         for item, started in apply_plan(engine):
-            click.echo(f"{'started' if started else 'already running'}: {item.id} ({item.workflow})")
+            said = _("started: {id} ({workflow})") if started else _("already running: {id} ({workflow})")
+            click.echo(said.format(id=item.id, workflow=item.workflow))
         show_status(cli)
         if (warning := past_dates(engine, load_plan(engine))) and not engine.replay:
             click.echo(_("Warning: {line}").format(line=warning), err=True)
@@ -81,12 +82,13 @@ def demo_command(cli: click.Group, pass_engine) -> click.Command:
         from rcmflow.default_plugins.scenario.demo import run_demo
 
         target = copy_home(engine.home, demo_home)
-        click.echo(f"Playing the RCM roadmap in {target}")
+        click.echo(_("Playing the RCM roadmap in {folder}").format(folder=target))
         config = load_config(target, f"sqlite:///{target / 'rcmflow.db'}", "ts-officer")
         played = run_demo(lambda clock: Engine(config=config, clock=clock), click.echo)
         click.echo("")
         show_status(cli, played)
-        click.echo(f"\nThe demo's home is {target}: try  rcmflow --home {target} history declaration-2017")
+        click.echo("\n" + _("The demo's home is {folder}: try  rcmflow --home {folder} history declaration-2017").format(
+            folder=target))
 
     return demo
 
@@ -98,11 +100,11 @@ def copy_home(source: Path, demo_home: str | None) -> Path:
     import tempfile
 
     if not (source / "workflows").is_dir():
-        raise BadInput(f"{source} has no workflows/ folder to play with; run the demo from the rcmflow "
-                       f"folder or give rcmflow --home DIR")
+        raise BadInput(_("{folder} has no workflows/ folder to play with; run the demo from the rcmflow "
+                         "folder or give rcmflow --home DIR").format(folder=source))
     target = Path(demo_home or tempfile.mkdtemp(prefix="rcmflow-demo-")).resolve()
     if (target / "rcmflow.db").exists() or (target / "workflows").exists():
-        raise BadInput(f"{target} already holds a project; give --into an empty or new folder")
+        raise BadInput(_("{folder} already holds a project; give --into an empty or new folder").format(folder=target))
     target.mkdir(parents=True, exist_ok=True)
     for folder in ("workflows", "plugins"):
         if (source / folder).is_dir():

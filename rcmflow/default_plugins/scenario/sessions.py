@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from rcmflow.errors import BadInput, RcmflowError
+from rcmflow.language import _
 
 if TYPE_CHECKING:
     from rcmflow import Engine
@@ -28,16 +29,18 @@ def record_work_session(engine: "Engine", instances: list[str], day: dt.date, pl
                         attendees: list[str], files: list[Path], say=click.echo) -> int:
     """Move each attendee's track on each instance; the number of steps taken."""
     if not attendees:
-        raise BadInput("name the countries present: --attendee MX --attendee GT …")
+        raise BadInput(_("name the countries present: --attendee MX --attendee GT …"))
     steps = [(i, code) for i in instances for code in attendees]
     for instance, code in steps:  # all or nothing that a check can see: refused before any step
         view = engine.get(instance)
         if code not in view.tracks:
-            raise BadInput(f"{code} is not a participant of {instance}; its participants are {', '.join(view.tracks)}")
+            raise BadInput(_("{code} is not a participant of {instance}; its participants are {known}").format(
+                code=code, instance=instance, known=", ".join(view.tracks)))
         [option] = [o for o in engine.triggers(instance, code) if o.trigger == TRIGGER] or [None]
         if option is None or not option.allowed:
             why = option.reason if option else f"its track is {view.tracks[code].state}"
-            raise BadInput(f"{instance}: {TRIGGER} of {code} is not possible now ({why}); nothing was recorded")
+            raise BadInput(_("{instance}: {trigger} of {code} is not possible now ({why}); nothing was recorded").format(
+                instance=instance, trigger=TRIGGER, code=code, why=why))
     note = f"input gathered at the work session in {place} on {day.isoformat()} ({', '.join(attendees)} present)"
     values = {"work_session": f"{day.isoformat()}, {place}", "attendees": ", ".join(attendees)}
     done = 0
@@ -45,7 +48,8 @@ def record_work_session(engine: "Engine", instances: list[str], day: dt.date, pl
         try:
             result = engine.fire(instance, TRIGGER, code, note, values, files)
         except RcmflowError as exc:
-            raise type(exc)(f"{done} of {len(steps)} steps were taken and stand; then {instance} {code}: {exc}") from None
+            raise type(exc)(_("{done} of {total} steps were taken and stand; then {instance} {code}: {error}").format(
+                done=done, total=len(steps), instance=instance, code=code, error=exc)) from None
         done += 1
         say(f"{instance} {code}: {result.source} -> {result.dest} (event {result.event_seq})")
     return done
@@ -71,6 +75,7 @@ def work_session_command(pass_engine) -> click.Command:
         engine.require_person("work-session")
         taken = record_work_session(engine, list(instances), day.date(), place, list(attendees),
                                     [Path(f) for f in files])
-        click.echo(f"{taken} tracks moved: {len(attendees)} countries on {len(instances)} consultations")
+        click.echo(_("{moved} tracks moved: {countries} countries on {consultations} consultations").format(
+            moved=taken, countries=len(attendees), consultations=len(instances)))
 
     return work_session

@@ -13,6 +13,7 @@ import click
 
 from rcmflow.errors import BadInput
 from rcmflow.default_plugins.web.access import LOOPBACK_NAMES, MIN_TOKEN_LENGTH, configured_token, is_loopback
+from rcmflow.language import _
 
 if TYPE_CHECKING:
     from rcmflow import Engine
@@ -65,31 +66,32 @@ def serve_status(engine: "Engine", host: str | None, port: int | None) -> None:
     host = host or settings.get("host", "127.0.0.1")
     port = port if port is not None else settings.get("port", 8000)
     if not isinstance(host, str) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise BadInput('rcmflow.toml: [serve] host must be a string and port a number, e.g. host = "127.0.0.1"')
+        raise BadInput(_('rcmflow.toml: [serve] host must be a string and port a number, e.g. host = "127.0.0.1"'))
     engine.status()  # an unreachable or empty database is said now, not on every page
     try:
         server = make_server(StatusApp(engine, token, trusted), host, port, threads)
     except OSError as exc:
-        raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise BadInput(_("cannot listen on {host}:{port}: {reason}").format(host=host, port=port,
+                                                                            reason=exc.strerror or exc)) from None
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"RCM roadmap status on http://{shown}:{server.server_port}/  (Ctrl-C stops it)")
+    click.echo(_("RCM roadmap status on {url}  (Ctrl-C stops it)").format(url=f"http://{shown}:{server.server_port}/"))
     _warn_about_access(host, token)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        click.echo("stopped")
+        click.echo(_("stopped"))
     finally:
         server.server_close()
 
 
 def _warn_about_access(host: str, token: str | None) -> None:
     if host not in LOOPBACK_NAMES and not is_loopback(host):
-        click.echo("other machines are refused unless they bring the token of rcmflow.toml ([serve] token)"
-                   if token else "other machines are refused: set [serve] token in rcmflow.toml to let them in",
+        click.echo(_("other machines are refused unless they bring the token of rcmflow.toml ([serve] token)")
+                   if token else _("other machines are refused: set [serve] token in rcmflow.toml to let them in"),
                    err=True)
     if token and len(token) < MIN_TOKEN_LENGTH:
-        click.echo(f"warning: the [serve] token is short; use at least {MIN_TOKEN_LENGTH} random characters",
-                   err=True)
+        click.echo(_("warning: the [serve] token is short; use at least {count} random characters").format(
+            count=MIN_TOKEN_LENGTH), err=True)
 
 
 def write_report(engine: "Engine", html_file: str) -> None:
@@ -100,5 +102,5 @@ def write_report(engine: "Engine", html_file: str) -> None:
     try:
         Path(html_file).write_text(html, encoding="utf-8")
     except OSError as exc:
-        raise BadInput(f"cannot write {html_file}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {html_file} ({len(html.encode('utf-8')) // 1024} KB)")
+        raise BadInput(_("cannot write {file}: {reason}").format(file=html_file, reason=exc.strerror or exc)) from None
+    click.echo(_("wrote {file} ({size} KB)").format(file=html_file, size=len(html.encode("utf-8")) // 1024))
