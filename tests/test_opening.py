@@ -52,7 +52,8 @@ def test_triggers_says_what_fire_would_refuse(rcmflow, planned):
     [option] = [o for o in json.loads(rcmflow("--now", NOW, "triggers", "theme-1", "--json").stdout)
                 if o["trigger"] == "open"]
     assert option["allowed"] is False
-    assert option["reason"].startswith("open would open theme-1 (collecting_input) after its deadline 2030-04-20")
+    assert option["reason"] == ("its deadline 2030-04-20 (param deadline) has passed: move it with 'rcmflow extend' "
+                                "first, or replay past dates with --replay")
     [option] = [o for o in json.loads(rcmflow("--now", NOW, "--replay", "triggers", "theme-1", "--json").stdout)
                 if o["trigger"] == "open"]
     assert option["allowed"] is True

@@ -100,10 +100,13 @@ def refuse_opening(rt: Runtime, definition: Definition, instance: str, trigger: 
 
 
 def late_opening(rt: Runtime, definition: Definition, instance: str, trigger: str, source: str, dest: str,
-                 scope: dict[str, Any], now: dt.datetime) -> str | None:
+                 scope: dict[str, Any], now: dt.datetime, brief: bool = False) -> str | None:
     """Why a move into `dest` may not be made now (it opens a deadline that has passed),
-    or None: what `fire` refuses with and `triggers` shows."""
+    or None: what `fire` refuses with, and `brief`, what `triggers` and `status` show."""
     passed = opened(rt, definition, source, dest, scope, now)
+    if passed and brief and not rt.replay:
+        return _("its deadline {deadline} has passed: move it with 'rcmflow extend' first, or replay past "
+                 "dates with --replay").format(deadline=passed[0].describe())
     if passed and not rt.replay:
         first = passed[0]
         return (_("{trigger} would open {instance} ({state}) after its deadline {deadline} (today is "

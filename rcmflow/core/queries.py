@@ -75,7 +75,7 @@ class Queries:
                 reasons = [inactive] if inactive else decide(t, ctx, rt.plugins.registry, scope, check_roles).reasons
                 if not reasons and participant is None:  # what fire would refuse after deciding
                     late = opening.late_opening(rt, definition, row.id, t.trigger, state, t.dest,
-                                                {"params": row.params, "data": row.data}, ctx.now)
+                                                {"params": row.params, "data": row.data}, ctx.now, brief=True)
                     reasons = [late] if late else []
                 inputs = None if t.inputs is None else tuple(p.name for p in t.inputs)
                 options.append(TriggerOption(t.trigger, t.dest, not reasons, "; ".join(reasons) or None, t.roles,
