@@ -17,8 +17,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rcmflow.model.loader import Problems, load_yaml
+if TYPE_CHECKING:  # the plugins that compare terms load with --help: the YAML reader only when a file is read
+    from rcmflow.model.loader import Problems
 
 GLOSSARY_FILE = "workflows/glossary.yaml"
 
@@ -70,6 +72,8 @@ class Glossary:
 def load_glossary(home: Path, languages: frozenset[str]) -> tuple[Glossary, Problems]:
     """Load `workflows/glossary.yaml` (equivalents in `languages`); without one, every
     term stands for itself only."""
+    from rcmflow.model.loader import Problems, load_yaml
+
     path = home / "workflows" / "glossary.yaml"
     problems = Problems(GLOSSARY_FILE)
     if not path.exists():
