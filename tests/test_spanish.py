@@ -1,12 +1,15 @@
 """The command line in Spanish, as an officer of a ministry works it: the reasons a step
 waits, a refused step, what tick did, a start, a moved deadline, a broken workflow file
-and `--help`, all in Spanish with `--lang es`, while `--json` stays what scripts read."""
+and `--help`, a bad members.yaml, rcmflow.toml or YAML file and an edited history, all in
+Spanish with `--lang es`, while `--json` stays what scripts read."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import one_line
 
@@ -114,3 +117,18 @@ def test_json_carries_the_same_words_in_every_language(rcmflow, opened):
     started = rcmflow("--lang", "es", "start", "thematic-consultation", "--set", "theme=4",
                       "--set", "deadline=2030-04-20", "--json")
     assert json.loads(started.stdout) == {"id": "theme-4", "workflow": "thematic-consultation", "state": "planned"}
+
+
+def test_an_edited_history_is_told_in_spanish(rcmflow, opened, db_url):
+    assert rcmflow("fire", opened, "submit", "-p", "MX", actor="mx-focal").exit_code == 0
+    [event] = [e for e in json.loads(rcmflow("history", opened, "--json").stdout) if e["trigger"] == "submit"]
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:  # an intruder's edit, in raw SQL
+        conn.execute(sa.text("UPDATE events SET actor = 'gt-focal' WHERE seq = :s"), {"s": event["seq"]})
+    engine.dispose()
+    at = dt.datetime.fromisoformat(event["at"]).astimezone(dt.timezone.utc)
+    result = rcmflow("--lang", "es", "history", "verify")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"evento {event['seq']} ({opened}: submit MX por gt-focal el {at:%Y-%m-%d %H:%M} UTC): "
+        "su contenido no coincide con su hash: se editó después de escribirse"]
