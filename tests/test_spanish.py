@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -132,3 +133,33 @@ def test_an_edited_history_is_told_in_spanish(rcmflow, opened, db_url):
     assert result.stdout.splitlines() == [
         f"evento {event['seq']} ({opened}: submit MX por gt-focal el {at:%Y-%m-%d %H:%M} UTC): "
         "su contenido no coincide con su hash: se editó después de escribirse"]
+
+
+@pytest.mark.no_database
+def test_a_bad_members_file_is_told_in_spanish(rcmflow, home):
+    path = home / "workflows" / "members.yaml"
+    path.write_text(path.read_text().replace("troika: [HN, SV, PA]", "troika: [HN, SV, PX]", 1))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "PX" in text)
+    result = rcmflow("--lang", "es", "status")
+    assert result.exit_code == 1
+    assert one_line(result) == f"Error: workflows/members.yaml:{line}: el grupo troika nombra el país desconocido 'PX'"
+
+
+@pytest.mark.no_database
+def test_a_bad_rcmflow_toml_is_told_in_spanish(rcmflow, home):
+    (home / "rcmflow.toml").write_text('actor = "ts-officer"\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
+    result = rcmflow("--lang", "es", "status")
+    assert result.exit_code == 1
+    assert one_line(result) == ("Error: rcmflow.toml:2: zona horaria desconocida 'Mars/Olympus'; "
+                                "use un nombre como America/Mexico_City o UTC")
+
+
+@pytest.mark.no_database
+def test_a_yaml_syntax_error_is_told_in_spanish(rcmflow, home):
+    path = home / "workflows" / "thematic-consultation.yaml"
+    path.write_text(path.read_text() + "states: [unclosed\n", encoding="utf-8")
+    result = rcmflow("--lang", "es", "workflows", "validate")
+    assert result.exit_code == 1
+    [line] = [text for text in result.stdout.splitlines() if text.startswith("workflows/thematic-consultation.yaml:")]
+    assert re.fullmatch(r"workflows/thematic-consultation\.yaml:\d+: YAML no válido: .+", line), line
+    assert "not valid YAML" in rcmflow("workflows", "validate").stdout
