@@ -143,6 +143,13 @@ def test_a_bad_members_file_is_told_in_spanish(rcmflow, home):
     result = rcmflow("--lang", "es", "status")
     assert result.exit_code == 1
     assert one_line(result) == f"Error: workflows/members.yaml:{line}: el grupo troika nombra el país desconocido 'PX'"
+    # a problem of the file's shape too: rcmflow's words in Spanish, the key as written
+    path.write_text(path.read_text().replace("roles: [secretariat]", "roles: 7", 1))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "roles: 7" in text)
+    shape = rcmflow("--lang", "es", "status")
+    assert shape.exit_code == 1
+    assert one_line(shape).startswith(f"Error: workflows/members.yaml:{line}: people[0].roles debe ser una lista de "
+                                      "roles, p. ej. [secretariat] (se recibió 7)")
 
 
 @pytest.mark.no_database
