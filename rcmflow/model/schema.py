@@ -314,8 +314,8 @@ def _message(shape: type[Shape], error: dict, path: list, root: str, toml: bool)
     if kind == "rule":
         return error["msg"]
     field, parent_type = _field_at(shape, loc)
-    where = _where(path, toml) or root
-    parent = _where(path[:-1], toml) or root
+    where = _where(path, toml) or _(root)
+    parent = _where(path[:-1], toml) or _(root)
     if kind == "extra_forbidden":
         valid = ", ".join(sorted(f.alias or name for name, f in getattr(parent_type, "model_fields", {}).items()))
         return _("unknown key {key} in {where}; valid keys: {valid}").format(key=repr(path[-1]), where=parent,

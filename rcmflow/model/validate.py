@@ -20,7 +20,7 @@ from rcmflow.model.definition import (
 from rcmflow.model.loader import Problems, line_of, prune
 from rcmflow.model.members import Members
 from rcmflow.model.reader import NAME, Names, Reader, read_calls, template
-from rcmflow.model.schema import WorkflowShape, shape_problems
+from rcmflow.model.schema import N_, WorkflowShape, shape_problems
 from rcmflow.model.values import PARAM_TYPES, parse_datetime, parse_duration, to_json_value, to_plain
 
 
@@ -30,7 +30,7 @@ def read_definition(data: Any, problems: Problems, registry: Names, members: Mem
         problems.add(data, _("a workflow file is a mapping that starts with 'workflow: NAME'"))
         return None
     prune(data)
-    if not shape_problems(WorkflowShape, data, problems, "the workflow"):
+    if not shape_problems(WorkflowShape, data, problems, N_("the workflow")):
         return None
     reader = Reader(problems, registry, members)
     name = data["workflow"]
@@ -39,7 +39,7 @@ def read_definition(data: Any, problems: Problems, registry: Names, members: Mem
                              "(got {name!r})").format(name=name), "workflow")
     title = data.get("title") or name
     read_params(reader, data.get("params") or {})
-    instance = MachineDef(*read_machine(reader, data, "the workflow"))
+    instance = MachineDef(*read_machine(reader, data, N_("the workflow")))
     for spec in data.get("transitions") or []:
         if spec.get("joint") is not None:
             reader.add(spec, _("joint: is for track transitions: it moves the tracks of a group's members"), "joint")
@@ -103,7 +103,7 @@ def read_machine(reader: Reader, node: dict, where: str) -> tuple[str, dict[str,
     initial = node["initial"]
     if initial not in states:
         reader.add(node, _("initial state {initial!r} is not one of the states of {where}").format(
-            initial=initial, where=where), "initial")
+            initial=initial, where=_(where)), "initial")
     transitions, seen = read_transitions(reader, node.get("transitions") or [], states)
     for spec, state in _timeouts(raw_states):
         trigger = spec["timeout"]["trigger"]
@@ -121,7 +121,7 @@ def read_machine(reader: Reader, node: dict, where: str) -> tuple[str, dict[str,
         for name in _unreachable(initial, states, transitions):
             index = next(i for i, s in enumerate(raw_states) if _state_name(s) == name)
             reader.add(raw_states, _("state {state} of {where} cannot be reached from {initial}").format(
-                state=repr(name), where=where, initial=repr(initial)), index)
+                state=repr(name), where=_(where), initial=repr(initial)), index)
     return initial, states, tuple(transitions)
 
 
@@ -141,7 +141,7 @@ def read_states(reader: Reader, raw_states: list, where: str) -> dict[str, State
             reader.add(raw_states, _("state name {name!r} must be lower case letters, digits, - or _").format(
                 name=name), index)
         if name in states:
-            reader.add(raw_states, _("state {name!r} is declared twice in {where}").format(name=name, where=where),
+            reader.add(raw_states, _("state {name!r} is declared twice in {where}").format(name=name, where=_(where)),
                        index)
             continue
         states[name] = StateDef(
@@ -275,7 +275,7 @@ def _unreachable(initial: str, states: dict, transitions: list[TransitionDef]) -
 
 def read_track(reader: Reader, data: dict, instance: MachineDef) -> TrackDef:
     node = data["track"]
-    t_initial, t_states, t_transitions = read_machine(reader, node, "the track")
+    t_initial, t_states, t_transitions = read_machine(reader, node, N_("the track"))
     active_in = tuple(node.get("active_in") or ())
     for s in active_in:
         if s not in instance.states:
