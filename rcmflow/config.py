@@ -48,7 +48,8 @@ def load_config(home: str | Path | None = None, db: str | None = None, actor: st
     refuse_system_actor(str(actor))
     language = language or os.environ.get("RCMFLOW_LANG") or settings.get("language") or DEFAULT
     if language not in LANGUAGES:  # rcmflow.toml's is checked with the file's line
-        raise BadInput(f"unknown language {language!r} (RCMFLOW_LANG); rcmflow speaks {', '.join(LANGUAGES)}")
+        raise BadInput(_("unknown language {language} (RCMFLOW_LANG); rcmflow speaks {languages}").format(
+            language=repr(language), languages=", ".join(LANGUAGES)))
     return Config(home_path, db_url, actor, timezone, settings, language)
 
 
@@ -56,9 +57,9 @@ def refuse_system_actor(actor: str) -> None:
     """No one may act under the name rcmflow gives what it does by itself: the
     history must tell a person's step from a timeout or a reminder."""
     if actor == SYSTEM_ACTOR:
-        raise Forbidden(f"actor {SYSTEM_ACTOR!r} is the name rcmflow gives what it does by itself "
-                        f"(timeouts, reminders, documents); act as a person id of workflows/members.yaml "
-                        f"(--actor, RCMFLOW_ACTOR or actor in {CONFIG_FILE})")
+        raise Forbidden(_("actor {actor} is the name rcmflow gives what it does by itself (timeouts, reminders, "
+                          "documents); act as a person id of workflows/members.yaml (--actor, RCMFLOW_ACTOR or "
+                          "actor in {file})").format(actor=repr(SYSTEM_ACTOR), file=CONFIG_FILE))
 
 
 def read_settings(path: Path) -> tuple[dict[str, Any], ZoneInfo]:
@@ -77,10 +78,11 @@ def read_settings(path: Path) -> tuple[dict[str, Any], ZoneInfo]:
         try:
             timezone = ZoneInfo(tz_name)
         except (ZoneInfoNotFoundError, ValueError):
-            problems.add(data, f"unknown timezone {tz_name!r}; use a name like America/Mexico_City or UTC", "timezone")
+            problems.add(data, _("unknown timezone {zone}; use a name like America/Mexico_City or UTC").format(
+                zone=repr(tz_name)), "timezone")
         if data.get("language", DEFAULT) not in LANGUAGES:
-            problems.add(data, f"unknown language {data['language']!r}; rcmflow speaks {', '.join(LANGUAGES)}",
-                         "language")
+            problems.add(data, _("unknown language {language}; rcmflow speaks {languages}").format(
+                language=repr(data["language"]), languages=", ".join(LANGUAGES)), "language")
     if problems:
         raise SettingsError(problems)
     return _plain(data), timezone

@@ -1,12 +1,16 @@
 """The command line in Spanish, as an officer of a ministry works it: the reasons a step
 waits, a refused step, what tick did, a start, a moved deadline, a broken workflow file
-and `--help`, all in Spanish with `--lang es`, while `--json` stays what scripts read."""
+and `--help`, a bad members.yaml, rcmflow.toml or YAML file and an edited history, all in
+Spanish with `--lang es`, while `--json` stays what scripts read."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import one_line
 
@@ -114,3 +118,55 @@ def test_json_carries_the_same_words_in_every_language(rcmflow, opened):
     started = rcmflow("--lang", "es", "start", "thematic-consultation", "--set", "theme=4",
                       "--set", "deadline=2030-04-20", "--json")
     assert json.loads(started.stdout) == {"id": "theme-4", "workflow": "thematic-consultation", "state": "planned"}
+
+
+def test_an_edited_history_is_told_in_spanish(rcmflow, opened, db_url):
+    assert rcmflow("fire", opened, "submit", "-p", "MX", actor="mx-focal").exit_code == 0
+    [event] = [e for e in json.loads(rcmflow("history", opened, "--json").stdout) if e["trigger"] == "submit"]
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:  # an intruder's edit, in raw SQL
+        conn.execute(sa.text("UPDATE events SET actor = 'gt-focal' WHERE seq = :s"), {"s": event["seq"]})
+    engine.dispose()
+    at = dt.datetime.fromisoformat(event["at"]).astimezone(dt.timezone.utc)
+    result = rcmflow("--lang", "es", "history", "verify")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"evento {event['seq']} ({opened}: submit MX por gt-focal el {at:%Y-%m-%d %H:%M} UTC): "
+        "su contenido no coincide con su hash: se editó después de escribirse"]
+
+
+@pytest.mark.no_database
+def test_a_bad_members_file_is_told_in_spanish(rcmflow, home):
+    path = home / "workflows" / "members.yaml"
+    path.write_text(path.read_text().replace("troika: [HN, SV, PA]", "troika: [HN, SV, PX]", 1))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "PX" in text)
+    result = rcmflow("--lang", "es", "status")
+    assert result.exit_code == 1
+    assert one_line(result) == f"Error: workflows/members.yaml:{line}: el grupo troika nombra el país desconocido 'PX'"
+    # a problem of the file's shape too: rcmflow's words in Spanish, the key as written
+    path.write_text(path.read_text().replace("roles: [secretariat]", "roles: 7", 1))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "roles: 7" in text)
+    shape = rcmflow("--lang", "es", "status")
+    assert shape.exit_code == 1
+    assert one_line(shape).startswith(f"Error: workflows/members.yaml:{line}: people[0].roles debe ser una lista de "
+                                      "roles, p. ej. [secretariat] (se recibió 7)")
+
+
+@pytest.mark.no_database
+def test_a_bad_rcmflow_toml_is_told_in_spanish(rcmflow, home):
+    (home / "rcmflow.toml").write_text('actor = "ts-officer"\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
+    result = rcmflow("--lang", "es", "status")
+    assert result.exit_code == 1
+    assert one_line(result) == ("Error: rcmflow.toml:2: zona horaria desconocida 'Mars/Olympus'; "
+                                "use un nombre como America/Mexico_City o UTC")
+
+
+@pytest.mark.no_database
+def test_a_yaml_syntax_error_is_told_in_spanish(rcmflow, home):
+    path = home / "workflows" / "thematic-consultation.yaml"
+    path.write_text(path.read_text() + "states: [unclosed\n", encoding="utf-8")
+    result = rcmflow("--lang", "es", "workflows", "validate")
+    assert result.exit_code == 1
+    [line] = [text for text in result.stdout.splitlines() if text.startswith("workflows/thematic-consultation.yaml:")]
+    assert re.fullmatch(r"workflows/thematic-consultation\.yaml:\d+: YAML no válido: .+", line), line
+    assert "not valid YAML" in rcmflow("workflows", "validate").stdout

@@ -50,8 +50,10 @@ class Link:
     @property
     def label(self) -> str:
         seq, at, actor, instance_id, participant, trigger = self.row
-        who = f"{trigger}{f' {participant}' if participant else ''} by {actor}"
-        return f"seq {seq} ({instance_id}: {who} at {at:%Y-%m-%d %H:%M} UTC)"
+        who = (_("{trigger} {participant} by {actor}") if participant else _("{trigger} by {actor}")).format(
+            trigger=trigger, participant=participant, actor=actor)
+        return _("seq {seq} ({instance}: {who} at {at} UTC)").format(
+            seq=seq, instance=instance_id, who=who, at=f"{at:%Y-%m-%d %H:%M}")
 
 
 def verify(conn: Connection, instance_id: str | None = None, recorded: ChainHead | None = None) -> HistoryCheck:
@@ -63,8 +65,8 @@ def verify(conn: Connection, instance_id: str | None = None, recorded: ChainHead
         link = Link(row.seq, row.instance_id, row.prev_hash, row.hash,
                     (row.seq, row.at, row.actor, row.instance_id, row.participant, row.trigger))
         if stored_hash(row) != row.hash:
-            problems.append(ChainProblem("edited", row.seq, f"{link.label}: its content does not match its hash: "
-                                         "edited after it was written", (row.instance_id,)))
+            message = _("{event}: its content does not match its hash: edited after it was written")
+            problems.append(ChainProblem("edited", row.seq, message.format(event=link.label), (row.instance_id,)))
         links.append(link)
     chains: dict[str, list[Link]] = {}
     for link in links:
@@ -101,24 +103,25 @@ class LinkCheck:
             return self.deleted(i)
         if j > i:
             after = self.links[j]
-            return ChainProblem("reordered", link.seq, f"{link.label} is out of order: it follows seq {after.seq}, "
-                                f"which comes after it (events swapped or renumbered)",
-                                (link.instance_id, after.instance_id))
+            message = _("{event} is out of order: it follows seq {after}, which comes after it "
+                        "(events swapped or renumbered)").format(event=link.label, after=after.seq)
+            return ChainProblem("reordered", link.seq, message, (link.instance_id, after.instance_id))
         return self.follows_earlier(i, j)
 
     def deleted(self, i: int) -> ChainProblem:
         link = self.links[i]
         if i == 0:
-            message = (f"{link.label} is the first event of {link.instance_id} but does not start its chain: "
-                       f"the events before it were deleted")
+            message = _("{event} is the first event of {instance} but does not start its chain: "
+                        "the events before it were deleted").format(event=link.label, instance=link.instance_id)
         else:
             before = self.links[i - 1].seq
             gap = link.seq - before - 1
-            missing = (f"seq {before + 1} is missing" if gap == 1 else
-                       f"events of {link.instance_id} between seq {before} and seq {link.seq} are missing"
-                       if gap > 1 else "the event before it is missing")
-            message = (f"{link.label} does not follow seq {before}: {missing} (deleted), "
-                       f"or seq {before} was rewritten")
+            missing = (_("seq {seq} is missing").format(seq=before + 1) if gap == 1 else
+                       _("events of {instance} between seq {before} and seq {seq} are missing").format(
+                           instance=link.instance_id, before=before, seq=link.seq)
+                       if gap > 1 else _("the event before it is missing"))
+            message = _("{event} does not follow seq {before}: {missing} (deleted), or seq {before} was rewritten"
+                        ).format(event=link.label, before=before, missing=missing)
         return ChainProblem("deleted", link.seq, message, (link.instance_id,))
 
     def follows_earlier(self, i: int, j: int) -> ChainProblem | None:
@@ -127,23 +130,26 @@ class LinkCheck:
         they are events moved out of place, reported where they are (a swap is one
         problem, not three); partly broken, events were moved."""
         link = self.links[i]
-        start = f"seq {self.links[j].seq}" if j >= 0 else "the start of the chain"
+        start = _("seq {seq}").format(seq=self.links[j].seq) if j >= 0 else _("the start of the chain")
         between = range(j + 1, i)
         if all(self.broken[k] for k in between):
             return None
         if any(self.broken[k] for k in between):
-            return ChainProblem("reordered", link.seq, f"{link.label} is out of place: it follows {start}, "
-                                f"not seq {self.links[i - 1].seq} (events moved)",
+            message = _("{event} is out of place: it follows {start}, not seq {before} (events moved)").format(
+                event=link.label, start=start, before=self.links[i - 1].seq)
+            return ChainProblem("reordered", link.seq, message,
                                 tuple({self.links[k].instance_id for k in (j, i) if k >= 0}))
         run = next((k for k in range(i + 1, len(self.links)) if self.broken[k]), len(self.links)) - i
         if len(between) < run:  # the shorter branch was inserted; of two alike, the later one
             first = self.links[j + 1]
-            count = f"{len(between)} events from it on were" if len(between) > 1 else "it was"
-            return ChainProblem("inserted", first.seq, f"{first.label} was not in the chain: {count} inserted "
-                                f"(seq {link.seq} follows {start} directly)",
-                                tuple({self.links[k].instance_id for k in between}))
-        return ChainProblem("inserted", link.seq, f"{link.label} was not in the chain: it follows {start}, "
-                            f"not seq {self.links[i - 1].seq} (inserted)", (link.instance_id,))
+            message = (_("{event} was not in the chain: {count} events from it on were inserted "
+                         "(seq {seq} follows {start} directly)") if len(between) > 1 else
+                       _("{event} was not in the chain: it was inserted (seq {seq} follows {start} directly)"))
+            message = message.format(event=first.label, count=len(between), seq=link.seq, start=start)
+            return ChainProblem("inserted", first.seq, message, tuple({self.links[k].instance_id for k in between}))
+        message = _("{event} was not in the chain: it follows {start}, not seq {before} (inserted)").format(
+            event=link.label, start=start, before=self.links[i - 1].seq)
+        return ChainProblem("inserted", link.seq, message, (link.instance_id,))
 
 
 def head_problems(links: list[Link], recorded: ChainHead) -> list[ChainProblem]:
@@ -153,15 +159,18 @@ def head_problems(links: list[Link], recorded: ChainHead) -> list[ChainProblem]:
         return []
     last = links[-1].seq if links else 0
     if recorded.seq > last:
-        return [ChainProblem("truncated", None, f"the history ends at seq {last}, before the recorded head "
-                             f"{recorded.seq}: the events after seq {last} were removed")]
+        message = _("the history ends at seq {last}, before the recorded head {seq}: "
+                    "the events after seq {last} were removed").format(last=last, seq=recorded.seq)
+        return [ChainProblem("truncated", None, message)]
     found = next((link for link in links if link.seq == recorded.seq), None)
     if found is None:
-        return [ChainProblem("deleted", None, f"the recorded head seq {recorded.seq} is missing: deleted")]
+        return [ChainProblem("deleted", None, _("the recorded head seq {seq} is missing: deleted").format(
+            seq=recorded.seq))]
     heads = {link.instance_id: link.hash for link in links if link.seq <= recorded.seq}
     now = checkpoint(heads.items())
     if not now.startswith(recorded.hash):
-        return [ChainProblem("rewritten", found.seq, f"the history up to {found.label} is not the recorded head: "
-                             f"its checkpoint is {now[:16]}…, the recorded one {recorded.hash[:16]}…: "
-                             f"the history up to it was rewritten")]
+        message = _("the history up to {event} is not the recorded head: its checkpoint is {now}…, "
+                    "the recorded one {recorded}…: the history up to it was rewritten").format(
+            event=found.label, now=now[:16], recorded=recorded.hash[:16])
+        return [ChainProblem("rewritten", found.seq, message)]
     return []

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from rcmflow.language import _
+
 #: C0 and C1 control characters, DEL, and the other line breaks of str.splitlines()
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 #: rounds of decoding before a value that keeps decoding to something new is given up
@@ -83,23 +85,26 @@ def normalized_address(text: str) -> str:
     from email_validator import EmailNotValidError, validate_email
 
     if not isinstance(text, str) or CONTROL.search(text) or text != text.strip():
-        raise AddressError(f"{text!r} is not an e-mail address: it has spaces or control characters")
+        raise AddressError(_("{text} is not an e-mail address: it has spaces or control characters").format(
+            text=repr(text)))
     try:
         return validate_email(text, check_deliverability=False, allow_smtputf8=False).normalized
     except EmailNotValidError as exc:
-        raise AddressError(f"{text!r} is not an e-mail address: {exc}") from None
+        raise AddressError(_("{text} is not an e-mail address: {reason}").format(text=repr(text), reason=exc)) from None
 
 
 def check_display_name(name: str) -> str:
     if CONTROL.search(name):
-        raise AddressError(f"name {name!r} has a line break or a control character; write it on one line")
+        raise AddressError(_("name {name} has a line break or a control character; write it on one line").format(
+            name=repr(name)))
     return name
 
 
 def check_mailbox(text: str) -> str:
     """A `Name <address>` or a bare address, as in rcmflow.toml [smtp] from: exactly one."""
     if CONTROL.search(text):
-        raise AddressError(f"{text!r} has a line break or a control character; write it on one line")
+        raise AddressError(_("{text} has a line break or a control character; write it on one line").format(
+            text=repr(text)))
     normalized_address(mailbox(text)[1])
     return text
 
@@ -113,7 +118,8 @@ def mailbox(text: str) -> tuple[str, str]:
     except Exception:
         addresses = ()
     if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
-        raise AddressError(f"{text!r} is not one address like \"RCM Technical Secretariat <ts@example.org>\"")
+        raise AddressError(_("{text} is not one address like \"RCM Technical Secretariat <ts@example.org>\"").format(
+            text=repr(text)))
     return addresses[0].display_name, addresses[0].addr_spec
 
 
@@ -122,9 +128,9 @@ def sender_problem(sender: str | None) -> str | None:
     domain = mailbox(sender)[1].rpartition("@")[2].lower() if sender else ""
     if domain and domain != "localhost" and not domain.endswith(".localhost") and "." in domain:
         return None
-    got = f"it is {sender!r}" if sender else "it is not set"
-    return (f"[smtp] from must be the secretariat's real address to send through an SMTP server ({got}), "
-            f'e.g. from = "RCM Technical Secretariat <secretariat@example.org>"')
+    got = _("it is {sender}").format(sender=repr(sender)) if sender else _("it is not set")
+    return _("[smtp] from must be the secretariat's real address to send through an SMTP server ({got}), "
+             'e.g. from = "RCM Technical Secretariat <secretariat@example.org>"').format(got=got)
 
 
 def _as_rule(check):

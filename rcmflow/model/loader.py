@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from rcmflow.errors import Problem
+from rcmflow.language import _
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 _scalars = yaml.constructor.SafeConstructor()
@@ -78,12 +79,12 @@ class _Builder:
     def build(self, node: yaml.Node) -> Any:
         self.count += 1
         if self.count > MAX_VALUES:
-            raise _TooBig(node.start_mark.line + 1, f"the document holds more than {MAX_VALUES} values "
-                          "(aliases repeated over and over?); write the values out, or fewer of them")
+            raise _TooBig(node.start_mark.line + 1, _("the document holds more than {count} values (aliases "
+                          "repeated over and over?); write the values out, or fewer of them").format(count=MAX_VALUES))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if id(node) in self.open:
-            raise _TooBig(node.start_mark.line + 1, "an alias (*name) refers to the very anchor it is inside")
+            raise _TooBig(node.start_mark.line + 1, _("an alias (*name) refers to the very anchor it is inside"))
         self.open.add(id(node))
         try:
             return self.mapping(node) if isinstance(node, yaml.MappingNode) else self.sequence(node)
@@ -97,11 +98,12 @@ class _Builder:
             key = self.build(key_node)
             line = key_node.start_mark.line + 1
             if not isinstance(key, (str, int, float, bool)) and key is not None:
-                self.problems.append(Problem(self.problems.file, line, "a key must be a plain name or number"))
+                self.problems.append(Problem(self.problems.file, line, _("a key must be a plain name or number")))
                 continue
             if key in mapping:
-                self.problems.append(Problem(self.problems.file, line, f"key {key!r} appears twice (first at line "
-                                                                       f"{mapping.key_lines[key]})"))
+                message = _("key {key} appears twice (first at line {line})").format(
+                    key=repr(key), line=mapping.key_lines[key])
+                self.problems.append(Problem(self.problems.file, line, message))
             mapping[key] = self.build(value_node)
             mapping.key_lines.setdefault(key, line)
         return mapping
@@ -120,9 +122,10 @@ class _Builder:
             shown = node.value if len(node.value) <= 30 else node.value[:27] + "..."
             reason = str(exc).splitlines()[0]
             if "Exceeds the limit" in reason:
-                reason = f"a number of {len(node.value)} digits is more than a file needs"
-            self.problems.append(Problem(self.problems.file, node.start_mark.line + 1,
-                                         f"{shown!r} cannot be read: {reason}; quote it to keep it as text"))
+                reason = _("a number of {count} digits is more than a file needs").format(count=len(node.value))
+            message = _("{value} cannot be read: {reason}; quote it to keep it as text").format(
+                value=repr(shown), reason=reason)
+            self.problems.append(Problem(self.problems.file, node.start_mark.line + 1, message))
             return node.value
 
 
@@ -131,14 +134,14 @@ def read_text(path: Path, display: str, problems: Problems) -> str | None:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        problems.append(Problem(display, 1, f"cannot read the file: {exc.strerror or exc}"))
+        problems.append(Problem(display, 1, _("cannot read the file: {reason}").format(reason=exc.strerror or exc)))
         return None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        problems.append(Problem(display, line, f"byte {raw[exc.start]:#04x} is not UTF-8 text; "
-                                               f"save the file as UTF-8"))
+        problems.append(Problem(display, line, _("byte {byte} is not UTF-8 text; save the file as UTF-8").format(
+            byte=f"{raw[exc.start]:#04x}")))
         return None
 
 
@@ -160,16 +163,16 @@ def parse_yaml(text: str, display: str, problems: Problems | None = None) -> tup
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        problems.append(Problem(display, line, f"not valid YAML: {exc.problem or exc.context}"))
+        problems.append(Problem(display, line, _("not valid YAML: {reason}").format(reason=exc.problem or exc.context)))
         return None, problems
     except yaml.YAMLError as exc:
-        problems.append(Problem(display, 1, f"not valid YAML: {exc}"))
+        problems.append(Problem(display, 1, _("not valid YAML: {reason}").format(reason=exc)))
         return None, problems
     except _TooBig as exc:
         problems.append(Problem(display, exc.line, str(exc)))
         return None, problems
     except RecursionError:
-        problems.append(Problem(display, 1, "the document is nested too deeply; a definition needs a few levels"))
+        problems.append(Problem(display, 1, _("the document is nested too deeply; a definition needs a few levels")))
         return None, problems
     return data, problems
 
@@ -191,12 +194,12 @@ def load_toml(path: Path, display: str) -> tuple[Any, Problems]:
         where = re.search(r"\(at line (\d+), column \d+\)|\(at end of document\)", str(exc))
         line = int(where.group(1)) if where and where.group(1) else text.count("\n") + 1 if where else 1
         message = str(exc)[:where.start()].strip() if where else str(exc)
-        problems.append(Problem(display, line, f"not valid TOML: {message}"))
+        problems.append(Problem(display, line, _("not valid TOML: {reason}").format(reason=message)))
         return None, problems
     except ValueError:  # a whole number of thousands of digits
         line = next((n for n, text_line in enumerate(text.splitlines(), 1) if re.search(r"\d{4000}", text_line)), 1)
-        problems.append(Problem(display, line, "not valid TOML: a number with thousands of digits; "
-                                               "write a smaller one, or quote it"))
+        problems.append(Problem(display, line, _("not valid TOML: a number with thousands of digits; "
+                                                 "write a smaller one, or quote it")))
         return None, problems
     return _with_lines(data, (), _toml_lines(text)), problems
 
@@ -257,4 +260,5 @@ def check_keys(node: dict, allowed: set[str], where: str, problems: Problems) ->
     for key in node:
         if key not in allowed:
             valid = ", ".join(sorted(allowed))
-            problems.add(node, f"unknown key {key!r} in {where}; valid keys: {valid}", key)
+            problems.add(node, _("unknown key {key} in {where}; valid keys: {valid}").format(
+                key=repr(key), where=where, valid=valid), key)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from rcmflow.language import _
 from rcmflow.model.glossary import Glossary, load_glossary
 from rcmflow.model.loader import Problems, load_yaml, prune
 from rcmflow.model.schema import MembersShape, shape_problems
@@ -96,10 +97,10 @@ def _load_members(home: Path) -> tuple[Members, Problems]:
     data, problems = load_yaml(path, MEMBERS_FILE)
     if data is None:
         if not problems:
-            problems.add(data, "members.yaml is empty: list countries, people and groups, or delete the file")
+            problems.add(data, _("members.yaml is empty: list countries, people and groups, or delete the file"))
         return Members(), problems
     if not isinstance(data, dict):
-        problems.add(data, "members.yaml must be a mapping with countries, people and groups")
+        problems.add(data, _("members.yaml must be a mapping with countries, people and groups"))
         return Members(), problems
     if not shape_problems(MembersShape, prune(data), problems, "members.yaml"):
         return Members(), problems
@@ -109,7 +110,8 @@ def _load_members(home: Path) -> tuple[Members, Problems]:
     for name, codes in (data.get("groups") or {}).items():
         for index, code in enumerate(codes or []):
             if code not in countries:
-                problems.add(data["groups"][name], f"group {name} names unknown country {code!r}", index)
+                message = _("group {group} names unknown country {code}").format(group=name, code=repr(code))
+                problems.add(data["groups"][name], message, index)
         groups[name] = tuple(codes or ())
     return Members(countries, people, groups), problems
 
@@ -119,15 +121,17 @@ def _read_countries(data: dict, problems: Problems) -> dict[str, Country]:
     for section, member in (("countries", True), ("observers", False)):
         for code, spec in (data.get(section) or {}).items():
             if not COUNTRY_CODE.match(code):
-                problems.add(data[section], f"code {code!r} must be upper case, like MX or RNCOM", code)
+                problems.add(data[section], _("code {code} must be upper case, like MX or RNCOM").format(
+                    code=repr(code)), code)
                 continue
             if code in countries:
-                problems.add(data[section], f"code {code} is declared twice", code)
+                problems.add(data[section], _("code {code} is declared twice").format(code=code), code)
             spec = spec or {}
             names = spec.get("name") or {}
             language = spec.get("language", "en")
             if language not in LANGUAGES:
-                problems.add(spec, f"language {language!r} of {code} is not one of {sorted(LANGUAGES)}", "language")
+                problems.add(spec, _("language {language} of {code} is not one of {valid}").format(
+                    language=repr(language), code=code, valid=sorted(LANGUAGES)), "language")
             countries[code] = Country(code, {"en": names} if isinstance(names, str) else dict(names), language, member)
     return countries
 
@@ -137,10 +141,11 @@ def _read_people(data: dict, countries: dict[str, Country], problems: Problems) 
     for spec in data.get("people") or []:
         pid = spec["id"]
         if pid in people:
-            problems.add(spec, f"person id {pid!r} is used twice", "id")
+            problems.add(spec, _("person id {id} is used twice").format(id=repr(pid)), "id")
         country = spec.get("country")
         if country is not None and country not in countries:
-            problems.add(spec, f"person {pid} belongs to unknown country {country!r}", "country")
+            problems.add(spec, _("person {id} belongs to unknown country {country}").format(
+                id=pid, country=repr(country)), "country")
         roles = frozenset(spec.get("roles") or ())
         if country is not None:
             roles |= {"focal_point"}

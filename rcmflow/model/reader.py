@@ -68,7 +68,8 @@ def read_calls(reader: Reader, node: dict, key: str, kind: str) -> tuple[Call, .
         args = to_plain(args)
         message = _plugin_check(known[name], args)
         if message:
-            reader.add(items, f"{kind} {name}: {message}", index)
+            prefix = _("guard {name}: {message}") if kind == "guard" else _("action {name}: {message}")
+            reader.add(items, prefix.format(name=name, message=message), index)
         for text in nested_strings(args):
             if "{{" in text:
                 template(reader, items, index, text)

@@ -15,18 +15,24 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 from pydantic_core import PydanticCustomError
 
 from rcmflow.errors import BadInput, Problem
+from rcmflow.language import _
 from rcmflow.model.addresses import DisplayName, EmailAddress
 from rcmflow.model.loader import Problems, line_of
 from rcmflow.model.values import parse_duration
 
+
+def N_(text: str) -> str:  # a text for the catalogs: `_` translates it when a message is made of it
+    return text
+
+
 #: pydantic's error types in words: "<where> must be <words>"
 TYPE_WORDS = {
-    "string_type": "text", "bool_type": "true or false", "int_type": "a whole number",
-    "int_parsing": "a whole number", "int_from_float": "a whole number", "float_type": "a number",
-    "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
-    "list_type": "a list", "too_short": "non-empty", "greater_than_equal": "at least {ge}",
-    "less_than_equal": "at most {le}", "greater_than": "more than {gt}", "finite_number": "a finite number",
-    "literal_error": "one of {expected}",
+    "string_type": N_("text"), "bool_type": N_("true or false"), "int_type": N_("a whole number"),
+    "int_parsing": N_("a whole number"), "int_from_float": N_("a whole number"), "float_type": N_("a number"),
+    "dict_type": N_("a mapping"), "model_type": N_("a mapping"), "model_attributes_type": N_("a mapping"),
+    "list_type": N_("a list"), "too_short": N_("non-empty"), "greater_than_equal": N_("at least {ge}"),
+    "less_than_equal": N_("at most {le}"), "greater_than": N_("more than {gt}"),
+    "finite_number": N_("a finite number"), "literal_error": N_("one of {expected}"),
 }
 
 
@@ -59,10 +65,16 @@ def hint(text: str, default: Any = None, missing: str | None = None, **constrain
     return Field(default, description=text, json_schema_extra=extra, **constraints)
 
 
+CALL_HINTS = {"action": N_("a action name, or a mapping {name: arguments}"),
+              "guard": N_("a guard name, or a mapping {name: arguments}")}
+ENTRY_RULES = {"action": N_("a action is a name or a mapping {name: arguments}"),
+               "guard": N_("a guard is a name or a mapping {name: arguments}")}
+
+
 def _one_entry(kind: str):
     def check(value: dict) -> dict:
         if len(value) != 1:
-            raise PydanticCustomError("rule", f"a {kind} is a name or a mapping {{name: arguments}}")
+            raise PydanticCustomError("rule", _(ENTRY_RULES[kind]))
         return value
 
     return check
@@ -81,16 +93,16 @@ Duration = Annotated[str, AfterValidator(_duration)]
 
 
 def calls(kind: str) -> Any:
-    entry = either(f"a {kind} name, or a mapping {{name: arguments}}", text=str,
+    entry = either(CALL_HINTS[kind], text=str,
                    mapping=Annotated[dict[str, Any], AfterValidator(_one_entry(kind))])
     return list[entry]
 
 
-Names = either("a name or a list of names", text=str, list=list[str])
-Texts = either("a text, or one text per language like {en: Consultation, es: Consulta}",
+Names = either(N_("a name or a list of names"), text=str, list=list[str])
+Texts = either(N_("a text, or one text per language like {en: Consultation, es: Consulta}"),
                text=str, mapping=dict[str, str])
 ActionCalls, GuardCalls = calls("action"), calls("guard")
-Moment = either("a date like 2017-04-20, a date and time, or a reference like '{{ params.deadline }}'",
+Moment = either(N_("a date like 2017-04-20, a date and time, or a reference like '{{ params.deadline }}'"),
                 text=str, date=Any)
 
 
@@ -98,137 +110,140 @@ Moment = either("a date like 2017-04-20, a date and time, or a reference like '{
 
 
 class ParamShape(Shape):
-    type: str = hint("a param type such as str, int, date, list", "str")
-    choices: list[Any] = hint("a list of the values allowed", [])
-    labels: dict[Any, Texts] = hint("a mapping of choice: its name, e.g. {1: {en: Health, es: Salud}}", {})
-    required: bool = hint("true or false", False)
+    type: str = hint(N_("a param type such as str, int, date, list"), "str")
+    choices: list[Any] = hint(N_("a list of the values allowed"), [])
+    labels: dict[Any, Texts] = hint(N_("a mapping of choice: its name, e.g. {1: {en: Health, es: Salud}}"), {})
+    required: bool = hint(N_("true or false"), False)
     default: Any = None
-    description: str = hint("text", "")
+    description: str = hint(N_("text"), "")
 
 
 class TimeoutShape(Shape):
-    trigger: str = hint("the trigger to fire", missing="a timeout needs the trigger it fires, e.g. trigger: expire")
+    trigger: str = hint(N_("the trigger to fire"),
+                        missing=N_("a timeout needs the trigger it fires, e.g. trigger: expire"))
     at: Moment | None = None
-    after: Duration | None = hint("a duration like 14d, 12h, 2w or 30m")
+    after: Duration | None = hint(N_("a duration like 14d, 12h, 2w or 30m"))
     #: a track state's: the grace after the track's own deadline (which `extend` may move)
-    after_deadline: Duration | None = hint("a grace period after the track's deadline, like 0d or 3d")
+    after_deadline: Duration | None = hint(N_("a grace period after the track's deadline, like 0d or 3d"))
 
     @model_validator(mode="after")
     def _at_or_after(self):
         if [self.at, self.after, self.after_deadline].count(None) != 2:
-            raise PydanticCustomError("rule", "a timeout needs one of at (a date), after (e.g. 14d) or, in a "
-                                              "track state, after_deadline (e.g. 3d), and a trigger")
+            raise PydanticCustomError("rule", _("a timeout needs one of at (a date), after (e.g. 14d) or, in a "
+                                                "track state, after_deadline (e.g. 3d), and a trigger"))
         return self
 
 
 class StateShape(Shape):
-    name: str = hint("the state's name", missing="a state is a name or a mapping with a name")
-    final: bool = hint("true or false", False)
-    on_enter: ActionCalls = hint("a list of actions, e.g. [{notify: {to: participants, template: x}}]", [])
-    on_exit: ActionCalls = hint("a list of actions", [])
-    timeout: TimeoutShape | None = hint("a mapping {after: 14d, trigger: NAME} or {at: DATE, trigger: NAME} "
-                                        "(in a track state: {after_deadline: 3d, trigger: NAME})")
-    description: str = hint("text", "")
+    name: str = hint(N_("the state's name"), missing=N_("a state is a name or a mapping with a name"))
+    final: bool = hint(N_("true or false"), False)
+    on_enter: ActionCalls = hint(N_("a list of actions, e.g. [{notify: {to: participants, template: x}}]"), [])
+    on_exit: ActionCalls = hint(N_("a list of actions"), [])
+    timeout: TimeoutShape | None = hint(N_("a mapping {after: 14d, trigger: NAME} or {at: DATE, trigger: NAME} "
+                                        "(in a track state: {after_deadline: 3d, trigger: NAME})"))
+    description: str = hint(N_("text"), "")
 
 
-States = Annotated[list[either("a name or a mapping with a name", text=str, mapping=StateShape)],
+States = Annotated[list[either(N_("a name or a mapping with a name"), text=str, mapping=StateShape)],
                    Field(min_length=1)]
 
 
 class DeadlineShape(Shape):
     date: Moment | None = None
-    met: list[str] = hint("a list of track states", [])
+    met: list[str] = hint(N_("a list of track states"), [])
 
 
-Sources = either("a state, a list of states, or '*'", text=str, list=Annotated[list[str], Field(min_length=1)])
-Participants = either("a group of members.yaml or a list of country codes", text=str, list=list[str])
-Deadline = either("a date, a reference like '{{ params.deadline }}', or {date: ..., met: [states]}",
+Sources = either(N_("a state, a list of states, or '*'"), text=str, list=Annotated[list[str], Field(min_length=1)])
+Participants = either(N_("a group of members.yaml or a list of country codes"), text=str, list=list[str])
+Deadline = either(N_("a date, a reference like '{{ params.deadline }}', or {date: ..., met: [states]}"),
                   text=str, date=Any, mapping=DeadlineShape)
 
 
 class JointShape(Shape):
-    members: str = hint("a list param, e.g. subgroup", missing="joint: needs members: the list param, e.g. subgroup")
-    roles: list[str] = hint("a list of roles, e.g. [focal_point]", [])
+    members: str = hint(N_("a list param, e.g. subgroup"),
+                        missing=N_("joint: needs members: the list param, e.g. subgroup"))
+    roles: list[str] = hint(N_("a list of roles, e.g. [focal_point]"), [])
 
 
 class TransitionShape(Shape):
-    trigger: str = hint("a lower case name like close_collection",
-                        missing="a transition needs a trigger: a lower case name like close_collection")
-    source: Sources = hint("", missing="a transition needs a source state (a name, a list, or '*')")
-    dest: str = hint("a state", missing="a transition needs a dest: the state it goes to")
-    guards: GuardCalls = hint("a list of guards, e.g. [{tracks_in: [submitted]}]", [])
-    roles: list[str] = hint("a list of roles, e.g. [secretariat]", [])
-    actions: ActionCalls = hint("a list of actions, e.g. [{log: done}]", [])
-    description: str = hint("text", "")
+    trigger: str = hint(N_("a lower case name like close_collection"),
+                        missing=N_("a transition needs a trigger: a lower case name like close_collection"))
+    source: Sources = hint("", missing=N_("a transition needs a source state (a name, a list, or '*')"))
+    dest: str = hint(N_("a state"), missing=N_("a transition needs a dest: the state it goes to"))
+    guards: GuardCalls = hint(N_("a list of guards, e.g. [{tracks_in: [submitted]}]"), [])
+    roles: list[str] = hint(N_("a list of roles, e.g. [secretariat]"), [])
+    actions: ActionCalls = hint(N_("a list of actions, e.g. [{log: done}]"), [])
+    description: str = hint(N_("text"), "")
     #: what `fire --set` may give: absent, anything; given, only these
-    inputs: dict[str, ParamShape] | None = hint("a mapping of name: {type: text, required: true}")
+    inputs: dict[str, ParamShape] | None = hint(N_("a mapping of name: {type: text, required: true}"))
     #: a group (the members of a list param) may take it together: fire --joint
-    joint: JointShape | None = hint("a mapping like {members: subgroup, roles: [focal_point]}")
+    joint: JointShape | None = hint(N_("a mapping like {members: subgroup, roles: [focal_point]}"))
 
 
 class EscalationShape(Shape):
-    after: Annotated[int, Field(ge=1)] | None = hint("a number of reminders sent, e.g. after: 3")
-    after_overdue: Duration | None = hint("a duration past the deadline, e.g. after_overdue: 10d")
-    to: Annotated[list[str], Field(min_length=1)] = hint("a list of roles or people, e.g. [head_of_delegation, ppt]",
-                                                        missing="an escalation needs to: [head_of_delegation, ...]")
+    after: Annotated[int, Field(ge=1)] | None = hint(N_("a number of reminders sent, e.g. after: 3"))
+    after_overdue: Duration | None = hint(N_("a duration past the deadline, e.g. after_overdue: 10d"))
+    to: Annotated[list[str], Field(min_length=1)] = hint(
+        N_("a list of roles or people, e.g. [head_of_delegation, ppt]"),
+        missing=N_("an escalation needs to: [head_of_delegation, ...]"))
 
     @model_validator(mode="after")
     def _after_or_overdue(self):
         if (self.after is None) == (self.after_overdue is None):
-            raise PydanticCustomError("rule", "an escalation has either after: N (reminders sent) or "
-                                              "after_overdue: (e.g. 10d), and to: [...]")
+            raise PydanticCustomError("rule", _("an escalation has either after: N (reminders sent) or "
+                                                "after_overdue: (e.g. 10d), and to: [...]"))
         return self
 
 
 class ReminderShape(Shape):
-    before: Duration | None = hint("a duration like 7d")
-    every: Duration | None = hint("a duration like 3d")
-    escalate: EscalationShape | None = hint("a mapping like {after: 3, to: [head_of_delegation, ppt]}")
-    actions: ActionCalls = hint("a list of actions", missing="a reminder has either before: (e.g. 7d) or "
-                                    "every: (e.g. 3d), and actions: [...]")
+    before: Duration | None = hint(N_("a duration like 7d"))
+    every: Duration | None = hint(N_("a duration like 3d"))
+    escalate: EscalationShape | None = hint(N_("a mapping like {after: 3, to: [head_of_delegation, ppt]}"))
+    actions: ActionCalls = hint(N_("a list of actions"), missing=N_("a reminder has either before: (e.g. 7d) or "
+                                    "every: (e.g. 3d), and actions: [...]"))
 
     @model_validator(mode="after")
     def _before_or_every(self):
         if (self.before is None) == (self.every is None):
-            raise PydanticCustomError("rule", "a reminder has either before: (e.g. 7d) or every: (e.g. 3d), "
-                                              "and actions: [...]")
+            raise PydanticCustomError("rule", _("a reminder has either before: (e.g. 7d) or every: (e.g. 3d), "
+                                                "and actions: [...]"))
         return self
 
 
 class NamedDeadlineShape(Shape):
     """One of a track's `deadlines:`, e.g. finalised: {date: "{{ params.meeting }}", ...}."""
 
-    date: Moment = hint("", missing="a deadline needs a date: a date or a reference like '{{ params.meeting }}'")
-    met: list[str] = hint("a list of track states", [])
+    date: Moment = hint("", missing=N_("a deadline needs a date: a date or a reference like '{{ params.meeting }}'"))
+    met: list[str] = hint(N_("a list of track states"), [])
     title: Texts | None = None
-    reminders: list[ReminderShape] = hint("a list like [{before: 7d, actions: [...]}]", [])
+    reminders: list[ReminderShape] = hint(N_("a list like [{before: 7d, actions: [...]}]"), [])
 
 
 class TrackShape(Shape):
-    initial: str = hint("a state of the track", missing="{where} has no initial state: add 'initial: <state>'")
-    states: States = hint("a list of states", missing="{where} needs a list of states")
-    transitions: list[TransitionShape] = hint("a list of transitions {trigger, source, dest}", [])
+    initial: str = hint(N_("a state of the track"), missing=N_("{where} has no initial state: add 'initial: <state>'"))
+    states: States = hint(N_("a list of states"), missing=N_("{where} needs a list of states"))
+    transitions: list[TransitionShape] = hint(N_("a list of transitions {trigger, source, dest}"), [])
     deadline: Deadline | None = None
     #: several named deadlines, each with its reminders (instead of deadline: and reminders:)
     deadlines: dict[str, NamedDeadlineShape] | None = hint(
-        "a mapping of name: {date: ..., met: [states], reminders: [...]}")
-    active_in: list[str] = hint("a list of workflow states", [])
-    reminders: list[ReminderShape] = hint("a list like [{before: 7d, actions: [...]}]", [])
+        N_("a mapping of name: {date: ..., met: [states], reminders: [...]}"))
+    active_in: list[str] = hint(N_("a list of workflow states"), [])
+    reminders: list[ReminderShape] = hint(N_("a list like [{before: 7d, actions: [...]}]"), [])
 
 
 class WorkflowShape(Shape):
-    workflow: str = hint("the workflow's name in lower case, e.g. thematic-consultation",
-                         missing="'workflow:' must name the workflow in lower case, e.g. thematic-consultation")
-    version: int = hint("a whole number from 1", 1, ge=1)
+    workflow: str = hint(N_("the workflow's name in lower case, e.g. thematic-consultation"),
+                         missing=N_("'workflow:' must name the workflow in lower case, e.g. thematic-consultation"))
+    version: int = hint(N_("a whole number from 1"), 1, ge=1)
     title: Texts | None = None
-    description: str = hint("text", "")
-    params: dict[str, ParamShape | None] = hint("a mapping of name: {type: ...}", {})
+    description: str = hint(N_("text"), "")
+    params: dict[str, ParamShape | None] = hint(N_("a mapping of name: {type: ...}"), {})
     participants: Participants | None = None
-    track: TrackShape | None = hint("a mapping with initial, states and transitions")
-    initial: str = hint("a state", missing="{where} has no initial state: add 'initial: <state>'")
-    states: States = hint("a list of states", missing="{where} needs a list of states")
-    transitions: list[TransitionShape] = hint("a list of transitions {trigger, source, dest}", [])
-    id: str | None = hint("an id template like 'theme-{{ params.theme }}'")
+    track: TrackShape | None = hint(N_("a mapping with initial, states and transitions"))
+    initial: str = hint(N_("a state"), missing=N_("{where} has no initial state: add 'initial: <state>'"))
+    states: States = hint(N_("a list of states"), missing=N_("{where} needs a list of states"))
+    transitions: list[TransitionShape] = hint(N_("a list of transitions {trigger, source, dest}"), [])
+    id: str | None = hint(N_("an id template like 'theme-{{ params.theme }}'"))
 
 
 # --- workflows/members.yaml -------------------------------------------------------------
@@ -236,23 +251,24 @@ class WorkflowShape(Shape):
 
 class CountryShape(Shape):
     name: Texts | None = None
-    language: str = hint("a language code: en, es or fr", "en")
+    language: str = hint(N_("a language code: en, es or fr"), "en")
 
 
 class PersonShape(Shape):
-    id: str = hint("a person id like mx-focal", missing="each person needs at least an id")
-    name: DisplayName | None = hint("text")
-    email: EmailAddress = hint("an e-mail address", "")
-    language: str | None = hint("a language code: en, es or fr")
-    roles: list[str] = hint("a list of roles, e.g. [secretariat]", [])
-    country: str | None = hint("a country code of countries:, like MX")
+    id: str = hint(N_("a person id like mx-focal"), missing=N_("each person needs at least an id"))
+    name: DisplayName | None = hint(N_("text"))
+    email: EmailAddress = hint(N_("an e-mail address"), "")
+    language: str | None = hint(N_("a language code: en, es or fr"))
+    roles: list[str] = hint(N_("a list of roles, e.g. [secretariat]"), [])
+    country: str | None = hint(N_("a country code of countries:, like MX"))
 
 
 class MembersShape(Shape):
-    countries: dict[str, CountryShape | None] = hint("a mapping of codes, like MX: {name: Mexico, language: es}", {})
-    observers: dict[str, CountryShape | None] = hint("a mapping of codes, like RNCOM: {name: RNCOM}", {})
-    people: list[PersonShape] = hint("a list of people, like [{id: mx-focal, country: MX}]", [])
-    groups: dict[str, list[str] | None] = hint("a mapping of group: [country codes]", {})
+    countries: dict[str, CountryShape | None] = hint(
+        N_("a mapping of codes, like MX: {name: Mexico, language: es}"), {})
+    observers: dict[str, CountryShape | None] = hint(N_("a mapping of codes, like RNCOM: {name: RNCOM}"), {})
+    people: list[PersonShape] = hint(N_("a list of people, like [{id: mx-focal, country: MX}]"), [])
+    groups: dict[str, list[str] | None] = hint(N_("a mapping of group: [country codes]"), {})
 
 
 # --- errors as file:line: message --------------------------------------------------------
@@ -298,29 +314,34 @@ def _message(shape: type[Shape], error: dict, path: list, root: str, toml: bool)
     if kind == "rule":
         return error["msg"]
     field, parent_type = _field_at(shape, loc)
-    where = _where(path, toml) or root
-    parent = _where(path[:-1], toml) or root
+    where = _where(path, toml) or _(root)
+    parent = _where(path[:-1], toml) or _(root)
     if kind == "extra_forbidden":
         valid = ", ".join(sorted(f.alias or name for name, f in getattr(parent_type, "model_fields", {}).items()))
-        return f"unknown key {path[-1]!r} in {parent}; valid keys: {valid}"
+        return _("unknown key {key} in {where}; valid keys: {valid}").format(key=repr(path[-1]), where=parent,
+                                                                              valid=valid)
     if kind == "missing":
         extra = (field.json_schema_extra or {}) if field else {}
         if extra.get("missing"):
-            return extra["missing"].format(where=parent)
-        return f"{parent} needs {path[-1]}" + (f": {field.description}" if field and field.description else "")
+            return _(extra["missing"]).format(where=parent)
+        if field and field.description:
+            return _("{where} needs {key}: {words}").format(where=parent, key=path[-1], words=_(field.description))
+        return _("{where} needs {key}").format(where=parent, key=path[-1])
     if "[key]" in loc:
-        return f"key {path[-1]!r} in {parent} must be {TYPE_WORDS.get(kind, 'text')}"
+        return _("key {key} in {where} must be {words}").format(key=repr(path[-1]), where=parent,
+                                                                words=_(TYPE_WORDS.get(kind, "text")))
     if kind == "shape":
-        words = error["msg"]
+        words = _(error["msg"])
     elif field is not None and field.description and loc[-1] not in _TAGS and not isinstance(loc[-1], int):
-        words = field.description
+        words = _(field.description)
     elif field is None and parent_type is not None and hasattr(parent_type, "extra_hint"):
-        words = parent_type.extra_hint
+        words = _(parent_type.extra_hint)
     elif kind in TYPE_WORDS:
-        words = TYPE_WORDS[kind].format(**error.get("ctx", {}))
+        words = _(TYPE_WORDS[kind]).format(**error.get("ctx", {}))
     else:
-        words = error["msg"][0].lower() + error["msg"][1:]
-    return f"{where} must be {words} (got {_shown(error.get('input'))})"
+        words = error["msg"][0].lower() + error["msg"][1:]  # pydantic's own words
+    return _("{where} must be {words} (got {value})").format(where=where, words=words,
+                                                             value=_shown(error.get("input")))
 
 
 def _field_at(shape: type[Shape], loc: tuple) -> tuple[Any, Any]:
@@ -374,6 +395,6 @@ def _where(path: list, toml: bool) -> str:
 
 def _shown(value: Any) -> str:
     if isinstance(value, (dict, list)) and len(value) > 3:
-        return "a mapping" if isinstance(value, dict) else "a list"
+        return _("a mapping") if isinstance(value, dict) else _("a list")
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

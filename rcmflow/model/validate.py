@@ -20,7 +20,7 @@ from rcmflow.model.definition import (
 from rcmflow.model.loader import Problems, line_of, prune
 from rcmflow.model.members import Members
 from rcmflow.model.reader import NAME, Names, Reader, read_calls, template
-from rcmflow.model.schema import WorkflowShape, shape_problems
+from rcmflow.model.schema import N_, WorkflowShape, shape_problems
 from rcmflow.model.values import PARAM_TYPES, parse_datetime, parse_duration, to_json_value, to_plain
 
 
@@ -30,7 +30,7 @@ def read_definition(data: Any, problems: Problems, registry: Names, members: Mem
         problems.add(data, _("a workflow file is a mapping that starts with 'workflow: NAME'"))
         return None
     prune(data)
-    if not shape_problems(WorkflowShape, data, problems, "the workflow"):
+    if not shape_problems(WorkflowShape, data, problems, N_("the workflow")):
         return None
     reader = Reader(problems, registry, members)
     name = data["workflow"]
@@ -39,10 +39,10 @@ def read_definition(data: Any, problems: Problems, registry: Names, members: Mem
                              "(got {name!r})").format(name=name), "workflow")
     title = data.get("title") or name
     read_params(reader, data.get("params") or {})
-    instance = MachineDef(*read_machine(reader, data, "the workflow"))
+    instance = MachineDef(*read_machine(reader, data, N_("the workflow")))
     for spec in data.get("transitions") or []:
         if spec.get("joint") is not None:
-            reader.add(spec, "joint: is for track transitions: it moves the tracks of a group's members", "joint")
+            reader.add(spec, _("joint: is for track transitions: it moves the tracks of a group's members"), "joint")
     track = read_track(reader, data, instance) if data.get("track") is not None else None
     participants = read_participants(reader, data, track is not None)
     id_template = template(reader, data, "id", data["id"]) if data.get("id") is not None else None
@@ -67,7 +67,8 @@ def read_params(reader: Reader, node: dict) -> None:
 def read_param(reader: Reader, node: dict, name: str, spec: dict) -> Param | None:
     ptype = spec.get("type", "str")
     if ptype not in PARAM_TYPES:
-        reader.add(spec, f"param {name}: unknown type {ptype!r}; types: {', '.join(PARAM_TYPES)}", "type")
+        reader.add(spec, _("param {name}: unknown type {type!r}; types: {valid}").format(
+            name=name, type=ptype, valid=", ".join(PARAM_TYPES)), "type")
         return None
     item_type = Param(name, "str" if ptype == "list" else ptype)
     choices = []
@@ -75,21 +76,21 @@ def read_param(reader: Reader, node: dict, name: str, spec: dict) -> Param | Non
         try:
             choices.append(item_type.parse(choice))
         except BadInput as exc:
-            reader.add(spec["choices"], f"choice {choice!r}: {exc}", index)
+            reader.add(spec["choices"], _("choice {choice!r}: {reason}").format(choice=choice, reason=exc), index)
     param = Param(name, ptype, tuple(choices), spec.get("required", False), None, spec.get("description", ""))
     default = spec.get("default")
     if default is not None:
         try:
             param.parse(default)
         except BadInput as exc:
-            reader.add(spec, f"default: {exc}", "default")
+            reader.add(spec, _("default: {reason}").format(reason=exc), "default")
     labels = {}
     for key, text in (spec.get("labels") or {}).items():
         try:
             # a label is one text (English), or {en: …, es: …}
             labels[item_type.parse(key)] = dict(text) if isinstance(text, dict) else {"en": text}
         except BadInput as exc:
-            reader.add(spec["labels"], f"label {key!r}: {exc}", key)
+            reader.add(spec["labels"], _("label {key!r}: {reason}").format(key=key, reason=exc), key)
     return Param(name, ptype, param.choices, param.required, to_plain(default), param.description, labels)
 
 
@@ -102,7 +103,7 @@ def read_machine(reader: Reader, node: dict, where: str) -> tuple[str, dict[str,
     initial = node["initial"]
     if initial not in states:
         reader.add(node, _("initial state {initial!r} is not one of the states of {where}").format(
-            initial=initial, where=where), "initial")
+            initial=initial, where=_(where)), "initial")
     transitions, seen = read_transitions(reader, node.get("transitions") or [], states)
     for spec, state in _timeouts(raw_states):
         trigger = spec["timeout"]["trigger"]
@@ -112,14 +113,15 @@ def read_machine(reader: Reader, node: dict, where: str) -> tuple[str, dict[str,
         # a track's time is its own deadline's; the instance has none of its own
         relative = spec["timeout"].get("after_deadline") is not None
         if relative != (where == "the track"):
-            reader.add(spec, f"timeout of track state {state}: write after_deadline: DURATION (e.g. 3d), "
-                             f"counted from the end of the track's own deadline day" if where == "the track" else
-                             f"timeout of {state}: after_deadline is for track states; use at or after", "timeout")
+            message = (_("timeout of track state {state}: write after_deadline: DURATION (e.g. 3d), counted from "
+                         "the end of the track's own deadline day") if where == "the track" else
+                       _("timeout of {state}: after_deadline is for track states; use at or after"))
+            reader.add(spec, message.format(state=state), "timeout")
     if initial in states:
         for name in _unreachable(initial, states, transitions):
             index = next(i for i, s in enumerate(raw_states) if _state_name(s) == name)
             reader.add(raw_states, _("state {state} of {where} cannot be reached from {initial}").format(
-                state=repr(name), where=where, initial=repr(initial)), index)
+                state=repr(name), where=_(where), initial=repr(initial)), index)
     return initial, states, tuple(transitions)
 
 
@@ -136,9 +138,10 @@ def read_states(reader: Reader, raw_states: list, where: str) -> dict[str, State
     for index, item in enumerate(raw_states):
         name, spec = _state_name(item), ({} if isinstance(item, str) else item)
         if not NAME.match(name):
-            reader.add(raw_states, f"state name {name!r} must be lower case letters, digits, - or _", index)
+            reader.add(raw_states, _("state name {name!r} must be lower case letters, digits, - or _").format(
+                name=name), index)
         if name in states:
-            reader.add(raw_states, _("state {name!r} is declared twice in {where}").format(name=name, where=where),
+            reader.add(raw_states, _("state {name!r} is declared twice in {where}").format(name=name, where=_(where)),
                        index)
             continue
         states[name] = StateDef(
@@ -183,7 +186,8 @@ def read_transitions(reader: Reader, raw: list, states: dict[str, StateDef]
     for spec in raw:
         trigger = spec["trigger"]
         if not NAME.match(trigger):
-            reader.add(spec, f"trigger {trigger!r} must be a lower case name like close_collection", "trigger")
+            reader.add(spec, _("trigger {trigger!r} must be a lower case name like close_collection").format(
+                trigger=trigger), "trigger")
             continue
         source = spec["source"]
         sources = (tuple(s for s in states if not states[s].final) if source == "*"
@@ -192,13 +196,15 @@ def read_transitions(reader: Reader, raw: list, states: dict[str, StateDef]
             _check_source(reader, spec, s, states, seen)
         dest = spec["dest"]
         if dest not in states:
-            reader.add(spec, f"transition {trigger} goes to unknown state {dest!r}; states: {', '.join(states)}", "dest")
+            reader.add(spec, _("transition {trigger} goes to unknown state {dest!r}; states: {valid}").format(
+                trigger=trigger, dest=dest, valid=", ".join(states)), "dest")
             continue
         roles = tuple(spec.get("roles") or ())
         known_roles = reader.members.known_roles()
         for role in roles:
             if role not in known_roles:
-                reader.add(spec, f"unknown role {role!r}; roles: {', '.join(sorted(known_roles))}", "roles")
+                reader.add(spec, _("unknown role {role!r}; roles: {valid}").format(
+                    role=role, valid=", ".join(sorted(known_roles))), "roles")
         transitions.append(TransitionDef(
             trigger=trigger, sources=sources, dest=dest,
             guards=read_calls(reader, spec, "guards", "guard"),
@@ -219,12 +225,14 @@ def read_joint(reader: Reader, spec: dict) -> Joint | None:
         return None
     param = reader.params.get(node["members"])
     if param is None or param.type != "list":
-        lists = ", ".join(n for n, p in reader.params.items() if p.type == "list") or "none"
-        reader.add(node, f"joint members: {node['members']!r} is not a list param; list params: {lists}", "members")
+        lists = ", ".join(n for n, p in reader.params.items() if p.type == "list") or _("none")
+        reader.add(node, _("joint members: {members!r} is not a list param; list params: {valid}").format(
+            members=node["members"], valid=lists), "members")
     known = reader.members.known_roles()
     for role in node.get("roles") or ():
         if role not in known:
-            reader.add(node, f"joint: unknown role {role!r}; roles: {', '.join(sorted(known))}", "roles")
+            reader.add(node, _("joint: unknown role {role!r}; roles: {valid}").format(
+                role=role, valid=", ".join(sorted(known))), "roles")
     return Joint(node["members"], tuple(node.get("roles") or ()))
 
 
@@ -240,13 +248,14 @@ def _check_source(reader: Reader, spec: dict, source: str, states: dict[str, Sta
                   seen: dict[tuple[str, str], int]) -> None:
     trigger = spec["trigger"]
     if source not in states:
-        reader.add(spec, f"transition {trigger} starts from unknown state {source!r}; states: {', '.join(states)}",
-                   "source")
+        reader.add(spec, _("transition {trigger} starts from unknown state {source!r}; states: {valid}").format(
+            trigger=trigger, source=source, valid=", ".join(states)), "source")
     elif states[source].final:
-        reader.add(spec, f"transition {trigger} leaves final state {source!r}", "source")
+        reader.add(spec, _("transition {trigger} leaves final state {source!r}").format(
+            trigger=trigger, source=source), "source")
     if (trigger, source) in seen:
-        reader.add(spec, f"trigger {trigger} from {source} is defined twice (first at line {seen[trigger, source]})",
-                   "trigger")
+        reader.add(spec, _("trigger {trigger} from {source} is defined twice (first at line {line})").format(
+            trigger=trigger, source=source, line=seen[trigger, source]), "trigger")
     seen[trigger, source] = line_of(spec, "trigger")
 
 
@@ -266,13 +275,13 @@ def _unreachable(initial: str, states: dict, transitions: list[TransitionDef]) -
 
 def read_track(reader: Reader, data: dict, instance: MachineDef) -> TrackDef:
     node = data["track"]
-    t_initial, t_states, t_transitions = read_machine(reader, node, "the track")
+    t_initial, t_states, t_transitions = read_machine(reader, node, N_("the track"))
     active_in = tuple(node.get("active_in") or ())
     for s in active_in:
         if s not in instance.states:
-            reader.add(node, f"active_in names unknown workflow state {s!r}", "active_in")
+            reader.add(node, _("active_in names unknown workflow state {state!r}").format(state=s), "active_in")
     if data.get("participants") is None:
-        reader.add(data, "a workflow with a track needs participants (a group of members.yaml or a list of codes)",
+        reader.add(data, _("a workflow with a track needs participants (a group of members.yaml or a list of codes)"),
                    "track")
     return TrackDef(t_initial, t_states, t_transitions, read_deadlines(reader, node, t_states), active_in)
 
@@ -289,14 +298,16 @@ def read_deadlines(reader: Reader, node: dict, states: dict) -> tuple[Deadline, 
     if named is not None:
         for key in ("deadline", "reminders"):
             if node.get(key) is not None:
-                reader.add(node, f"{key}: goes inside each of deadlines: (a track has one or the other)", key)
+                reader.add(node, _("{key}: goes inside each of deadlines: (a track has one or the other)").format(
+                    key=key), key)
         if not named:
-            reader.add(node, "deadlines is empty: name at least one, e.g. deadlines: {input: {date: ...}}",
+            reader.add(node, _("deadlines is empty: name at least one, e.g. deadlines: {input: {date: ...}}"),
                        "deadlines")
         found = []
         for name, spec in named.items():
             if not isinstance(name, str) or not NAME.match(name) or name == "escalate":
-                reader.add(named, f"deadline name {name!r}: use a lower case name like finalised", name)
+                reader.add(named, _("deadline name {name!r}: use a lower case name like finalised").format(
+                    name=name), name)
                 continue
             met = _met(reader, spec, states) or finals
             found.append(Deadline(name, template(reader, spec, "date", to_json_value(spec["date"])), met,
@@ -321,14 +332,15 @@ def _met(reader: Reader, spec: dict, states: dict) -> tuple[str, ...]:
     met = tuple(spec.get("met") or ())
     for s in met:
         if s not in states:
-            reader.add(spec, f"deadline met in unknown track state {s!r}; track states: {', '.join(states)}", "met")
+            reader.add(spec, _("deadline met in unknown track state {state!r}; track states: {valid}").format(
+                state=s, valid=", ".join(states)), "met")
     return met
 
 
 def read_reminders(reader: Reader, node: dict, has_deadline: bool) -> tuple[Reminder, ...]:
     items = node.get("reminders") or []
     if items and not has_deadline:
-        reader.add(node, "reminders need a track deadline to count from", "reminders")
+        reader.add(node, _("reminders need a track deadline to count from"), "reminders")
     reminders = []
     for index, spec in enumerate(items):
         try:
@@ -337,7 +349,7 @@ def read_reminders(reader: Reader, node: dict, has_deadline: bool) -> tuple[Remi
             reader.add(items, str(exc), index)
             continue
         if when.get("every") is not None and when["every"] < dt.timedelta(days=1):
-            reader.add(items, "every: must be at least 1d, or countries get a message each tick", index)
+            reader.add(items, _("every: must be at least 1d, or countries get a message each tick"), index)
         escalate = read_escalation(reader, spec["escalate"]) if spec.get("escalate") else None
         reminders.append(Reminder(read_calls(reader, spec, "actions", "action"), escalate=escalate, **when))
     return tuple(reminders)
@@ -353,8 +365,8 @@ def read_escalation(reader: Reader, spec: dict) -> Escalation:
         if rule not in ESCALATION_KEYWORDS and rule not in members.known_roles() and rule not in members.groups \
                 and members.person(rule) is None and "@" not in rule:
             roles = ", ".join(sorted(members.known_roles()))
-            reader.add(spec["to"], f"escalate to: {rule!r} is not a role ({roles}), a group, a person id "
-                                   f"or an e-mail address of members.yaml", index)
+            reader.add(spec["to"], _("escalate to: {rule!r} is not a role ({roles}), a group, a person id "
+                                     "or an e-mail address of members.yaml").format(rule=rule, roles=roles), index)
     overdue = parse_duration(spec["after_overdue"]) if spec.get("after_overdue") is not None else None
     return Escalation(tuple(spec["to"]), spec.get("after"), overdue)
 
@@ -364,19 +376,20 @@ def read_participants(reader: Reader, data: dict, has_track: bool) -> tuple[str,
     if spec is None:
         return ()
     if not has_track:
-        reader.add(data, "participants need a track: the machine each participant moves through", "participants")
+        reader.add(data, _("participants need a track: the machine each participant moves through"), "participants")
     members = reader.members
     if isinstance(spec, str):
         if spec not in members.groups:
-            groups = ", ".join(members.groups) or "none (add groups to workflows/members.yaml)"
-            reader.add(data, f"participants: unknown group {spec!r}; groups: {groups}", "participants")
+            groups = ", ".join(members.groups) or _("none (add groups to workflows/members.yaml)")
+            reader.add(data, _("participants: unknown group {group!r}; groups: {valid}").format(
+                group=spec, valid=groups), "participants")
             return ()
         codes = members.groups[spec]
     else:
         codes = tuple(spec)
         for code in codes:
             if code not in members.countries:
-                reader.add(data, f"participants: unknown country {code!r}", "participants")
+                reader.add(data, _("participants: unknown country {code!r}").format(code=code), "participants")
     if not codes:
-        reader.add(data, "participants is empty", "participants")
+        reader.add(data, _("participants is empty"), "participants")
     return tuple(codes)
