@@ -16,6 +16,7 @@ from rcmflow.core.runtime import Runtime
 from rcmflow.core.transition import Contexts, Move
 from rcmflow.core.unit_of_work import Outcome
 from rcmflow.errors import BadInput, Forbidden
+from rcmflow.language import _
 from rcmflow.model.definition import JOINT, Joint
 from rcmflow.store.records import InstanceRecord
 
@@ -23,7 +24,7 @@ from rcmflow.store.records import InstanceRecord
 def refuse_given(values: dict[str, Any]) -> None:
     """`joint` is written by `--joint` only: typed with --set, it would claim a group."""
     if JOINT in values:
-        raise BadInput("--set joint: joint input is sent with --joint, which moves every member of the group")
+        raise BadInput(_("--set joint: joint input is sent with --joint, which moves every member of the group"))
 
 
 def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, contexts: Contexts) -> Outcome:
@@ -33,9 +34,10 @@ def fire(rt: Runtime, conn: Connection, row: InstanceRecord, move: Move, context
     rule = next((r for r in rules if r is not None), None)
     if rule is None:
         joint = [t.trigger for t in definition.track.transitions if t.joint] if definition.track else []
-        raise BadInput(f"{move.trigger} on {row.id} cannot be sent jointly"
-                       + (f"; joint triggers: {', '.join(dict.fromkeys(joint))}" if joint
-                          else f": {definition.name} has no joint: rule"))
+        said = (_("{trigger} on {instance} cannot be sent jointly; joint triggers: {known}") if joint else
+                _("{trigger} on {instance} cannot be sent jointly: {workflow} has no joint: rule"))
+        raise BadInput(said.format(trigger=move.trigger, instance=row.id, known=", ".join(dict.fromkeys(joint)),
+                                   workflow=definition.name))
     members = group(rule, row)
     check_sender(rt, rule, members, move.actor, row.id)
     values = {**move.values, JOINT: members}
@@ -47,11 +49,12 @@ def group(rule: Joint, row: InstanceRecord) -> list[str]:
     """The members whose tracks move together; a group needs two of them, each with a track."""
     members = row.params.get(rule.members)
     if not isinstance(members, list) or len(members) < 2:
-        raise BadInput(f"{row.id} has no {rule.members} of two or more members for joint input; "
-                       f"start it with --set {rule.members}=MX,GT")
+        raise BadInput(_("{instance} has no {param} of two or more members for joint input; "
+                         "start it with --set {param}=MX,GT").format(instance=row.id, param=rule.members))
     missing = [m for m in members if row.track(m) is None]
     if missing:
-        raise BadInput(f"{missing[0]} of the {rule.members} has no track in {row.id}")
+        raise BadInput(_("{code} of the {param} has no track in {instance}").format(
+            code=missing[0], param=rule.members, instance=row.id))
     return list(members)
 
 
@@ -62,9 +65,13 @@ def check_sender(rt: Runtime, rule: Joint, members: list[str], actor: str, insta
     if person is None or person.country is None:
         return
     if person.country not in members:
-        raise Forbidden(f"{instance_id}: {person.id} is a focal point of {person.country}, which is not one of "
-                        f"the {rule.members} ({', '.join(members)})")
+        raise Forbidden(_("{instance}: {person} is a focal point of {country}, which is not one of "
+                          "the {param} ({members})").format(instance=instance_id, person=person.id,
+                                                            country=person.country, param=rule.members,
+                                                            members=", ".join(members)))
     if not person.roles & set(rule.roles):
-        raise Forbidden(f"{instance_id}: {person.id} may not send the joint input of {', '.join(members)}: "
-                        f"the definition lets only {', '.join(rule.roles) or 'no one of a member country'} do it")
+        raise Forbidden(_("{instance}: {person} may not send the joint input of {members}: "
+                          "the definition lets only {roles} do it").format(
+            instance=instance_id, person=person.id, members=", ".join(members),
+            roles=", ".join(rule.roles) or _("no one of a member country")))
 

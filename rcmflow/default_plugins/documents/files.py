@@ -19,6 +19,7 @@ from typing import Any
 
 from rcmflow.context import INSTANCE_ID
 from rcmflow.errors import BadInput
+from rcmflow.language import _
 
 FORMATS = ("docx", "html")
 TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -58,8 +59,9 @@ def edition_of(filename: str) -> Edition | None:
 
 def check_template_name(name: Any) -> None:
     if not isinstance(name, str) or not TEMPLATE_NAME.match(name):
-        raise BadInput(f"template name {name!r} must be lower case letters, digits, '-' or '_', "
-                       f"e.g. regional-input (the file workflows/templates/regional-input{TEMPLATE_SUFFIX})")
+        raise BadInput(_("template name {name} must be lower case letters, digits, '-' or '_', "
+                         "e.g. regional-input (the file workflows/templates/regional-input{suffix})").format(
+            name=repr(name), suffix=TEMPLATE_SUFFIX))
 
 
 def check_formats(formats: Any) -> str | None:
@@ -84,7 +86,7 @@ def output_path(home: Path, instance_id: str, template: str, fmt: str, language:
     if not INSTANCE_ID.match(instance_id):
         raise BadInput(f"instance id {instance_id!r} cannot name an output folder")
     if fmt not in FORMATS:
-        raise BadInput(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+        raise BadInput(_("unknown format {format}; formats: {known}").format(format=repr(fmt), known=", ".join(FORMATS)))
     out = (home / OUT_FOLDER).resolve()
     name = f"{template}.{language}.{fmt}" if language else f"{template}.{fmt}"
     target = (out / instance_id / name).resolve()

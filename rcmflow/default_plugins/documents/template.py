@@ -25,7 +25,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNot
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from rcmflow.errors import BadInput
-from rcmflow.language import DEFAULT, translations
+from rcmflow.language import DEFAULT, _, translations
 from rcmflow.default_plugins.documents.files import (
     TEMPLATE_FOLDER, TEMPLATE_SUFFIX, available_templates, check_template_name,
 )
@@ -47,9 +47,10 @@ def render_template(home: Path, name: str, context: dict[str, Any], language: st
     try:
         text = env.get_template(filename).render(context)
     except TemplateNotFound as exc:
-        known = ", ".join(available_templates(home)) or "none yet"
-        missing = "" if exc.name == filename else f" (it includes {exc.name})"
-        raise BadInput(f"no template {(TEMPLATE_FOLDER / filename).as_posix()}{missing}; templates: {known}") from None
+        known = ", ".join(available_templates(home)) or _("none yet")
+        missing = "" if exc.name == filename else " " + _("(it includes {name})").format(name=exc.name)
+        raise BadInput(_("no template {file}{missing}; templates: {known}").format(
+            file=(TEMPLATE_FOLDER / filename).as_posix(), missing=missing, known=known)) from None
     except TemplateSyntaxError as exc:
         where = f"{TEMPLATE_FOLDER.as_posix()}/{exc.name or filename}:{exc.lineno}"
         raise BadInput(f"{where}: {_one_line(exc.message)}") from None
