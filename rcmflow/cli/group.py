@@ -222,7 +222,9 @@ class RcmflowGroup(Spoken, click.Group):
         from rcmflow.language import use
 
         use(None)  # and the last one's language: this one's comes with its settings
-        return super().make_context(*args, **kwargs)
+        ctx = super().make_context(*args, **kwargs)
+        ctx.call_on_close(lambda: use(None))  # nor does the Python API after it speak the command's language
+        return ctx
 
     def _add_plugin_commands(self, ctx: click.Context) -> None:
         if self._plugin_commands is not None:

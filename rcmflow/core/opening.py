@@ -43,8 +43,7 @@ def param_of(template: Template) -> str | None:
 def tracks_run_in(definition: Definition, state: str | None) -> bool:
     """Whether the tracks' deadline and reminders run while the instance is in `state`."""
     track = definition.track
-    return (state is not None and track is not None and track.deadline is not None
-            and (not track.active_in or state in track.active_in))
+    return track is not None and track.deadline is not None and track.moves_in(state)
 
 
 def opened(rt: Runtime, definition: Definition, source: str | None, dest: str, scope: dict[str, Any],

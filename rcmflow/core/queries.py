@@ -64,10 +64,9 @@ class Queries:
                     raise NotFound(_("{participant} has no track in {instance}; participants: {known}").format(
                         participant=repr(participant), instance=row.id, known=", ".join(view.tracks)))
                 mdef, state = definition.track, view.tracks[participant].state
-                active = mdef.active_in
                 inactive = (_("tracks move only while {instance} is in {states}; it is {state}").format(
-                    instance=row.id, states="|".join(active), state=row.state)
-                    if active and row.state not in active else None)
+                    instance=row.id, states="|".join(mdef.active_in), state=row.state)
+                    if not mdef.moves_in(row.state) else None)
             ctx = guard_context(rt, conn, view, definition, rt.actor, rt.now(), participant)
             scope = views.scope(view, {"participant": participant, "actor": rt.actor})
             options = []

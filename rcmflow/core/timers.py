@@ -240,8 +240,7 @@ class Timers:
                     report.problems.append((view.id, problem(exc)))
                 continue
             track_def, state = definition.track, definition.instance.states.get(view.state)
-            if (track_def is not None and state is not None and not state.final
-                    and (not track_def.active_in or view.state in track_def.active_in)):
+            if track_def is not None and state is not None and not state.final and track_def.moves_in(view.state):
                 yield view, track_def
 
     def remind(self, instance_id: str, participant: str, name: str, reminder: Reminder, key: str,

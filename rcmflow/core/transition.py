@@ -263,7 +263,7 @@ def _level(definition: Definition, row: InstanceRecord, view: InstanceView, trig
         raise NotFound(_("{participant} has no track in {instance}; participants: {known}").format(
             participant=repr(participant), instance=row.id, known=", ".join(view.tracks)))
     mdef = definition.track
-    if mdef.active_in and row.state not in mdef.active_in:
+    if not mdef.moves_in(row.state):
         raise InvalidTrigger(_("tracks of {instance} move only while it is in {states}; it is {state}").format(
             instance=row.id, states="|".join(mdef.active_in), state=row.state))
     if trigger not in {t.trigger for t in mdef.triggers_from(track.state)}:

@@ -24,7 +24,7 @@ def is_overdue(definition: Definition | None, instance_state: str, track_state: 
     if due is None or today <= due or definition is None or definition.track is None:
         return False
     track = definition.track
-    if track.active_in and instance_state not in track.active_in:
+    if not track.moves_in(instance_state):
         return False
     return track_state not in track.deadline_met
 

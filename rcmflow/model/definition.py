@@ -189,6 +189,10 @@ class TrackDef(MachineDef):
     #: instance states in which tracks may move; empty means any state
     active_in: tuple[str, ...] = ()
 
+    def moves_in(self, instance_state: str | None) -> bool:
+        """Whether tracks may move (and their deadlines run) while the instance is in `instance_state`."""
+        return instance_state is not None and (not self.active_in or instance_state in self.active_in)
+
     @property
     def deadline(self) -> Template | None:
         return self.deadlines[0].date if self.deadlines else None

@@ -237,7 +237,7 @@ class Pages:
         spec = definition.track if definition else None
         if spec and track.state in spec.deadline_met:
             return "met"
-        if spec and spec.active_in and view.state not in spec.active_in:
+        if spec and not spec.moves_in(view.state):
             return "idle"
         return "waiting"
 
